@@ -1,0 +1,50 @@
+# The two commands: `make run` serves the clinic on http://127.0.0.1:8000 (SQLite by default),
+# `make test` runs the whole suite (on PostgreSQL too when DATABASE_URL points at one).
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint check venv deps dev-deps migrate seed clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.deps
+
+venv: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+migrate: $(VENV)/.deps
+	$(BIN)/python manage.py migrate --noinput
+
+run: $(VENV)/.deps
+	@mkdir -p data
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@# Demo data only on the first run: a marker under data/ keeps later runs from touching it.
+	@if [ ! -f data/.demo-loaded ]; then $(BIN)/python manage.py seed_demo && touch data/.demo-loaded; fi
+	@$(BIN)/python manage.py demo_logins
+	$(BIN)/gunicorn clinic.wsgi:application --bind $(HOST):$(PORT) --workers 3 --threads 4 --access-logfile -
+
+test: $(VENV)/.dev-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+seed: $(VENV)/.deps
+	$(BIN)/python manage.py seed_demo
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

@@ -1,0 +1,8 @@
+"""Clinical charting: medical records, treatment plans, procedures (issue #3)."""
+
+from django.apps import AppConfig
+
+
+class ClinicalConfig(AppConfig):
+    name = "clinical"
+    verbose_name = "Clinical"

@@ -1,0 +1,8 @@
+"""Clinical documents and patient images (issue #5)."""
+
+from django.apps import AppConfig
+
+
+class DocumentsConfig(AppConfig):
+    name = "documents"
+    verbose_name = "Documents"

@@ -1,0 +1,270 @@
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib.postgres.fields import RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from patients.models import Patient
+from staff.models import Doctor, WorkingHours
+
+from .guards import DOCTOR_OVERLAP, INACTIVE_STATUSES, PATIENT_OVERLAP, PostgresExclusionConstraint, TsTzRange
+
+MIN_LENGTH = timedelta(minutes=5)
+MAX_LENGTH = timedelta(hours=8)
+
+
+class InvalidTransition(ValidationError):
+    """A status change the appointment's lifecycle does not allow."""
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def active(self):
+        return self.exclude(status__in=INACTIVE_STATUSES)
+
+    def overlapping(self, start, end):
+        # Half-open intervals: [start, end) meets [end, later) without overlapping.
+        return self.filter(start__lt=end, end__gt=start)
+
+    def on_day(self, day):
+        """Appointments starting on a clinic-local calendar day."""
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        return self.filter(start__gte=start, start__lt=start + timedelta(days=1))
+
+    def with_people(self):
+        return self.select_related("patient", "doctor__user", "doctor__specialty")
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        CONFIRMED = "confirmed", "Confirmed"
+        CHECKED_IN = "checked_in", "Checked in"
+        IN_PROGRESS = "in_progress", "In consultation"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+
+    # The lifecycle: which status may follow which. Anything else is refused by the model.
+    TRANSITIONS = {
+        Status.SCHEDULED: {Status.CONFIRMED, Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+        Status.CONFIRMED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+        Status.CHECKED_IN: {Status.IN_PROGRESS, Status.CANCELLED},
+        Status.IN_PROGRESS: {Status.COMPLETED},
+        Status.COMPLETED: set(),
+        Status.CANCELLED: set(),
+        Status.NO_SHOW: set(),
+    }
+    RESCHEDULABLE = {Status.SCHEDULED, Status.CONFIRMED}
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField("reason for visit", max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    booked_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField("consultation started", null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancellation_reason = models.CharField(max_length=255, blank=True)
+    no_show_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "doctor"]
+        permissions = [
+            ("cancel_appointment", "Can cancel appointments"),
+            ("check_in_appointment", "Can check patients in and mark no-shows"),
+            ("start_visit_appointment", "Can start and complete visits"),
+        ]
+        indexes = [
+            models.Index(fields=["doctor", "start"], name="appointment_doctor_start"),
+            models.Index(fields=["patient", "start"], name="appointment_patient_start"),
+            models.Index(fields=["start"], name="appointment_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")),
+                name="appointment_end_after_start",
+                violation_error_message="An appointment must end after it starts.",
+            ),
+            PostgresExclusionConstraint(
+                name=DOCTOR_OVERLAP,
+                expressions=[
+                    (TsTzRange("start", "end", RangeBoundary()), RangeOperators.OVERLAPS),
+                    ("doctor", RangeOperators.EQUAL),
+                ],
+                condition=~models.Q(status__in=INACTIVE_STATUSES),
+            ),
+            PostgresExclusionConstraint(
+                name=PATIENT_OVERLAP,
+                expressions=[
+                    (TsTzRange("start", "end", RangeBoundary()), RangeOperators.OVERLAPS),
+                    ("patient", RangeOperators.EQUAL),
+                ],
+                condition=~models.Q(status__in=INACTIVE_STATUSES),
+            ),
+        ]
+
+    def __str__(self):
+        local = timezone.localtime(self.start)
+        return f"{self.patient.full_name} with {self.doctor} on {date_format(local, 'D j M Y H:i')}"
+
+    def get_absolute_url(self):
+        return reverse("scheduling:detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remember what the database holds, so save() can refuse an illegal status change.
+        instance._loaded = {
+            name: getattr(instance, name, None)
+            for name in ("status", "start", "end", "doctor_id", "patient_id")
+            if name in field_names
+        }
+        return instance
+
+    @property
+    def is_active(self):
+        return self.status not in INACTIVE_STATUSES
+
+    @property
+    def duration(self):
+        return self.end - self.start
+
+    @property
+    def local_start(self):
+        return timezone.localtime(self.start)
+
+    @property
+    def local_end(self):
+        return timezone.localtime(self.end)
+
+    def allowed_next(self):
+        return self.TRANSITIONS[self.Status(self.status)]
+
+    # --- validation --------------------------------------------------------------------------
+    def _times_changed(self):
+        loaded = getattr(self, "_loaded", None)
+        if not loaded or self._state.adding:
+            return True
+        return any(loaded.get(k) != getattr(self, k) for k in ("start", "end", "doctor_id", "patient_id"))
+
+    def clean(self):
+        if not (self.start and self.end and self.doctor_id and self.patient_id):
+            return
+        if self.end <= self.start:
+            raise ValidationError({"end": "An appointment must end after it starts."})
+        if self.end - self.start < MIN_LENGTH:
+            raise ValidationError({"end": "An appointment lasts at least 5 minutes."})
+        if self.end - self.start > MAX_LENGTH:
+            raise ValidationError({"end": "An appointment cannot last more than 8 hours."})
+        if not self.is_active or not self._times_changed():
+            return
+        if self.patient.is_archived:
+            raise ValidationError({"patient": "This patient's record is archived; restore it before booking."})
+        if not self.doctor.is_active or not self.doctor.user.is_active:
+            raise ValidationError({"doctor": f"{self.doctor} is not taking appointments."})
+        self._check_working_hours()
+        self._check_overlaps()
+
+    def _check_working_hours(self):
+        local_start, local_end = self.local_start, self.local_end
+        if local_start.date() != local_end.date() and local_end.time() != time.min:
+            raise ValidationError({"start": "An appointment must start and end on the same day."})
+        hours = list(WorkingHours.objects.filter(doctor_id=self.doctor_id, weekday=local_start.weekday()))
+        end_time = local_end.time() if local_end.date() == local_start.date() else time.max
+        if any(h.start_time <= local_start.time() and end_time <= h.end_time for h in hours):
+            return
+        day = date_format(local_start, "l")
+        if hours:
+            listed = ", ".join(f"{h.start_time:%H:%M}–{h.end_time:%H:%M}" for h in hours)
+            message = f"{self.doctor} works {listed} on {day}s; this time is outside those hours."
+        else:
+            message = f"{self.doctor} does not work on {day}s."
+        raise ValidationError({"start": message})
+
+    def conflicts(self):
+        """Active appointments of the same doctor or patient overlapping this one."""
+        others = Appointment.objects.active().overlapping(self.start, self.end).with_people()
+        if self.pk:
+            others = others.exclude(pk=self.pk)
+        return others.filter(models.Q(doctor_id=self.doctor_id) | models.Q(patient_id=self.patient_id))
+
+    def _check_overlaps(self):
+        for other in self.conflicts()[:1]:
+            when = f"{date_format(other.local_start, 'D j M H:i')}–{other.local_end:%H:%M}"
+            if other.doctor_id == self.doctor_id:
+                message = f"{self.doctor} already has an appointment {when} with {other.patient}."
+            else:
+                message = f"{other.patient.full_name} already has an appointment {when} with {other.doctor}."
+            raise ValidationError({"start": message}, code="overlap")
+
+    def save(self, *args, **kwargs):
+        loaded = getattr(self, "_loaded", None)
+        if loaded and not self._state.adding and loaded.get("status") != self.status:
+            previous = loaded["status"]
+            if self.status not in self.TRANSITIONS[self.Status(previous)]:
+                raise InvalidTransition(
+                    f"An appointment cannot go from {self.Status(previous).label} to {self.Status(self.status).label}."
+                )
+        super().save(*args, **kwargs)
+        self._loaded = {k: getattr(self, k) for k in ("status", "start", "end", "doctor_id", "patient_id")}
+
+    # --- the lifecycle ---------------------------------------------------------------------------
+    def _move_to(self, new_status, **fields):
+        """Change status under a row lock, so two clicks at once cannot both pass the check."""
+        with transaction.atomic():
+            current = Appointment.objects.select_for_update().values_list("status", flat=True).get(pk=self.pk)
+            if new_status not in self.TRANSITIONS[self.Status(current)]:
+                raise InvalidTransition(
+                    f"This appointment is {self.Status(current).label.lower()}; "
+                    f"it cannot be marked {self.Status(new_status).label.lower()}."
+                )
+            self._loaded["status"] = current
+            self.status = new_status
+            for name, value in fields.items():
+                setattr(self, name, value)
+            self.save(update_fields=["status", "updated_at", *fields])
+
+    def confirm(self, *, by):
+        self._move_to(self.Status.CONFIRMED, confirmed_at=timezone.now())
+
+    def check_in(self, *, by):
+        if self.local_start.date() != timezone.localdate():
+            raise InvalidTransition("A patient can be checked in only on the day of the appointment.")
+        self._move_to(self.Status.CHECKED_IN, checked_in_at=timezone.now(), checked_in_by=by)
+
+    def start_visit(self, *, by):
+        self._move_to(self.Status.IN_PROGRESS, started_at=timezone.now())
+
+    def complete(self, *, by):
+        self._move_to(self.Status.COMPLETED, completed_at=timezone.now())
+
+    def cancel(self, *, by, reason):
+        if not (reason or "").strip():
+            raise ValidationError({"reason": "Say why the appointment is cancelled."})
+        self._move_to(
+            self.Status.CANCELLED, cancelled_at=timezone.now(), cancelled_by=by, cancellation_reason=reason.strip()
+        )
+
+    def mark_no_show(self, *, by):
+        if self.start > timezone.now():
+            raise InvalidTransition("A patient can be marked as a no-show only after the appointment's start.")
+        self._move_to(self.Status.NO_SHOW, no_show_at=timezone.now())

@@ -1,0 +1,70 @@
+"""Booking actions. Views, the admin, commands and tests all go through these."""
+
+from datetime import datetime, time
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .guards import DOCTOR_OVERLAP, OVERLAP_NAMES
+from .models import Appointment
+
+
+def _save_guarded(appointment: Appointment):
+    """Validate, then save; an overlap the database refuses (a race) becomes a form error."""
+    appointment.full_clean(exclude=["booked_by"])
+    try:
+        with transaction.atomic():
+            appointment.save()
+    except IntegrityError as exc:
+        text = str(exc)
+        if not any(name in text for name in OVERLAP_NAMES):
+            raise
+        who = "the doctor" if DOCTOR_OVERLAP in text else "the patient"
+        raise ValidationError(
+            {"start": f"That time was just taken for {who} by another booking. Choose another time."},
+            code="overlap",
+        ) from exc
+    return appointment
+
+
+def _not_before_today(start):
+    # Booking earlier today is allowed (a walk-in recorded after the fact); earlier days are not.
+    today_start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+    if start < today_start:
+        raise ValidationError({"start": "Appointments cannot be booked on a day that has passed."})
+
+
+@transaction.atomic
+def book_appointment(*, patient, doctor, start, end=None, reason="", booked_by, allow_past=False) -> Appointment:
+    end = end or start + doctor.consultation_length
+    if not allow_past:
+        _not_before_today(start)
+    appointment = Appointment(patient=patient, doctor=doctor, start=start, end=end, reason=reason, booked_by=booked_by)
+    return _save_guarded(appointment)
+
+
+@transaction.atomic
+def reschedule_appointment(*, appointment, start, end=None, doctor=None, by) -> Appointment:
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if appointment.status not in Appointment.RESCHEDULABLE:
+        raise ValidationError(f"A {appointment.get_status_display().lower()} appointment cannot be rescheduled.")
+    doctor = doctor or appointment.doctor
+    length = appointment.duration if end is None else None
+    _not_before_today(start)
+    appointment.doctor = doctor
+    appointment.start = start
+    appointment.end = end or start + (length or doctor.consultation_length)
+    return _save_guarded(appointment)
+
+
+def cancel_appointment(*, appointment, reason, by) -> Appointment:
+    appointment.cancel(by=by, reason=reason)
+    return appointment
+
+
+def check_in(*, appointment, by) -> Appointment:
+    appointment.check_in(by=by)
+    return appointment
+
+

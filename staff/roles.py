@@ -1,0 +1,102 @@
+"""The one table of role -> permissions. `sync_roles()` applies it idempotently.
+
+It runs from a data migration and after every `migrate`, so the groups in the database
+always match this table: a permission removed here is removed from the group there.
+"""
+
+RECEPTIONIST = "Receptionist"
+DOCTOR = "Doctor"
+NURSE = "Nurse"
+MANAGER = "Manager"
+ADMINISTRATOR = "Administrator"
+
+_FRONT_DESK = [
+    "patients.view_patient",
+    "patients.add_patient",
+    "patients.change_patient",
+    "patients.archive_patient",
+    "scheduling.view_appointment",
+    "scheduling.add_appointment",
+    "scheduling.change_appointment",
+    "scheduling.cancel_appointment",
+    "scheduling.check_in_appointment",
+    "staff.view_doctor",
+]
+_CLINICAL_HISTORY = [
+    "patients.view_allergy",
+    "patients.add_allergy",
+    "patients.change_allergy",
+    "patients.view_condition",
+    "patients.add_condition",
+    "patients.change_condition",
+]
+
+ROLE_PERMISSIONS = {
+    RECEPTIONIST: _FRONT_DESK,
+    DOCTOR: [
+        "patients.view_patient",
+        *_CLINICAL_HISTORY,
+        "scheduling.view_appointment",
+        "scheduling.start_visit_appointment",
+        "staff.view_doctor",
+    ],
+    NURSE: [
+        "patients.view_patient",
+        *_CLINICAL_HISTORY,
+        "scheduling.view_appointment",
+        "scheduling.check_in_appointment",
+        "staff.view_doctor",
+    ],
+    MANAGER: [
+        "patients.view_patient",
+        "scheduling.view_appointment",
+        "staff.view_doctor",
+        "staff.view_specialty",
+    ],
+    ADMINISTRATOR: [
+        *_FRONT_DESK,
+        "staff.view_user",
+        "staff.add_user",
+        "staff.change_user",
+        "staff.deactivate_user",
+        "staff.add_doctor",
+        "staff.change_doctor",
+        "staff.view_specialty",
+        "staff.add_specialty",
+        "staff.change_specialty",
+        "staff.view_workinghours",
+        "staff.add_workinghours",
+        "staff.change_workinghours",
+        "staff.delete_workinghours",
+    ],
+}
+
+# Roles that work in the Django admin (it needs is_staff).
+ADMIN_SITE_ROLES = {MANAGER, ADMINISTRATOR}
+ALL_ROLES = list(ROLE_PERMISSIONS)
+
+
+def sync_roles(apps=None, verbosity=1):
+    """Create the groups and set each one's permissions to exactly the table above."""
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    apps = apps or global_apps
+    for app_config in apps.get_app_configs():
+        # Historical app configs in a migration have no models_module; create_permissions skips those.
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = original or True
+        create_permissions(app_config, verbosity=0, apps=apps)
+        app_config.models_module = original
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            try:
+                wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            except Permission.DoesNotExist as exc:
+                raise LookupError(f"Role {role!r} names unknown permission {code!r}") from exc
+        group.permissions.set(wanted)

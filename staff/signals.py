@@ -1,0 +1,30 @@
+import time
+
+from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.db.models.signals import post_migrate
+from django.dispatch import receiver
+
+from .roles import sync_roles
+
+
+@receiver(post_migrate, dispatch_uid="staff.sync_roles")
+def sync_roles_after_migrate(sender, app_config=None, **kwargs):
+    # Once per migrate run (for this app), after every app's permissions exist.
+    if app_config is not None and app_config.label == "staff":
+        sync_roles()
+
+
+@receiver(user_login_failed, dispatch_uid="staff.slow_down_failed_sign_in")
+def slow_down_failed_sign_in(sender, credentials, request=None, **kwargs):
+    """Each failure for an account waits a little longer, before django-axes locks it for a while."""
+    if not settings.LOGIN_FAILURE_DELAY or request is None:
+        return
+    from axes.models import AccessAttempt
+
+    username = (credentials or {}).get("username", "")
+    failures = (
+        AccessAttempt.objects.filter(username=username).values_list("failures_since_start", flat=True).first()
+        or 0
+    )
+    time.sleep(min(settings.LOGIN_FAILURE_DELAY * (failures + 1), 3.0))
