@@ -1,6 +1,22 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from scheduling.views import DashboardView
+
+admin.site.site_header = "Clinic administration"
+admin.site.site_title = "Clinic admin"
+
 urlpatterns = [
+    path("", DashboardView.as_view(), name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("patients/", include("patients.urls")),
+    path("appointments/", include("scheduling.urls")),
+    path("staff/", include("staff.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler403 = "clinic.views.permission_denied"

@@ -116,3 +116,29 @@ def week_calendar(doctor: Doctor, day: date):
         Column(doctor, monday + timedelta(days=i), [h for h in hours if h.weekday == i]) for i in range(7)
     ]
     return columns, build_grid(columns, appointments)
+
+
+# The reception dashboard's lanes, in the order the day moves.
+BOARD_LANES = [
+    ("expected", "Expected", {Appointment.Status.SCHEDULED, Appointment.Status.CONFIRMED}),
+    ("waiting", "Checked in, waiting", {Appointment.Status.CHECKED_IN}),
+    ("in_consultation", "In consultation", {Appointment.Status.IN_PROGRESS}),
+    ("done", "Done", {Appointment.Status.COMPLETED}),
+    ("no_show", "No-show", {Appointment.Status.NO_SHOW}),
+    ("cancelled", "Cancelled", {Appointment.Status.CANCELLED}),
+]
+
+
+@dataclass
+class Lane:
+    key: str
+    label: str
+    appointments: list
+
+
+def reception_board(day: date):
+    """Today's appointments in lanes by status: one query, whatever the number of rows."""
+    appointments = list(Appointment.objects.on_day(day).with_people().order_by("start", "pk"))
+    return [
+        Lane(key, label, [a for a in appointments if a.status in statuses]) for key, label, statuses in BOARD_LANES
+    ]

@@ -1,0 +1,94 @@
+from django import forms
+
+from clinic.forms import DateInput
+
+from .models import Allergy, Condition, Patient
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label="Find a patient",
+        required=False,
+        max_length=100,
+        help_text="Name, MRN, phone or date of birth (e.g. 1984-03-12 or 12/03/1984).",
+        widget=forms.TextInput(attrs={"type": "search", "autofocus": True, "autocomplete": "off"}),
+    )
+    archived = forms.BooleanField(label="Show archived records only", required=False)
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = [
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "sex",
+            "phone",
+            "email",
+            "address",
+            "emergency_contact_name",
+            "emergency_contact_relationship",
+            "emergency_contact_phone",
+            "notes",
+        ]
+        widgets = {
+            "date_of_birth": DateInput(),
+            "address": forms.Textarea(attrs={"rows": 3}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_first_name(self):
+        return self.cleaned_data["first_name"].strip()
+
+    def clean_last_name(self):
+        return self.cleaned_data["last_name"].strip()
+
+
+class PatientCreateForm(PatientForm):
+    """On create, a likely duplicate must be looked at and confirmed before saving."""
+
+    confirm_not_duplicate = forms.BooleanField(
+        label="I have checked: this is a different person", required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.duplicates = []
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        self.duplicates = list(
+            Patient.objects.likely_duplicates(
+                first_name=data.get("first_name", ""),
+                last_name=data.get("last_name", ""),
+                date_of_birth=data.get("date_of_birth"),
+                phone=data.get("phone", ""),
+            )[:5]
+        )
+        if self.duplicates and not data.get("confirm_not_duplicate"):
+            self.add_error(
+                "confirm_not_duplicate",
+                "A patient with the same name and date of birth, or the same phone, is already registered "
+                "(listed above). Open that record, or tick this box if this is a different person.",
+            )
+        return data
+
+
+class AllergyForm(forms.ModelForm):
+    class Meta:
+        model = Allergy
+        fields = ["substance", "reaction", "severity", "is_active"]
+
+
+class ConditionForm(forms.ModelForm):
+    class Meta:
+        model = Condition
+        fields = ["name", "icd10_code", "onset_date", "status", "resolved_date", "notes"]
+        widgets = {
+            "onset_date": DateInput(),
+            "resolved_date": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }

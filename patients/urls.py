@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "patients"
+
+urlpatterns = [
+    path("", views.PatientListView.as_view(), name="list"),
+    path("new/", views.PatientCreateView.as_view(), name="create"),
+    path("<int:pk>/", views.PatientDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.PatientUpdateView.as_view(), name="edit"),
+    path("<int:pk>/archive/", views.PatientArchiveView.as_view(), name="archive"),
+    path("<int:pk>/restore/", views.PatientArchiveView.as_view(restore=True), name="restore"),
+    path("<int:patient_pk>/allergies/new/", views.AllergyCreateView.as_view(), name="allergy_create"),
+    path("<int:patient_pk>/allergies/<int:pk>/", views.AllergyUpdateView.as_view(), name="allergy_edit"),
+    path("<int:patient_pk>/conditions/new/", views.ConditionCreateView.as_view(), name="condition_create"),
+    path("<int:patient_pk>/conditions/<int:pk>/", views.ConditionUpdateView.as_view(), name="condition_edit"),
+]

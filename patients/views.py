@@ -1,0 +1,147 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.views.generic import CreateView, DetailView, ListView, UpdateView, View
+
+from scheduling.models import Appointment
+
+from .forms import AllergyForm, ConditionForm, PatientCreateForm, PatientForm, PatientSearchForm
+from .models import Allergy, Condition, Patient
+
+
+class PatientListView(PermissionRequiredMixin, ListView):
+    permission_required = "patients.view_patient"
+    template_name = "patients/patient_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        self.form = PatientSearchForm(self.request.GET or None)
+        if not self.form.is_valid():
+            return Patient.objects.none()
+        patients = Patient.objects.filter(is_archived=self.form.cleaned_data["archived"])
+        if not self.form.cleaned_data["q"]:
+            # No search yet: the most recently registered, newest first.
+            return patients.order_by("-pk")
+        return patients.search(self.form.cleaned_data["q"]).order_by("last_name", "first_name", "pk")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(form=self.form, searched=bool(self.form.is_bound and self.form.is_valid() and self.form.cleaned_data["q"]), **kwargs)
+
+
+class PatientCreateView(PermissionRequiredMixin, CreateView):
+    permission_required = "patients.add_patient"
+    form_class = PatientCreateForm
+    template_name = "patients/patient_form.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, f"Registered {self.object.full_name}, MRN {self.object.mrn}.")
+        return response
+
+
+class PatientUpdateView(PermissionRequiredMixin, UpdateView):
+    permission_required = "patients.change_patient"
+    model = Patient
+    form_class = PatientForm
+    template_name = "patients/patient_form.html"
+
+    def get_queryset(self):
+        return Patient.objects.current()
+
+    def form_valid(self, form):
+        messages.success(self.request, "Patient details saved.")
+        return super().form_valid(form)
+
+
+class PatientDetailView(PermissionRequiredMixin, DetailView):
+    permission_required = "patients.view_patient"
+    model = Patient
+    template_name = "patients/patient_detail.html"
+
+    def get_context_data(self, **kwargs):
+        patient = self.object
+        now = timezone.now()
+        visits = Appointment.objects.filter(patient=patient).select_related("doctor__user", "doctor__specialty")
+        context = {
+            "upcoming": visits.filter(start__gte=now).order_by("start")[:10],
+            "past": visits.filter(start__lt=now).order_by("-start")[:10],
+        }
+        user = self.request.user
+        # Allergies and conditions are clinical: shown only to clinical roles.
+        if user.has_perm("patients.view_allergy"):
+            context["allergies"] = patient.allergies.all()
+        if user.has_perm("patients.view_condition"):
+            context["conditions"] = patient.conditions.all()
+        return super().get_context_data(**context, **kwargs)
+
+
+class PatientArchiveView(PermissionRequiredMixin, View):
+    """Archive (or restore) instead of delete: the record and its history stay."""
+
+    permission_required = "patients.archive_patient"
+    http_method_names = ["post"]
+    restore = False
+
+    def post(self, request, pk):
+        patient = get_object_or_404(Patient, pk=pk, is_archived=self.restore)
+        with transaction.atomic():
+            if self.restore:
+                patient.restore()
+                messages.success(request, f"{patient.full_name}'s record is active again.")
+            else:
+                patient.archive(by=request.user)
+                messages.success(request, f"{patient.full_name}'s record is archived.")
+        return HttpResponseRedirect(patient.get_absolute_url())
+
+
+class _PatientChildMixin(PermissionRequiredMixin):
+    """Allergy/condition forms belong to one patient from the URL."""
+
+    template_name = "patients/child_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=kwargs["patient_pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.filter(patient=self.patient)
+
+    def form_valid(self, form):
+        form.instance.patient = self.patient
+        if form.instance.recorded_by_id is None:
+            form.instance.recorded_by = self.request.user
+        messages.success(self.request, f"{self.model._meta.verbose_name.capitalize()} saved.")
+        return super().form_valid(form)
+
+    def get_success_url(self):
+        return self.patient.get_absolute_url()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(patient=self.patient, kind=self.model._meta.verbose_name, **kwargs)
+
+
+class AllergyCreateView(_PatientChildMixin, CreateView):
+    permission_required = "patients.add_allergy"
+    model = Allergy
+    form_class = AllergyForm
+
+
+class AllergyUpdateView(_PatientChildMixin, UpdateView):
+    permission_required = "patients.change_allergy"
+    model = Allergy
+    form_class = AllergyForm
+
+
+class ConditionCreateView(_PatientChildMixin, CreateView):
+    permission_required = "patients.add_condition"
+    model = Condition
+    form_class = ConditionForm
+
+
+class ConditionUpdateView(_PatientChildMixin, UpdateView):
+    permission_required = "patients.change_condition"
+    model = Condition
+    form_class = ConditionForm

@@ -1,0 +1,249 @@
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.generic import DetailView, FormView, TemplateView, View
+
+from clinic.forms import add_service_errors
+from patients.forms import PatientSearchForm
+from patients.models import Patient
+from staff.models import Doctor
+
+from . import services
+from .calendar import day_calendar, reception_board, week_calendar
+from .forms import FIELD_MAP, BookingForm, CancelForm, DayForm, RescheduleForm, SlotSearchForm
+from .models import Appointment
+from .slots import free_slots
+
+
+def _id_param(request, name):
+    """An id from the query string or form; anything that is not a number is a 404."""
+    value = request.POST.get(name) or request.GET.get(name)
+    if value in (None, ""):
+        return None
+    if not str(value).isdigit():
+        raise Http404(f"Unknown {name}")
+    return int(value)
+
+
+def _safe_next(request, default):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+class DashboardView(PermissionRequiredMixin, TemplateView):
+    """Reception's today: who is expected, waiting, in consultation, done, no-show."""
+
+    permission_required = "scheduling.view_appointment"
+    template_name = "scheduling/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        today = timezone.localdate()
+        return super().get_context_data(today=today, lanes=reception_board(today), **kwargs)
+
+
+Status = Appointment.Status
+# The buttons an appointment page offers: (status it leads to, url name, label, permission).
+STEPS = [
+    (Status.CHECKED_IN, "scheduling:check_in", "Check in", "scheduling.check_in_appointment"),
+    (Status.CONFIRMED, "scheduling:confirm", "Mark confirmed", "scheduling.change_appointment"),
+    (Status.IN_PROGRESS, "scheduling:start", "Start consultation", "scheduling.start_visit_appointment"),
+    (Status.COMPLETED, "scheduling:complete", "Complete visit", "scheduling.start_visit_appointment"),
+    (Status.NO_SHOW, "scheduling:no_show", "Mark no-show", "scheduling.check_in_appointment"),
+]
+
+
+class AppointmentDetailView(PermissionRequiredMixin, DetailView):
+    permission_required = "scheduling.view_appointment"
+    template_name = "scheduling/appointment_detail.html"
+    queryset = Appointment.objects.with_people().select_related("booked_by", "cancelled_by", "checked_in_by")
+
+    def get_context_data(self, **kwargs):
+        appointment, user = self.object, self.request.user
+        allowed = appointment.allowed_next()
+        steps = [
+            {"url": reverse(name, args=[appointment.pk]), "label": label}
+            for status, name, label, permission in STEPS
+            if status in allowed and user.has_perm(permission)
+        ]
+        links = []
+        if appointment.status in Appointment.RESCHEDULABLE and user.has_perm("scheduling.change_appointment"):
+            links.append({"url": reverse("scheduling:reschedule", args=[appointment.pk]), "label": "Reschedule"})
+        if Status.CANCELLED in allowed and user.has_perm("scheduling.cancel_appointment"):
+            links.append({"url": reverse("scheduling:cancel", args=[appointment.pk]), "label": "Cancel appointment"})
+        return super().get_context_data(steps=steps, links=links, **kwargs)
+
+
+class BookAppointmentView(PermissionRequiredMixin, FormView):
+    permission_required = "scheduling.add_appointment"
+    form_class = BookingForm
+    template_name = "scheduling/book.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        patient_id = _id_param(request, "patient")
+        self.patient = get_object_or_404(Patient, pk=patient_id, is_archived=False) if patient_id else None
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        return {key: self.request.GET[key] for key in ("doctor", "date", "time", "minutes") if key in self.request.GET}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(patient=self.patient, **kwargs)
+        if self.patient is None:
+            # Booking starts from a patient: find them here first.
+            search = PatientSearchForm(self.request.GET or None)
+            context["search_form"] = search
+            if search.is_valid() and search.cleaned_data["q"]:
+                context["results"] = Patient.objects.current().search(search.cleaned_data["q"])[:20]
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if self.patient is None:
+            raise Http404("Choose a patient first")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            appointment = services.book_appointment(
+                patient=self.patient,
+                doctor=data["doctor"],
+                start=data["start"],
+                end=data["end"],
+                reason=data["reason"],
+                booked_by=self.request.user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, FIELD_MAP)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Booked: {appointment}.")
+        return HttpResponseRedirect(appointment.get_absolute_url())
+
+
+class _AppointmentFormView(PermissionRequiredMixin, FormView):
+    def dispatch(self, request, *args, **kwargs):
+        self.appointment = get_object_or_404(Appointment.objects.with_people(), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(appointment=self.appointment, **kwargs)
+
+
+class RescheduleView(_AppointmentFormView):
+    permission_required = "scheduling.change_appointment"
+    form_class = RescheduleForm
+    template_name = "scheduling/reschedule.html"
+
+    def get_initial(self):
+        a = self.appointment
+        return {
+            "doctor": a.doctor_id,
+            "date": a.local_start.date(),
+            "time": a.local_start.time(),
+            "minutes": int(a.duration.total_seconds() // 60),
+        }
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            appointment = services.reschedule_appointment(
+                appointment=self.appointment, doctor=data["doctor"], start=data["start"], end=data["end"], by=self.request.user
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, FIELD_MAP)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Rescheduled: {appointment}.")
+        return HttpResponseRedirect(appointment.get_absolute_url())
+
+
+class CancelView(_AppointmentFormView):
+    permission_required = "scheduling.cancel_appointment"
+    form_class = CancelForm
+    template_name = "scheduling/cancel.html"
+
+    def form_valid(self, form):
+        try:
+            services.cancel_appointment(appointment=self.appointment, reason=form.cleaned_data["reason"], by=self.request.user)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "The appointment is cancelled; its time is free again.")
+        return HttpResponseRedirect(self.appointment.get_absolute_url())
+
+
+class AppointmentActionView(PermissionRequiredMixin, View):
+    """One status step (check in, confirm, no-show, start, complete): a POST from a button."""
+
+    http_method_names = ["post"]
+    action = None
+    done = ""
+
+    def post(self, request, pk):
+        appointment = get_object_or_404(Appointment.objects.with_people(), pk=pk)
+        try:
+            getattr(appointment, self.action)(by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{appointment.patient.full_name}: {self.done}.")
+        return HttpResponseRedirect(_safe_next(request, appointment.get_absolute_url()))
+
+
+class DayCalendarView(PermissionRequiredMixin, TemplateView):
+    permission_required = "scheduling.view_appointment"
+    template_name = "scheduling/day.html"
+
+    def get_context_data(self, **kwargs):
+        form = DayForm(self.request.GET or None)
+        day = form.day()
+        columns, rows = day_calendar(day)
+        return super().get_context_data(
+            form=form, day=day, columns=columns, rows=rows, previous=day - timedelta(days=1),
+            following=day + timedelta(days=1), **kwargs
+        )
+
+
+class WeekCalendarView(PermissionRequiredMixin, TemplateView):
+    permission_required = "scheduling.view_appointment"
+    template_name = "scheduling/week.html"
+
+    def get_context_data(self, **kwargs):
+        doctor = get_object_or_404(Doctor.objects.select_related("user", "specialty"), pk=kwargs["doctor_pk"])
+        form = DayForm(self.request.GET or None)
+        day = form.day()
+        columns, rows = week_calendar(doctor, day)
+        return super().get_context_data(
+            form=form, doctor=doctor, day=day, columns=columns, rows=rows,
+            previous=day - timedelta(days=7), following=day + timedelta(days=7),
+            doctors=Doctor.objects.active().select_related("user"), **kwargs
+        )
+
+
+class FreeSlotsView(PermissionRequiredMixin, TemplateView):
+    permission_required = "scheduling.view_appointment"
+    template_name = "scheduling/slots.html"
+
+    def get_context_data(self, **kwargs):
+        patient_id = _id_param(self.request, "patient")
+        patient = get_object_or_404(Patient, pk=patient_id, is_archived=False) if patient_id else None
+        form = SlotSearchForm(self.request.GET or None)
+        slots = None
+        if form.is_valid():
+            data = form.cleaned_data
+            slots = free_slots(
+                doctor=data["doctor"],
+                specialty=data["specialty"],
+                start_from=form.start_from(),
+                length=timedelta(minutes=data["minutes"]) if data["minutes"] else None,
+                patient=patient,
+                limit=20,
+            )
+        return super().get_context_data(form=form, slots=slots, patient=patient, **kwargs)

@@ -1,0 +1,49 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from clinic.admin import NoDeleteAdmin
+
+from .models import Doctor, Specialty, User, WorkingHours
+
+
+@admin.register(User)
+class UserAdmin(NoDeleteAdmin, DjangoUserAdmin):
+    list_display = ["username", "first_name", "last_name", "email", "roles", "is_active", "is_staff", "last_login"]
+    list_filter = ["is_active", "is_staff", "groups"]
+    search_fields = ["username", "first_name", "last_name", "email"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Roles")
+    def roles(self, user):
+        return ", ".join(g.name for g in user.groups.all())
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    extra = 0
+
+
+@admin.register(Doctor)
+class DoctorAdmin(NoDeleteAdmin, admin.ModelAdmin):
+    list_display = ["__str__", "specialty", "licence_number", "phone", "consultation_minutes", "is_active"]
+    list_filter = ["is_active", "specialty"]
+    search_fields = ["user__first_name", "user__last_name", "licence_number", "specialty__name"]
+    list_select_related = ["user", "specialty"]
+    autocomplete_fields = ["user"]
+    inlines = [WorkingHoursInline]
+
+
+@admin.register(Specialty)
+class SpecialtyAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(admin.ModelAdmin):
+    list_display = ["doctor", "weekday", "start_time", "end_time"]
+    list_filter = ["weekday", "doctor__specialty"]
+    search_fields = ["doctor__user__first_name", "doctor__user__last_name"]
+    list_select_related = ["doctor__user"]

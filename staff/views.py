@@ -1,0 +1,135 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.generic import CreateView, ListView, TemplateView, UpdateView, View
+
+from .forms import DoctorForm, DoctorSearchForm, StaffSearchForm, StaffUserCreateForm, StaffUserForm, WorkingHoursFormSet
+from .models import Doctor, User
+from .roles import ALL_ROLES
+
+
+class StaffListView(PermissionRequiredMixin, ListView):
+    permission_required = "staff.view_user"
+    template_name = "staff/staff_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.form = StaffSearchForm(self.request.GET or None)
+        users = User.objects.prefetch_related("groups").select_related("doctor__specialty")
+        if not self.form.is_valid():
+            return users.filter(is_active=True)
+        data = self.form.cleaned_data
+        if not data["inactive"]:
+            users = users.filter(is_active=True)
+        if data["role"]:
+            users = users.filter(groups=data["role"])
+        for word in data["q"].split():
+            users = users.filter(
+                Q(username__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+            )
+        return users
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(form=self.form, roles=ALL_ROLES, **kwargs)
+
+
+class StaffCreateView(PermissionRequiredMixin, CreateView):
+    permission_required = "staff.add_user"
+    form_class = StaffUserCreateForm
+    template_name = "staff/staff_form.html"
+
+    @transaction.atomic
+    def form_valid(self, form):
+        self.object = form.save()
+        messages.success(self.request, f"Account {self.object.username} created.")
+        return HttpResponseRedirect(self.get_success_url())
+
+    def get_success_url(self):
+        if self.object.groups.filter(name="Doctor").exists():
+            return reverse("staff:doctor_profile", args=[self.object.pk])
+        return reverse("staff:list")
+
+
+class StaffUpdateView(PermissionRequiredMixin, UpdateView):
+    permission_required = "staff.change_user"
+    model = User
+    form_class = StaffUserForm
+    template_name = "staff/staff_form.html"
+
+    @transaction.atomic
+    def form_valid(self, form):
+        self.object = form.save()
+        messages.success(self.request, f"{self.object} saved.")
+        return HttpResponseRedirect(reverse("staff:list"))
+
+
+class StaffActivationView(PermissionRequiredMixin, View):
+    """Deactivate or reactivate: accounts are never deleted, their history must keep its author."""
+
+    permission_required = "staff.deactivate_user"
+    http_method_names = ["post"]
+    activate = False
+
+    def post(self, request, pk):
+        user = get_object_or_404(User, pk=pk)
+        if user == request.user:
+            messages.error(request, "You cannot deactivate your own account.")
+        else:
+            user.is_active = self.activate
+            user.save(update_fields=["is_active"])
+            messages.success(request, f"{user} {'reactivated' if self.activate else 'deactivated'}.")
+        return HttpResponseRedirect(reverse("staff:list"))
+
+
+class DoctorProfileView(PermissionRequiredMixin, TemplateView):
+    """A doctor's profile and weekly working hours, edited together."""
+
+    permission_required = "staff.change_doctor"
+    template_name = "staff/doctor_profile.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.user_obj = get_object_or_404(User, pk=kwargs["pk"])
+        self.doctor = Doctor.objects.filter(user=self.user_obj).first() or Doctor(user=self.user_obj)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_forms(self):
+        data = self.request.POST if self.request.method == "POST" else None
+        return DoctorForm(data, instance=self.doctor), WorkingHoursFormSet(data, instance=self.doctor, prefix="hours")
+
+    def get(self, request, *args, **kwargs):
+        form, hours = self.get_forms()
+        return self.render_to_response(self.get_context_data(form=form, hours=hours))
+
+    def post(self, request, *args, **kwargs):
+        form, hours = self.get_forms()
+        if form.is_valid() and hours.is_valid():
+            with transaction.atomic():
+                doctor = form.save()
+                hours.instance = doctor
+                hours.save()
+            messages.success(request, f"{doctor}'s profile and hours saved.")
+            return HttpResponseRedirect(reverse("staff:doctors"))
+        return self.render_to_response(self.get_context_data(form=form, hours=hours))
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(staff_user=self.user_obj, doctor=self.doctor, **kwargs)
+
+
+class DoctorListView(PermissionRequiredMixin, ListView):
+    permission_required = "staff.view_doctor"
+    template_name = "staff/doctor_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.form = DoctorSearchForm(self.request.GET or None)
+        doctors = Doctor.objects.active().select_related("user", "specialty").prefetch_related("working_hours")
+        if self.form.is_valid():
+            doctors = doctors.search(self.form.cleaned_data["q"])
+        return doctors
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(form=self.form, **kwargs)
