@@ -5,6 +5,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# A local run keeps a generated SECRET_KEY under data/ (production sets SECRET_KEY itself).
+export LOCAL_SECRET_KEY ?= 1
 
 .PHONY: run test lint check venv deps dev-deps migrate seed clean
 

@@ -1,0 +1,72 @@
+"""Shared fixtures: one signed-in client per role (personas), and the settings tests need."""
+
+import pytest
+from django.test import Client
+
+from staff.tests.factories import UserFactory
+
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_quiet(settings):
+    # Sign-in failures wait on purpose in production; tests should not.
+    settings.LOGIN_FAILURE_DELAY = 0
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def _client_for(role):
+    user = UserFactory(username=f"{role.lower()}-persona", roles=[role], is_staff=role in ("Manager", "Administrator"))
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def reception(db):
+    return _client_for("Receptionist")
+
+
+@pytest.fixture
+def doctor_client(db):
+    return _client_for("Doctor")
+
+
+@pytest.fixture
+def nurse(db):
+    return _client_for("Nurse")
+
+
+@pytest.fixture
+def manager(db):
+    return _client_for("Manager")
+
+
+@pytest.fixture
+def administrator(db):
+    return _client_for("Administrator")
+
+
+@pytest.fixture
+def anonymous():
+    return Client()
+
+
+@pytest.fixture
+def client_for(db):
+    """client_for("Nurse") -> a signed-in client with that role; None -> a signed-in user with no role."""
+
+    def make(role):
+        if role is None:
+            user = UserFactory()
+            client = Client()
+            client.force_login(user)
+            client.user = user
+            return client
+        return _client_for(role)
+
+    return make
