@@ -6,7 +6,6 @@ from django.test import Client
 from staff.tests.factories import UserFactory
 
 
-
 @pytest.fixture(autouse=True)
 def _fast_and_quiet(settings):
     # Sign-in failures wait on purpose in production; tests should not.

@@ -4,6 +4,7 @@ Every value comes from the environment (django-environ); `.env.example` document
 The defaults make `make run` work on a fresh machine with SQLite under `data/`.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -115,13 +116,15 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     # Tests use a file (not memory) so concurrent-writer tests use real, separate connections.
-    _db["TEST"] = {"NAME": str(DATA_DIR / "test-clinic.sqlite3")}
+    _db["TEST"] = {"NAME": str(DATA_DIR / f"test-clinic-{os.getpid()}.sqlite3")}
     if _db["NAME"] != ":memory:":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 else:
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     # A connection that died (database restart) is noticed and re-opened, not reused.
     _db["CONN_HEALTH_CHECKS"] = True
+    # One test database per test process, so two test runs on one server do not collide.
+    _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}"}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -209,7 +212,7 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 if env.bool("TRUST_PROXY_SSL_HEADER", default=HTTPS):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True

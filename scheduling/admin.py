@@ -15,8 +15,18 @@ class AppointmentAdmin(NoDeleteAdmin, admin.ModelAdmin):
     raw_id_fields = ["patient"]
     # The status moves only through its lifecycle (the appointment pages), never by editing the field.
     readonly_fields = [
-        "status", "booked_by", "booked_at", "confirmed_at", "checked_in_at", "checked_in_by", "started_at",
-        "completed_at", "cancelled_at", "cancelled_by", "cancellation_reason", "no_show_at",
+        "status",
+        "booked_by",
+        "booked_at",
+        "confirmed_at",
+        "checked_in_at",
+        "checked_in_by",
+        "started_at",
+        "completed_at",
+        "cancelled_at",
+        "cancelled_by",
+        "cancellation_reason",
+        "no_show_at",
     ]
 
     def save_model(self, request, obj, form, change):

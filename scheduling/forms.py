@@ -56,7 +56,9 @@ class RescheduleForm(AppointmentTimeForm):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(label="Reason for cancelling", max_length=255, widget=forms.TextInput(attrs={"autofocus": True}))
+    reason = forms.CharField(
+        label="Reason for cancelling", max_length=255, widget=forms.TextInput(attrs={"autofocus": True})
+    )
 
 
 class DayForm(forms.Form):

@@ -19,7 +19,19 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.CancelView.as_view(), name="cancel"),
     path("<int:pk>/confirm/", action("confirm", "scheduling.change_appointment", "confirmed"), name="confirm"),
     path("<int:pk>/check-in/", action("check_in", "scheduling.check_in_appointment", "checked in"), name="check_in"),
-    path("<int:pk>/no-show/", action("mark_no_show", "scheduling.check_in_appointment", "marked as no-show"), name="no_show"),
-    path("<int:pk>/start/", action("start_visit", "scheduling.start_visit_appointment", "consultation started"), name="start"),
-    path("<int:pk>/complete/", action("complete", "scheduling.start_visit_appointment", "visit completed"), name="complete"),
+    path(
+        "<int:pk>/no-show/",
+        action("mark_no_show", "scheduling.check_in_appointment", "marked as no-show"),
+        name="no_show",
+    ),
+    path(
+        "<int:pk>/start/",
+        action("start_visit", "scheduling.start_visit_appointment", "consultation started"),
+        name="start",
+    ),
+    path(
+        "<int:pk>/complete/",
+        action("complete", "scheduling.start_visit_appointment", "visit completed"),
+        name="complete",
+    ),
 ]

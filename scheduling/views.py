@@ -155,7 +155,11 @@ class RescheduleView(_AppointmentFormView):
         data = form.cleaned_data
         try:
             appointment = services.reschedule_appointment(
-                appointment=self.appointment, doctor=data["doctor"], start=data["start"], end=data["end"], by=self.request.user
+                appointment=self.appointment,
+                doctor=data["doctor"],
+                start=data["start"],
+                end=data["end"],
+                by=self.request.user,
             )
         except ValidationError as error:
             add_service_errors(form, error, FIELD_MAP)
@@ -171,7 +175,9 @@ class CancelView(_AppointmentFormView):
 
     def form_valid(self, form):
         try:
-            services.cancel_appointment(appointment=self.appointment, reason=form.cleaned_data["reason"], by=self.request.user)
+            services.cancel_appointment(
+                appointment=self.appointment, reason=form.cleaned_data["reason"], by=self.request.user
+            )
         except ValidationError as error:
             add_service_errors(form, error)
             return self.form_invalid(form)
@@ -206,8 +212,13 @@ class DayCalendarView(PermissionRequiredMixin, TemplateView):
         day = form.day()
         columns, rows = day_calendar(day)
         return super().get_context_data(
-            form=form, day=day, columns=columns, rows=rows, previous=day - timedelta(days=1),
-            following=day + timedelta(days=1), **kwargs
+            form=form,
+            day=day,
+            columns=columns,
+            rows=rows,
+            previous=day - timedelta(days=1),
+            following=day + timedelta(days=1),
+            **kwargs,
         )
 
 
@@ -221,9 +232,15 @@ class WeekCalendarView(PermissionRequiredMixin, TemplateView):
         day = form.day()
         columns, rows = week_calendar(doctor, day)
         return super().get_context_data(
-            form=form, doctor=doctor, day=day, columns=columns, rows=rows,
-            previous=day - timedelta(days=7), following=day + timedelta(days=7),
-            doctors=Doctor.objects.active().select_related("user"), **kwargs
+            form=form,
+            doctor=doctor,
+            day=day,
+            columns=columns,
+            rows=rows,
+            previous=day - timedelta(days=7),
+            following=day + timedelta(days=7),
+            doctors=Doctor.objects.active().select_related("user"),
+            **kwargs,
         )
 
 

@@ -24,27 +24,96 @@ S = Appointment.Status
 WEEKDAYS = range(0, 5)
 DOCTORS = [
     # username, first, last, specialty, licence, minutes, hours {weekday: [(from, to)]}
-    ("doctor", "Amelia", "Hart", "General practice", "GMC-7012345", 20,
-     {d: [("08:30", "12:30"), ("13:30", "17:00")] for d in WEEKDAYS}),
-    ("dr.okafor", "Chinedu", "Okafor", "Cardiology", "GMC-7023456", 30,
-     {d: [("09:00", "13:00"), ("14:00", "17:30")] for d in (0, 1, 3)}),
-    ("dr.silva", "Marta", "Silva", "Paediatrics", "GMC-7034567", 20,
-     {d: [("08:00", "12:00"), ("13:00", "16:00")] for d in (0, 2, 3, 4)}),
-    ("dr.nguyen", "Linh", "Nguyễn", "Dermatology", "GMC-7045678", 15,
-     {d: [("10:00", "14:00"), ("15:00", "19:00")] for d in (1, 2, 4)}),
+    (
+        "doctor",
+        "Amelia",
+        "Hart",
+        "General practice",
+        "GMC-7012345",
+        20,
+        {d: [("08:30", "12:30"), ("13:30", "17:00")] for d in WEEKDAYS},
+    ),
+    (
+        "dr.okafor",
+        "Chinedu",
+        "Okafor",
+        "Cardiology",
+        "GMC-7023456",
+        30,
+        {d: [("09:00", "13:00"), ("14:00", "17:30")] for d in (0, 1, 3)},
+    ),
+    (
+        "dr.silva",
+        "Marta",
+        "Silva",
+        "Paediatrics",
+        "GMC-7034567",
+        20,
+        {d: [("08:00", "12:00"), ("13:00", "16:00")] for d in (0, 2, 3, 4)},
+    ),
+    (
+        "dr.nguyen",
+        "Linh",
+        "Nguyễn",
+        "Dermatology",
+        "GMC-7045678",
+        15,
+        {d: [("10:00", "14:00"), ("15:00", "19:00")] for d in (1, 2, 4)},
+    ),
     # The weekend clinic: someone is always on, so every day has a schedule.
-    ("dr.kowalski", "Piotr", "Kowalski", "General practice", "GMC-7056789", 20,
-     {**{d: [("12:00", "18:00")] for d in WEEKDAYS}, 5: [("09:00", "14:00")], 6: [("09:00", "13:00")]}),
+    (
+        "dr.kowalski",
+        "Piotr",
+        "Kowalski",
+        "General practice",
+        "GMC-7056789",
+        20,
+        {**{d: [("12:00", "18:00")] for d in WEEKDAYS}, 5: [("09:00", "14:00")], 6: [("09:00", "13:00")]},
+    ),
 ]
 FIRST_NAMES = [
-    ("Zoë", "female"), ("José", "male"), ("Aoife", "female"), ("Mohammed", "male"), ("Chloé", "female"),
-    ("Łukasz", "male"), ("Siobhán", "female"), ("Kwame", "male"), ("Ingrid", "female"), ("Rahul", "male"),
-    ("Mei", "female"), ("Oliver", "male"), ("Amara", "female"), ("Jürgen", "male"), ("Fatima", "female"),
-    ("Liam", "male"), ("Sofía", "female"), ("Hiroshi", "male"), ("Eleanor", "female"), ("Tomás", "male"),
+    ("Zoë", "female"),
+    ("José", "male"),
+    ("Aoife", "female"),
+    ("Mohammed", "male"),
+    ("Chloé", "female"),
+    ("Łukasz", "male"),
+    ("Siobhán", "female"),
+    ("Kwame", "male"),
+    ("Ingrid", "female"),
+    ("Rahul", "male"),
+    ("Mei", "female"),
+    ("Oliver", "male"),
+    ("Amara", "female"),
+    ("Jürgen", "male"),
+    ("Fatima", "female"),
+    ("Liam", "male"),
+    ("Sofía", "female"),
+    ("Hiroshi", "male"),
+    ("Eleanor", "female"),
+    ("Tomás", "male"),
 ]
 LAST_NAMES = [
-    "O'Brien", "García", "Müller", "Okonkwo", "Novák", "Patel", "Smith", "Jones", "Kowalczyk", "Lefèvre",
-    "Andersson", "Khan", "Rossi", "Nguyen", "Williams", "Brown", "Taylor", "Søndergaard", "Ahmed", "Murphy",
+    "O'Brien",
+    "García",
+    "Müller",
+    "Okonkwo",
+    "Novák",
+    "Patel",
+    "Smith",
+    "Jones",
+    "Kowalczyk",
+    "Lefèvre",
+    "Andersson",
+    "Khan",
+    "Rossi",
+    "Nguyen",
+    "Williams",
+    "Brown",
+    "Taylor",
+    "Søndergaard",
+    "Ahmed",
+    "Murphy",
 ]
 STREETS = ["Mill Lane", "Church Street", "Station Road", "Park Avenue", "Victoria Road", "High Street"]
 ALLERGIES = [
@@ -55,12 +124,27 @@ ALLERGIES = [
     ("Sulfonamides", "Skin rash", Allergy.Severity.MODERATE),
 ]
 CONDITIONS = [
-    ("Essential hypertension", "I10"), ("Type 2 diabetes mellitus", "E11.9"), ("Asthma", "J45.9"),
-    ("Hypothyroidism", "E03.9"), ("Migraine", "G43.9"), ("Atopic dermatitis", "L20.9"), ("Osteoarthritis of knee", "M17.9"),
+    ("Essential hypertension", "I10"),
+    ("Type 2 diabetes mellitus", "E11.9"),
+    ("Asthma", "J45.9"),
+    ("Hypothyroidism", "E03.9"),
+    ("Migraine", "G43.9"),
+    ("Atopic dermatitis", "L20.9"),
+    ("Osteoarthritis of knee", "M17.9"),
 ]
 REASONS = [
-    "Follow-up", "Blood pressure review", "Persistent cough", "Skin rash", "Annual check-up", "Chest pain review",
-    "Diabetes review", "Vaccination", "Back pain", "Headaches", "Medication review", "Child development check",
+    "Follow-up",
+    "Blood pressure review",
+    "Persistent cough",
+    "Skin rash",
+    "Annual check-up",
+    "Chest pain review",
+    "Diabetes review",
+    "Vaccination",
+    "Back pain",
+    "Headaches",
+    "Medication review",
+    "Child development check",
 ]
 
 
@@ -70,14 +154,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password for new demo accounts.")
         parser.add_argument("--patients", type=int, default=60, help="Number of demo patients.")
-        parser.add_argument("--appointments", type=int, default=None,
-                            help="Generate this many extra appointments spread over past and future weeks (load data).")
+        parser.add_argument(
+            "--appointments",
+            type=int,
+            default=None,
+            help="Generate this many extra appointments spread over past and future weeks (load data).",
+        )
         parser.add_argument("--seed", type=int, default=2026)
-        parser.add_argument("--allow-production", action="store_true", help="Run even with production (HTTPS) settings.")
+        parser.add_argument(
+            "--allow-production", action="store_true", help="Run even with production (HTTPS) settings."
+        )
 
     def handle(self, *args, **options):
         if settings.HTTPS and not options["allow_production"]:
-            raise CommandError("Refusing to load demo data with production settings (HTTPS=on); pass --allow-production.")
+            raise CommandError(
+                "Refusing to load demo data with production settings (HTTPS=on); pass --allow-production."
+            )
         self.seed = options["seed"]
         self.random = random.Random(self.seed)
         with transaction.atomic():
@@ -86,9 +178,11 @@ class Command(BaseCommand):
             patients = self.seed_patients(options["patients"])
         with transaction.atomic():
             made = self.seed_week(doctors, patients, users["reception"])
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready: {len(doctors)} doctors, {len(patients)} patients, {made} new appointments this week."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {len(doctors)} doctors, {len(patients)} patients, {made} new appointments this week."
+            )
+        )
         if options["appointments"]:
             made = self.seed_bulk(doctors, patients, users["reception"], options["appointments"])
             self.stdout.write(self.style.SUCCESS(f"Bulk: {made} appointments created."))
@@ -123,7 +217,9 @@ class Command(BaseCommand):
             )
             if created:
                 WorkingHours.objects.bulk_create(
-                    WorkingHours(doctor=doctor, weekday=day, start_time=time.fromisoformat(a), end_time=time.fromisoformat(b))
+                    WorkingHours(
+                        doctor=doctor, weekday=day, start_time=time.fromisoformat(a), end_time=time.fromisoformat(b)
+                    )
                     for day, intervals in hours.items()
                     for a, b in intervals
                 )
@@ -147,7 +243,11 @@ class Command(BaseCommand):
             patient = existing.get(key)
             if patient is None:
                 patient = Patient.objects.create(
-                    first_name=first, last_name=last, date_of_birth=born, sex=sex, phone=phone,
+                    first_name=first,
+                    last_name=last,
+                    date_of_birth=born,
+                    sex=sex,
+                    phone=phone,
                     email=f"{fold(first).replace(' ', '')}.{fold(last).replace(' ', '')}{i}@mail.example",
                     address=f"{rnd.randrange(1, 200)} {rnd.choice(STREETS)}\nLondon",
                     emergency_contact_name=f"{rnd.choice(FIRST_NAMES)[0]} {last}",
@@ -167,7 +267,9 @@ class Command(BaseCommand):
             Allergy.objects.create(patient=patient, substance=substance, reaction=reaction, severity=severity)
         for name, code in rnd.sample(CONDITIONS, rnd.choice([0, 0, 1, 1, 2])):
             onset = patient.date_of_birth + timedelta(days=rnd.randrange(365 * 5, max(365 * 6, patient.age * 365)))
-            Condition.objects.create(patient=patient, name=name, icd10_code=code, onset_date=min(onset, timezone.localdate()))
+            Condition.objects.create(
+                patient=patient, name=name, icd10_code=code, onset_date=min(onset, timezone.localdate())
+            )
 
     # --- appointments ---------------------------------------------------------------------------
     def _slots(self, doctor, day):
@@ -200,7 +302,11 @@ class Command(BaseCommand):
         if s == S.COMPLETED:
             a.completed_at = a.end
         if s == S.CANCELLED:
-            a.cancelled_at, a.cancelled_by, a.cancellation_reason = a.start - timedelta(days=1), a.booked_by, "Patient asked to cancel"
+            a.cancelled_at, a.cancelled_by, a.cancellation_reason = (
+                a.start - timedelta(days=1),
+                a.booked_by,
+                "Patient asked to cancel",
+            )
         if s == S.NO_SHOW:
             a.no_show_at = a.start + timedelta(minutes=20)
         if s == S.CONFIRMED:
@@ -210,10 +316,12 @@ class Command(BaseCommand):
     def seed_week(self, doctors, patients, booked_by):
         """About two thirds of each doctor's slots, three days either side of today."""
         today = timezone.localdate()
-        taken = set(Appointment.objects.filter(
-            start__gte=timezone.make_aware(datetime.combine(today - timedelta(days=3), time.min)),
-            start__lt=timezone.make_aware(datetime.combine(today + timedelta(days=4), time.min)),
-        ).values_list("doctor_id", "start"))
+        taken = set(
+            Appointment.objects.filter(
+                start__gte=timezone.make_aware(datetime.combine(today - timedelta(days=3), time.min)),
+                start__lt=timezone.make_aware(datetime.combine(today + timedelta(days=4), time.min)),
+            ).values_list("doctor_id", "start")
+        )
         busy = {}  # patient id -> list of (start, end)
         new = []
         for offset in range(-3, 4):
@@ -229,10 +337,19 @@ class Command(BaseCommand):
                         continue
                     busy.setdefault(patient.pk, []).append((start, end))
                     status = self._status(start)
-                    new.append(self._stamp(Appointment(
-                        patient=patient, doctor=doctor, start=start, end=end, status=status,
-                        reason=rnd.choice(REASONS), booked_by=booked_by,
-                    )))
+                    new.append(
+                        self._stamp(
+                            Appointment(
+                                patient=patient,
+                                doctor=doctor,
+                                start=start,
+                                end=end,
+                                status=status,
+                                reason=rnd.choice(REASONS),
+                                booked_by=booked_by,
+                            )
+                        )
+                    )
         # Patients already booked elsewhere at that time (an earlier run) are skipped, not doubled.
         clashes = Appointment.objects.active().filter(patient__in={a.patient_id for a in new})
         existing = {}
@@ -255,10 +372,17 @@ class Command(BaseCommand):
                 for d_index, doctor in enumerate(doctors):
                     for s_index, (start, end) in enumerate(self._slots(doctor, day)):
                         patient = patients[(s_index * len(doctors) + d_index + week) % len(patients)]
-                        batch.append(Appointment(
-                            patient=patient, doctor=doctor, start=start, end=end, booked_by=booked_by,
-                            status=self._status(start), reason=self.random.choice(REASONS),
-                        ))
+                        batch.append(
+                            Appointment(
+                                patient=patient,
+                                doctor=doctor,
+                                start=start,
+                                end=end,
+                                booked_by=booked_by,
+                                status=self._status(start),
+                                reason=self.random.choice(REASONS),
+                            )
+                        )
             batch = batch[: count - made]
             with transaction.atomic():
                 # Weeks already generated by an earlier run are skipped as a whole.
