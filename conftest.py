@@ -25,29 +25,20 @@ def _client_for(role):
     return client
 
 
-@pytest.fixture
-def reception(db):
-    return _client_for("Receptionist")
+def _persona(role):
+    @pytest.fixture
+    def persona(db):
+        return _client_for(role)
+
+    persona.__doc__ = f"A client signed in as a {role}."
+    return persona
 
 
-@pytest.fixture
-def doctor_client(db):
-    return _client_for("Doctor")
-
-
-@pytest.fixture
-def nurse(db):
-    return _client_for("Nurse")
-
-
-@pytest.fixture
-def manager(db):
-    return _client_for("Manager")
-
-
-@pytest.fixture
-def administrator(db):
-    return _client_for("Administrator")
+reception = _persona("Receptionist")
+doctor_client = _persona("Doctor")
+nurse = _persona("Nurse")
+manager = _persona("Manager")
+administrator = _persona("Administrator")
 
 
 @pytest.fixture

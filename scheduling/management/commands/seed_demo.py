@@ -367,7 +367,10 @@ class Command(BaseCommand):
         today = timezone.localdate()
         while made < count and week < 520:
             batch = []
-            for offset in list(range(-7 * week, -7 * (week - 1))) + list(range(7 * (week - 1) + 4, 7 * week + 4)):
+            # Whole weeks before and after the demo week (today ± 3 days), never overlapping it.
+            past = range(-7 * week - 3, -7 * (week - 1) - 3)
+            future = range(7 * (week - 1) + 4, 7 * week + 4)
+            for offset in [*past, *future]:
                 day = today + timedelta(days=offset)
                 for d_index, doctor in enumerate(doctors):
                     for s_index, (start, end) in enumerate(self._slots(doctor, day)):
