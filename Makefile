@@ -36,6 +36,7 @@ run: $(VENV)/.deps
 	@# Demo data only on the first run: a marker under data/ keeps later runs from touching it.
 	@if [ ! -f data/.demo-loaded ]; then $(BIN)/python manage.py seed_demo && touch data/.demo-loaded; fi
 	@$(BIN)/python manage.py demo_logins
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops; data stays in data/)."
 	$(BIN)/gunicorn clinic.wsgi:application --bind $(HOST):$(PORT) --workers 3 --threads 4 --access-logfile -
 
 test: $(VENV)/.dev-deps

@@ -19,4 +19,3 @@ class Command(BaseCommand):
         for user in DEMO_USERS:
             if user.username in present:
                 self.stdout.write(f"  {user.username:<10} {user.role}")
-        self.stdout.write("Open http://127.0.0.1:8000/ and sign in.\n")
