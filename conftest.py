@@ -5,6 +5,9 @@ from django.test import Client
 
 from staff.tests.factories import UserFactory
 
+# Browser fixtures (Debian's Chromium through Playwright, one live server) for every app's journeys.
+pytest_plugins = ["clinic.tests.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_and_quiet(settings):

@@ -1,5 +1,7 @@
 """Small pieces shared by every app's forms."""
 
+from datetime import date
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -16,6 +18,21 @@ class TimeInput(forms.TimeInput):
 
     def __init__(self, attrs=None):
         super().__init__({"step": 300, **(attrs or {})}, format="%H:%M")
+
+
+class BoundedDateField(forms.DateField):
+    """A date within years Python and the calendars can do arithmetic on (no 500 on 9999-12-31)."""
+
+    widget = DateInput
+    earliest = date(1900, 1, 1)
+    latest = date(2200, 12, 31)
+
+    def validate(self, value):
+        super().validate(value)
+        if value and not (self.earliest <= value <= self.latest):
+            raise ValidationError(
+                f"Enter a date between {self.earliest:%Y} and {self.latest:%Y}.", code="out_of_range"
+            )
 
 
 def add_service_errors(form, error: ValidationError, field_map=None):

@@ -179,8 +179,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
-# Uploaded files are private: they are never given a public URL (served through permission-checked views).
-MEDIA_URL = None
+# Uploaded files are private: no URL pattern serves MEDIA_URL; files go out only through
+# permission-checked views. (It must still be a string: Django's live test server parses it.)
+MEDIA_URL = "/media/"
 
 _media_backend = "django.core.files.storage.FileSystemStorage"
 _media_options = {"location": str(MEDIA_ROOT)}

@@ -11,7 +11,7 @@ from django.utils import timezone
 from .text import digits, fold
 
 ICD10_VALIDATOR = RegexValidator(
-    r"^[A-TV-Z][0-9][0-9AB](\.[0-9A-TV-Z]{1,4})?$",
+    r"^[A-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$",
     "Enter an ICD-10 code such as J45 or E11.9.",
 )
 PHONE_VALIDATOR = RegexValidator(r"^\+?[0-9 ()\-.]{6,25}$", "Enter a phone number using digits, spaces and + ( ) - only.")
@@ -155,7 +155,9 @@ class Patient(models.Model):
             Patient.objects.filter(pk=self.pk).update(mrn=self.mrn, search_text=self.search_text)
 
     def _refresh_search_text(self):
-        self.search_text = " ".join(filter(None, [self.name_key, self.mrn or "", self.phone_digits]))
+        # The squashed name lets "obrien" find "O'Brien" (folded to "o brien").
+        squashed = self.name_key.replace(" ", "")
+        self.search_text = " ".join(filter(None, [self.name_key, squashed, self.mrn or "", self.phone_digits]))
 
     def archive(self, *, by):
         self.is_archived = True
@@ -220,8 +222,12 @@ class Condition(models.Model):
     def __str__(self):
         return f"{self.name} [{self.icd10_code}]" if self.icd10_code else self.name
 
-    def clean(self):
+    def clean_fields(self, exclude=None):
+        # Normalised before the field validators run, so "e11.9 " is accepted as E11.9, not refused.
         self.icd10_code = (self.icd10_code or "").strip().upper()
+        super().clean_fields(exclude=exclude)
+
+    def clean(self):
         today = timezone.localdate()
         if self.onset_date and self.onset_date > today:
             raise ValidationError({"onset_date": "The onset date cannot be in the future."})

@@ -18,7 +18,9 @@ class PatientListView(PermissionRequiredMixin, ListView):
     paginate_by = 25
 
     def get_queryset(self):
-        self.form = PatientSearchForm(self.request.GET or None)
+        # Always bound: an empty query is valid and lists the most recently registered (an unbound
+        # form is never valid, which left the first visit to this page empty).
+        self.form = PatientSearchForm(self.request.GET)
         if not self.form.is_valid():
             return Patient.objects.none()
         patients = Patient.objects.filter(is_archived=self.form.cleaned_data["archived"])

@@ -3,11 +3,12 @@ from datetime import datetime, timedelta
 from django import forms
 from django.utils import timezone
 
-from clinic.forms import DateInput, TimeInput
+from clinic.forms import BoundedDateField, TimeInput
 from staff.models import Doctor, Specialty
 
 # Service errors about `start`/`end` belong next to the time the user typed.
 FIELD_MAP = {"start": "time", "end": "minutes", "patient": None}
+BOOKING_HORIZON = timedelta(days=2 * 365)
 
 
 def _doctor_choices():
@@ -23,7 +24,7 @@ class AppointmentTimeForm(forms.Form):
     """Doctor, day, time and length, in the clinic's time zone."""
 
     doctor = DoctorChoiceField(queryset=Doctor.objects.none())
-    date = forms.DateField(widget=DateInput())
+    date = BoundedDateField()
     time = forms.TimeField(widget=TimeInput())
     minutes = forms.IntegerField(
         label="Length (minutes)",
@@ -40,6 +41,9 @@ class AppointmentTimeForm(forms.Form):
     def clean(self):
         data = super().clean()
         if self.errors:
+            return data
+        if data["date"] > timezone.localdate() + BOOKING_HORIZON:
+            self.add_error("date", f"Appointments can be booked up to {BOOKING_HORIZON.days // 365} years ahead.")
             return data
         data["start"] = timezone.make_aware(datetime.combine(data["date"], data["time"]))
         minutes = data.get("minutes")
@@ -64,7 +68,7 @@ class CancelForm(forms.Form):
 class DayForm(forms.Form):
     """The ?date= of calendar pages; a bad value is a form error, not a crash."""
 
-    date = forms.DateField(required=False, widget=DateInput())
+    date = BoundedDateField(required=False)
 
     def day(self):
         if self.is_valid() and self.cleaned_data.get("date"):
@@ -75,7 +79,7 @@ class DayForm(forms.Form):
 class SlotSearchForm(forms.Form):
     doctor = DoctorChoiceField(queryset=Doctor.objects.none(), required=False, empty_label="Any doctor")
     specialty = forms.ModelChoiceField(queryset=Specialty.objects.all(), required=False, empty_label="Any specialty")
-    date = forms.DateField(label="From", required=False, widget=DateInput())
+    date = BoundedDateField(label="From", required=False)
     minutes = forms.IntegerField(label="Length (minutes)", min_value=5, max_value=480, required=False)
 
     def __init__(self, *args, **kwargs):

@@ -27,7 +27,7 @@ def _id_param(request, name):
     value = request.POST.get(name) or request.GET.get(name)
     if value in (None, ""):
         return None
-    if not str(value).isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise Http404(f"Unknown {name}")
     return int(value)
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import SetPasswordMixin
 from django.contrib.auth.models import Group
-from django.forms import inlineformset_factory
+from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from clinic.forms import TimeInput
 
@@ -37,6 +37,12 @@ class StaffUserForm(forms.ModelForm):
             self.fields[name].required = True
         if self.instance.pk:
             self.fields["roles"].initial = self.instance.groups.filter(name__in=ALL_ROLES)
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("A staff account with this username already exists.")
+        return username
 
     def save(self, commit=True):
         user = super().save(commit=commit)
@@ -81,9 +87,31 @@ class DoctorForm(forms.ModelForm):
         fields = ["specialty", "licence_number", "phone", "consultation_minutes", "is_active"]
 
 
+class BaseWorkingHoursFormSet(BaseInlineFormSet):
+    def clean(self):
+        """Refuse two rows of one submission that overlap on the same day.
+
+        Each row's model clean() compares it only with the hours already saved, so two new
+        overlapping rows posted together would otherwise both be saved.
+        """
+        super().clean()
+        seen = []
+        for form in self.forms:
+            if self._should_delete_form(form) or not getattr(form, "cleaned_data", None):
+                continue
+            day, start, end = (form.cleaned_data.get(k) for k in ("weekday", "start_time", "end_time"))
+            if None in (day, start, end):
+                continue
+            for other_day, other_start, other_end in seen:
+                if day == other_day and start < other_end and other_start < end:
+                    raise forms.ValidationError("These hours overlap another interval on the same day.")
+            seen.append((day, start, end))
+
+
 WorkingHoursFormSet = inlineformset_factory(
     Doctor,
     WorkingHours,
+    formset=BaseWorkingHoursFormSet,
     fields=["weekday", "start_time", "end_time"],
     widgets={"start_time": TimeInput(), "end_time": TimeInput()},
     extra=3,

@@ -1,0 +1,116 @@
+"""Browser tests: Debian's Chromium driven by pytest-playwright against pytest-django's live server.
+
+The root conftest.py loads this module as a plugin (`pytest_plugins`), so every app's browser
+test gets these fixtures and one shared live server. A browser test is marked
+`@pytest.mark.browser` and `@pytest.mark.django_db(transaction=True)` (the live
+server's thread must see what the test wrote) and asks for `page`; `page.goto("/path/")` goes to the
+live server.
+
+`playwright install` cannot download browsers here, so Playwright launches the system Chromium
+(`/usr/bin/chromium`). When it is missing the set-up tries `apt-get install -y chromium` (as root,
+where apt-get exists); if there is still no browser, the test is skipped with a hint, or fails when
+the environment variable CI is set, so a CI run never passes by silently testing nothing.
+"""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+APT_TIMEOUT = 900  # seconds, for each apt-get step
+
+
+def _usable(path):
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def _apt_get(*args):
+    """Run apt-get non-interactively; (succeeded, last lines of its output)."""
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        done = subprocess.run(
+            ["apt-get", *args], env=env, capture_output=True, text=True, timeout=APT_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return False, str(error)
+    tail = " | ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
+    return done.returncode == 0, tail
+
+
+def install_chromium():
+    """Try Debian's chromium package; a list of what was tried and how it ended, for the message."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return ["not running as root, so `apt-get install chromium` was not tried"]
+    if shutil.which("apt-get") is None:
+        return ["apt-get is not available, so no install was tried"]
+    ok, output = _apt_get("install", "-y", "chromium")
+    notes = [f"`apt-get install -y chromium` {'succeeded' if ok else 'failed'}: {output}"]
+    if not ok:
+        # A fresh container often has no package lists yet.
+        ok, output = _apt_get("update")
+        notes.append(f"`apt-get update` {'succeeded' if ok else 'failed'}: {output}")
+        if ok:
+            ok, output = _apt_get("install", "-y", "chromium")
+            notes.append(f"`apt-get install -y chromium` {'succeeded' if ok else 'failed'}: {output}")
+    return notes
+
+
+def in_ci():
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def find_or_install_chromium(path=CHROMIUM):
+    """The Chromium executable to launch; skips the test (fails it under CI) when there is none."""
+    if _usable(path):
+        return path
+    notes = install_chromium()
+    if _usable(path):
+        return path
+    message = (
+        f"Browser tests need Chromium at {path}, and it is not there ("
+        + "; ".join(notes)
+        + "). Enable them by installing Debian's chromium package: `sudo apt-get install chromium`."
+    )
+    if in_ci():
+        pytest.fail(f"CI is set, so a missing browser is an error, not a skip. {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Path of the Chromium binary browser tests launch (found, installed, or the test is skipped)."""
+    return find_or_install_chromium()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, chromium):
+    """pytest-playwright's launch options, pointed at the system Chromium."""
+    # Playwright's sync API keeps an event loop running in the main thread for the rest of the
+    # session, and Django then refuses ORM calls from that thread (SynchronousOnlyOperation): the
+    # factories in a test and every later database test. Nothing here is actually asynchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    return {**browser_type_launch_args, "executable_path": chromium, "headless": True, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    """Relative URLs in page.goto() resolve against the live server."""
+    return live_server.url
+
+
+def sign_in(page, username, password):
+    """Sign in through the login page, the way a person does."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

@@ -1,0 +1,247 @@
+"""Who may open which page: every URL of the project against every role, from one table.
+
+The URLs come from the resolver, not from a hand-kept list, so a new page cannot slip in
+without a rule here: `test_every_url_has_an_access_rule` fails until ACCESS names it.
+"""
+
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+from django.urls import URLResolver, get_resolver, reverse
+
+from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
+from scheduling.tests.factories import AppointmentFactory
+from staff.tests.factories import DoctorFactory, UserFactory
+
+RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR = "Receptionist", "Doctor", "Nurse", "Manager", "Administrator"
+ROLES = [RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR]
+NO_ROLE = "signed in, no role"
+ANONYMOUS = "anonymous"
+PRINCIPALS = [*ROLES, NO_ROLE, ANONYMOUS]
+
+EVERY_ROLE = frozenset(ROLES)
+FRONT_DESK = frozenset({RECEPTIONIST, ADMINISTRATOR})
+CLINICAL = frozenset({DOCTOR, NURSE})
+ANY_SIGNED_IN = EVERY_ROLE | {NO_ROLE}
+PUBLIC = ANY_SIGNED_IN | {ANONYMOUS}
+
+# The access table: URL name -> who may use it. Written out by hand (not derived from
+# staff/roles.py), so a change to the roles table that opens or closes a page shows up here.
+ACCESS = {
+    "home": EVERY_ROLE,
+    "login": PUBLIC,
+    "logout": ANY_SIGNED_IN,
+    "password_change": ANY_SIGNED_IN,
+    "password_change_done": ANY_SIGNED_IN,
+    "admin:index": frozenset({MANAGER, ADMINISTRATOR}),
+    # patients
+    "patients:list": EVERY_ROLE,
+    "patients:detail": EVERY_ROLE,
+    "patients:create": FRONT_DESK,
+    "patients:edit": FRONT_DESK,
+    "patients:archive": FRONT_DESK,
+    "patients:restore": FRONT_DESK,
+    "patients:allergy_create": CLINICAL,
+    "patients:allergy_edit": CLINICAL,
+    "patients:condition_create": CLINICAL,
+    "patients:condition_edit": CLINICAL,
+    # scheduling
+    "scheduling:book": FRONT_DESK,
+    "scheduling:day": EVERY_ROLE,
+    "scheduling:week": EVERY_ROLE,
+    "scheduling:slots": EVERY_ROLE,
+    "scheduling:detail": EVERY_ROLE,
+    "scheduling:reschedule": FRONT_DESK,
+    "scheduling:cancel": FRONT_DESK,
+    "scheduling:confirm": FRONT_DESK,
+    "scheduling:check_in": FRONT_DESK | {NURSE},
+    "scheduling:no_show": FRONT_DESK | {NURSE},
+    "scheduling:start": frozenset({DOCTOR}),
+    "scheduling:complete": frozenset({DOCTOR}),
+    # staff
+    "staff:list": frozenset({ADMINISTRATOR}),
+    "staff:create": frozenset({ADMINISTRATOR}),
+    "staff:edit": frozenset({ADMINISTRATOR}),
+    "staff:deactivate": frozenset({ADMINISTRATOR}),
+    "staff:reactivate": frozenset({ADMINISTRATOR}),
+    "staff:doctor_profile": frozenset({ADMINISTRATOR}),
+    "staff:doctors": EVERY_ROLE,
+}
+
+
+def _patient():
+    return {"pk": PatientFactory().pk}
+
+
+def _appointment():
+    return {"pk": AppointmentFactory().pk}
+
+
+def _other_user():
+    return {"pk": UserFactory().pk}
+
+
+def _allergy():
+    allergy = AllergyFactory()
+    return {"patient_pk": allergy.patient_id, "pk": allergy.pk}
+
+
+def _condition():
+    condition = ConditionFactory()
+    return {"patient_pk": condition.patient_id, "pk": condition.pk}
+
+
+# URL arguments, built fresh for each request (an archive by one role must not 404 the next).
+KWARGS = {
+    "patients:detail": _patient,
+    "patients:edit": _patient,
+    "patients:archive": _patient,
+    "patients:restore": lambda: {"pk": PatientFactory(is_archived=True).pk},
+    "patients:allergy_create": lambda: {"patient_pk": PatientFactory().pk},
+    "patients:allergy_edit": _allergy,
+    "patients:condition_create": lambda: {"patient_pk": PatientFactory().pk},
+    "patients:condition_edit": _condition,
+    "scheduling:week": lambda: {"doctor_pk": DoctorFactory().pk},
+    "scheduling:detail": _appointment,
+    "scheduling:reschedule": _appointment,
+    "scheduling:cancel": _appointment,
+    "scheduling:confirm": _appointment,
+    "scheduling:check_in": _appointment,
+    "scheduling:no_show": _appointment,
+    "scheduling:start": _appointment,
+    "scheduling:complete": _appointment,
+    "staff:edit": _other_user,
+    "staff:deactivate": _other_user,
+    "staff:reactivate": lambda: {"pk": UserFactory(is_active=False).pk},
+    "staff:doctor_profile": lambda: {"pk": DoctorFactory().user_id},
+}
+
+FRIENDLY_403 = "This page is not available to you"
+
+
+def walk_urls(resolver=None, namespace="", *, all_admin=False):
+    """(full name, pattern) for every URL pattern, recursing into includes. The admin's own pages
+    are skipped (unless all_admin) except its index, which stands for the whole admin site."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from walk_urls(pattern, inner, all_admin=all_admin)
+            continue
+        name = f"{namespace}{pattern.name}" if pattern.name else None
+        if namespace.startswith("admin:") and name != "admin:index" and not all_admin:
+            continue
+        yield name, pattern
+
+
+URLS = dict(walk_urls())
+URL_NAMES = sorted(name or "<unnamed>" for name in URLS)
+
+
+def _view_class(pattern):
+    return getattr(pattern.callback, "view_class", None)
+
+
+def method_for(name):
+    """POST for action views that accept nothing else (archive, check in, sign out), GET otherwise."""
+    view_class = _view_class(URLS[name])
+    if view_class is not None and "get" not in view_class.http_method_names:
+        return "post"
+    return "get"
+
+
+def client_as(principal, client_for):
+    if principal == ANONYMOUS:
+        return Client()
+    return client_for(None if principal == NO_ROLE else principal)
+
+
+def login_redirect(name, url):
+    """Where LoginRequiredMiddleware sends an anonymous visitor: the sign-in page, or the admin's own
+    sign-in for admin pages (Django marks those views with their login_url)."""
+    login_url = getattr(URLS[name].callback, "login_url", None) or reverse("login")
+    return f"{login_url}?next={quote(url)}"
+
+
+def test_every_url_has_an_access_rule():
+    names = set(URLS)
+    assert None not in names, "Every URL needs a name (and a rule in ACCESS)"
+    assert names - set(ACCESS) == set(), "New URLs need a rule in ACCESS"
+    assert set(ACCESS) - names == set(), "ACCESS names URLs that no longer exist"
+
+
+@pytest.mark.django_db
+def test_every_url_with_arguments_has_a_builder():
+    needing = {name for name, pattern in URLS.items() if pattern.pattern.converters}
+    assert needing == set(KWARGS)
+    for name in needing:
+        assert set(KWARGS[name]()) == set(URLS[name].pattern.converters), name
+
+
+def test_admin_index_is_in_the_walk():
+    assert "admin:index" in URLS
+    assert not [name for name in URLS if name and name.startswith("admin:") and name != "admin:index"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("name", URL_NAMES)
+def test_access(name, principal, client_for):
+    assert name in ACCESS, f"{name} has no rule in ACCESS"
+    client = client_as(principal, client_for)
+    url = reverse(name, kwargs=KWARGS[name]() if name in KWARGS else None)
+    method = method_for(name)
+    response = getattr(client, method)(url)
+
+    if principal == ANONYMOUS and principal not in ACCESS[name]:
+        assert response.status_code == 302
+        assert response["Location"] == login_redirect(name, url)
+    elif name == "logout":
+        # Signing out ends at the sign-in page, and the session no longer holds a user.
+        assert response.status_code == 302
+        assert response["Location"] == reverse("login")
+        assert "_auth_user_id" not in client.session
+    elif name == "login" and principal != ANONYMOUS:
+        # Already signed in: the sign-in page sends them on to today's page.
+        assert response.status_code == 302
+        assert response["Location"] == reverse("home")
+    elif principal in ACCESS[name] and method == "post":
+        # An action done (or refused with a message) ends on a page, never at a sign-in.
+        assert response.status_code == 302, response.status_code
+        assert not response["Location"].startswith((reverse("login"), reverse("admin:login")))
+    elif principal in ACCESS[name]:
+        assert response.status_code == 200, response.status_code
+        assert FRIENDLY_403 not in response.content.decode()
+    elif name.startswith("admin:"):
+        # The admin keeps its own door: a signed-in user who is not staff is sent to the admin's sign-in.
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('admin:login')}?next={quote(url)}"
+    else:
+        assert response.status_code == 403
+        assert FRIENDLY_403 in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_site_is_for_managers_and_administrators(role, client_for):
+    client = client_for(role)
+    response = client.get(reverse("admin:index"), follow=True)
+    if role in (MANAGER, ADMINISTRATOR):
+        assert client.user.is_staff
+        assert response.redirect_chain == []
+        assert "Site administration" in response.content.decode()
+    else:
+        assert not client.user.is_staff
+        assert response.redirect_chain[0][0].startswith(reverse("admin:login"))
+        assert "Site administration" not in response.content.decode()
+        assert "not authorized to access this page" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_signed_in_user_with_no_role_sees_the_friendly_page_not_a_crash(client_for):
+    response = client_for(None).get(reverse("home"))
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert FRIENDLY_403 in body
+    assert "ask an administrator" in body

@@ -1,0 +1,123 @@
+"""A receptionist's morning in a real browser: sign in, find a patient, book, meet a clash, check in."""
+
+import re
+import time as clock
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from clinic.tests.browser import sign_in
+from patients.tests.factories import PatientFactory
+from scheduling.models import Appointment
+from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
+
+ALL_DAY = [(weekday, time(0, 0), time(23, 59, 59)) for weekday in range(7)]
+PASSWORD = "reception-journey-Pw-7"
+# The first booking and a second one that overlaps it, both with the doctor's usual 20 minutes.
+FIRST, SECOND = time(0, 30), time(0, 40)
+NOON_FIRST, NOON_SECOND = time(12, 0), time(12, 10)
+
+
+def _today_with_time_to_spare(margin=timedelta(minutes=1)):
+    """Today's clinic-local date, waiting out the last minute before midnight.
+
+    Booking earlier today is allowed, so a fixed early slot works at any hour; what would break the
+    journey is the date turning over between typing it and checking the patient in (check-in is only
+    allowed on the appointment's day, and Today shows only today).
+    """
+    now = timezone.localtime()
+    midnight = timezone.make_aware(datetime.combine(now.date() + timedelta(days=1), time.min))
+    if midnight - now < margin:
+        clock.sleep((midnight - now).total_seconds() + 1)
+    return timezone.localdate()
+
+
+def _plain_wall_time(day, at):
+    """True when `at` on `day` happens exactly once in the clinic's time zone (not in a DST gap or overlap)."""
+    zone = timezone.get_current_timezone()
+    naive = datetime.combine(day, at)
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    return first.utcoffset() == second.utcoffset() and round_trip == naive
+
+
+def _slots(day):
+    # 00:30 unless a DST change falls on it that day (zones that change clocks at midnight).
+    if _plain_wall_time(day, FIRST) and _plain_wall_time(day, SECOND):
+        return FIRST, SECOND
+    return NOON_FIRST, NOON_SECOND
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
+def test_receptionist_books_meets_a_clash_and_checks_in(page):
+    page.set_default_timeout(10_000)
+    UserFactory(username="rita", first_name="Rita", last_name="Reception", password=PASSWORD, roles=["Receptionist"])
+    doctor = DoctorFactory(
+        user__first_name="Hana",
+        user__last_name="Okafor",
+        specialty=SpecialtyFactory(name="General practice"),
+        hours=ALL_DAY,
+    )
+    zoe = PatientFactory(first_name="Zoë", last_name="Ångström")
+    other = PatientFactory(first_name="Oscar", last_name="Bellamy")
+    PatientFactory(first_name="Zoe", last_name="Smith")  # matches "zoe" but not "ang": the search must narrow
+
+    day = _today_with_time_to_spare()
+    first, second = _slots(day)
+
+    # Sign in through the login page.
+    sign_in(page, "rita", PASSWORD)
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
+
+    # Find the patient by a partial, unaccented search.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
+    page.get_by_label("Find a patient").fill("zoe ang")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("heading", name="1 found")).to_be_visible()
+    page.get_by_role("link", name="ÅNGSTRÖM, Zoë").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("ÅNGSTRÖM, Zoë")
+
+    # Book her in with the doctor today.
+    page.get_by_role("link", name="Book appointment").click()
+    expect(page.get_by_text("For Zoë Ångström")).to_be_visible()
+    page.get_by_label("Doctor").select_option(label="Dr Hana Okafor — General practice")
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_label("Time").fill(first.strftime("%H:%M"))
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/appointments/\d+/$"))
+    expect(page.get_by_role("status")).to_contain_text("Booked: Zoë Ångström with Dr Hana Okafor")
+    expect(page.get_by_role("heading", name="Appointment")).to_contain_text("Scheduled")
+    booked = Appointment.objects.get(patient=zoe)
+    assert (booked.doctor, booked.local_start.date(), booked.local_start.time()) == (doctor, day, first)
+
+    # A second patient in an overlapping slot with the same doctor is refused, naming the first booking.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Book", exact=True).click()
+    page.get_by_label("Find a patient").fill("bellamy")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="BELLAMY, Oscar").click()
+    expect(page.get_by_text("For Oscar Bellamy")).to_be_visible()
+    page.get_by_label("Doctor").select_option(label="Dr Hana Okafor — General practice")
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_label("Time").fill(second.strftime("%H:%M"))
+    page.get_by_role("button", name="Book", exact=True).click()
+    clash = page.get_by_role("alert")
+    expect(clash).to_contain_text("Dr Hana Okafor already has an appointment")
+    expect(clash).to_contain_text(f"{first:%H:%M}–{booked.local_end:%H:%M} with ÅNGSTRÖM, Zoë")
+    expect(page).to_have_url(re.compile(rf"/appointments/book/\?patient={other.pk}$"))
+    expect(page.get_by_role("heading", name="Book an appointment")).to_be_visible()
+    expect(page.get_by_label("Time")).to_have_value(second.strftime("%H:%M"))
+    assert not Appointment.objects.filter(patient=other).exists()
+
+    # Today: check her in; she moves to "Checked in, waiting".
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Today").click()
+    expected = page.get_by_role("region", name="Expected")
+    expect(expected).to_contain_text("Zoë Ångström")
+    expected.get_by_role("button", name="Check in Zoë Ångström").click()
+    expect(page.get_by_role("status")).to_contain_text("Zoë Ångström: checked in.")
+    waiting = page.get_by_role("region", name="Checked in, waiting")
+    expect(waiting).to_contain_text("Zoë Ångström")
+    expect(waiting).to_contain_text("Dr Hana Okafor")
+    expect(page.get_by_role("region", name="Expected")).not_to_contain_text("Zoë Ångström")
