@@ -30,9 +30,7 @@ class BoundedDateField(forms.DateField):
     def validate(self, value):
         super().validate(value)
         if value and not (self.earliest <= value <= self.latest):
-            raise ValidationError(
-                f"Enter a date between {self.earliest:%Y} and {self.latest:%Y}.", code="out_of_range"
-            )
+            raise ValidationError(f"Enter a date between {self.earliest:%Y} and {self.latest:%Y}.", code="out_of_range")
 
 
 def add_service_errors(form, error: ValidationError, field_map=None):

@@ -48,9 +48,7 @@ class PatientForm(forms.ModelForm):
 class PatientCreateForm(PatientForm):
     """On create, a likely duplicate must be looked at and confirmed before saving."""
 
-    confirm_not_duplicate = forms.BooleanField(
-        label="I have checked: this is a different person", required=False
-    )
+    confirm_not_duplicate = forms.BooleanField(label="I have checked: this is a different person", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

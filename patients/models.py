@@ -14,7 +14,9 @@ ICD10_VALIDATOR = RegexValidator(
     r"^[A-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$",
     "Enter an ICD-10 code such as J45 or E11.9.",
 )
-PHONE_VALIDATOR = RegexValidator(r"^\+?[0-9 ()\-.]{6,25}$", "Enter a phone number using digits, spaces and + ( ) - only.")
+PHONE_VALIDATOR = RegexValidator(
+    r"^\+?[0-9 ()\-.]{6,25}$", "Enter a phone number using digits, spaces and + ( ) - only."
+)
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y")
 
@@ -231,8 +233,8 @@ class Condition(models.Model):
         today = timezone.localdate()
         if self.onset_date and self.onset_date > today:
             raise ValidationError({"onset_date": "The onset date cannot be in the future."})
-        if self.status == self.Status.RESOLVED and self.resolved_date and self.onset_date:
-            if self.resolved_date < self.onset_date:
-                raise ValidationError({"resolved_date": "A condition cannot resolve before its onset."})
+        resolved, onset = self.resolved_date, self.onset_date
+        if self.status == self.Status.RESOLVED and resolved and onset and resolved < onset:
+            raise ValidationError({"resolved_date": "A condition cannot resolve before its onset."})
         if self.status == self.Status.ACTIVE:
             self.resolved_date = None

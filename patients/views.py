@@ -30,7 +30,11 @@ class PatientListView(PermissionRequiredMixin, ListView):
         return patients.search(self.form.cleaned_data["q"]).order_by("last_name", "first_name", "pk")
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(form=self.form, searched=bool(self.form.is_bound and self.form.is_valid() and self.form.cleaned_data["q"]), **kwargs)
+        return super().get_context_data(
+            form=self.form,
+            searched=bool(self.form.is_bound and self.form.is_valid() and self.form.cleaned_data["q"]),
+            **kwargs,
+        )
 
 
 class PatientCreateView(PermissionRequiredMixin, CreateView):

@@ -7,4 +7,3 @@ class StaffConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401
-

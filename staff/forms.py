@@ -17,7 +17,9 @@ class RolesField(forms.ModelMultipleChoiceField):
 
 
 class StaffSearchForm(forms.Form):
-    q = forms.CharField(label="Search staff", required=False, max_length=100, widget=forms.TextInput(attrs={"type": "search"}))
+    q = forms.CharField(
+        label="Search staff", required=False, max_length=100, widget=forms.TextInput(attrs={"type": "search"})
+    )
     role = forms.ModelChoiceField(
         queryset=Group.objects.filter(name__in=ALL_ROLES).order_by("name"), required=False, empty_label="Any role"
     )

@@ -24,7 +24,6 @@ def slow_down_failed_sign_in(sender, credentials, request=None, **kwargs):
 
     username = (credentials or {}).get("username", "")
     failures = (
-        AccessAttempt.objects.filter(username=username).values_list("failures_since_start", flat=True).first()
-        or 0
+        AccessAttempt.objects.filter(username=username).values_list("failures_since_start", flat=True).first() or 0
     )
     time.sleep(min(settings.LOGIN_FAILURE_DELAY * (failures + 1), 3.0))

@@ -7,7 +7,14 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.generic import CreateView, ListView, TemplateView, UpdateView, View
 
-from .forms import DoctorForm, DoctorSearchForm, StaffSearchForm, StaffUserCreateForm, StaffUserForm, WorkingHoursFormSet
+from .forms import (
+    DoctorForm,
+    DoctorSearchForm,
+    StaffSearchForm,
+    StaffUserCreateForm,
+    StaffUserForm,
+    WorkingHoursFormSet,
+)
 from .models import Doctor, User
 from .roles import ALL_ROLES
 
@@ -29,7 +36,10 @@ class StaffListView(PermissionRequiredMixin, ListView):
             users = users.filter(groups=data["role"])
         for word in data["q"].split():
             users = users.filter(
-                Q(username__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word) | Q(email__icontains=word)
+                Q(username__icontains=word)
+                | Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
             )
         return users
 
