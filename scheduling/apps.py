@@ -7,4 +7,3 @@ class SchedulingConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401
-

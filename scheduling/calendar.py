@@ -44,7 +44,9 @@ def _minutes(t: time) -> int:
 
 def build_grid(columns, appointments):
     """Rows every 15 minutes across the widest working day; appointments span their rows."""
-    starts = [h.start_time for c in columns for h in c.hours] + [timezone.localtime(a.start).time() for a in appointments]
+    starts = [h.start_time for c in columns for h in c.hours] + [
+        timezone.localtime(a.start).time() for a in appointments
+    ]
     ends = [h.end_time for c in columns for h in c.hours] + [timezone.localtime(a.end).time() for a in appointments]
     first = min(starts, default=DEFAULT_OPEN)
     last = max(ends, default=DEFAULT_CLOSE)
@@ -112,9 +114,7 @@ def week_calendar(doctor: Doctor, day: date):
         Appointment.objects.active().filter(doctor=doctor, start__gte=start, start__lt=end).with_people()
     )
     hours = list(doctor.working_hours.all())
-    columns = [
-        Column(doctor, monday + timedelta(days=i), [h for h in hours if h.weekday == i]) for i in range(7)
-    ]
+    columns = [Column(doctor, monday + timedelta(days=i), [h for h in hours if h.weekday == i]) for i in range(7)]
     return columns, build_grid(columns, appointments)
 
 
@@ -139,6 +139,4 @@ class Lane:
 def reception_board(day: date):
     """Today's appointments in lanes by status: one query, whatever the number of rows."""
     appointments = list(Appointment.objects.on_day(day).with_people().order_by("start", "pk"))
-    return [
-        Lane(key, label, [a for a in appointments if a.status in statuses]) for key, label, statuses in BOARD_LANES
-    ]
+    return [Lane(key, label, [a for a in appointments if a.status in statuses]) for key, label, statuses in BOARD_LANES]

@@ -6,8 +6,23 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from patients.models import Patient
+from staff.models import Doctor
+
 from .guards import DOCTOR_OVERLAP, OVERLAP_NAMES
 from .models import Appointment
+
+
+def _queue_behind_other_bookings(*, doctor, patient):
+    """Lock the doctor's and the patient's rows (PostgreSQL; SQLite's IMMEDIATE transactions queue anyway).
+
+    Two bookings of one doctor or patient then run one after the other, and the later one is told
+    which appointment it clashes with. Without this both insert, and PostgreSQL's exclusion check can
+    find each other's row and abort one with "deadlock detected" instead of an overlap error.
+    NO KEY UPDATE leaves the foreign-key checks of other inserts unblocked.
+    """
+    list(Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).values_list("pk"))
+    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
 
 
 def _save_guarded(appointment: Appointment):
@@ -40,6 +55,7 @@ def book_appointment(*, patient, doctor, start, end=None, reason="", booked_by, 
     end = end or start + doctor.consultation_length
     if not allow_past:
         _not_before_today(start)
+    _queue_behind_other_bookings(doctor=doctor, patient=patient)
     appointment = Appointment(patient=patient, doctor=doctor, start=start, end=end, reason=reason, booked_by=booked_by)
     return _save_guarded(appointment)
 
@@ -52,6 +68,7 @@ def reschedule_appointment(*, appointment, start, end=None, doctor=None, by) -> 
     doctor = doctor or appointment.doctor
     length = appointment.duration if end is None else None
     _not_before_today(start)
+    _queue_behind_other_bookings(doctor=doctor, patient=appointment.patient)
     appointment.doctor = doctor
     appointment.start = start
     appointment.end = end or start + (length or doctor.consultation_length)
@@ -66,5 +83,3 @@ def cancel_appointment(*, appointment, reason, by) -> Appointment:
 def check_in(*, appointment, by) -> Appointment:
     appointment.check_in(by=by)
     return appointment
-
-

@@ -81,7 +81,7 @@ def free_slots(*, doctor=None, specialty=None, start_from=None, days=14, length=
     for doc in doctors:
         busy = [(s, e) for (d, s, e) in appointments if d == doc.pk] + patient_busy
         slots = _doctor_slots(doc, busy, start_from, days, length or doc.consultation_length)
-        for _, slot in zip(range(limit), slots):
+        for _, slot in zip(range(limit), slots, strict=False):
             found.append(slot)
     found.sort(key=lambda s: (s.start, s.doctor.user.last_name))
     return found[:limit]

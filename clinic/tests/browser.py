@@ -103,9 +103,13 @@ def browser_type_launch_args(browser_type_launch_args, chromium):
 
 
 @pytest.fixture(scope="session")
-def base_url(live_server):
-    """Relative URLs in page.goto() resolve against the live server."""
-    return live_server.url
+def browser_context_args(browser_context_args, live_server):
+    """Relative URLs in page.goto() resolve against the live server.
+
+    Not by overriding `base_url`: pytest-base-url requests that for every test (autouse), which
+    would start the live server and make every test in the project transactional and slow.
+    """
+    return {**browser_context_args, "base_url": live_server.url}
 
 
 def sign_in(page, username, password):
