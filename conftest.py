@@ -14,6 +14,9 @@ def _fast_and_quiet(settings):
     # Sign-in failures wait on purpose in production; tests should not.
     settings.LOGIN_FAILURE_DELAY = 0
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Static files straight from the app folders (no collectstatic needed for tests).
+    settings.STATIC_ROOT = None
+    settings.WHITENOISE_USE_FINDERS = True
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
