@@ -17,7 +17,7 @@ RUN pip install -r requirements.txt
 
 COPY --chown=clinic:clinic . .
 # Static files are collected at build time and served by whitenoise; the key is only for this step.
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
+RUN SECRET_KEY=collectstatic-only-not-a-real-key python manage.py collectstatic --noinput --verbosity 0 \
     && mkdir -p /data && chown clinic:clinic /data
 
 USER clinic
@@ -25,7 +25,7 @@ VOLUME ["/data"]
 EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/accounts/login/', timeout=4)"
+    CMD python -m clinic.healthcheck
 
 # Migrations run on release (each start); then gunicorn serves. WEB_CONCURRENCY sets the worker count.
 CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn clinic.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-3} --threads 4 --access-logfile - --forwarded-allow-ips='*'"]

@@ -5,8 +5,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
-# A local run keeps a generated SECRET_KEY under data/ (production sets SECRET_KEY itself).
-export LOCAL_SECRET_KEY ?= 1
+# A local run: a generated SECRET_KEY kept under data/, plain HTTP on 127.0.0.1 (production sets neither).
+export LOCAL_RUN ?= 1
 
 .PHONY: run test lint check venv deps dev-deps migrate seed clean
 
@@ -15,11 +15,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.deps: requirements.txt | $(BIN)/python
+# A checkout where `make` ran is a local run: manage.py then works here without more set-up.
+.env:
+	@printf '# Written by make: this checkout is a local run (see .env.example).\nLOCAL_RUN=1\n' > $@
+
+$(VENV)/.deps: requirements.txt | $(BIN)/python .env
 	$(BIN)/pip install --quiet -r requirements.txt
 	@touch $@
 
-$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python .env
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.deps
 

@@ -21,6 +21,10 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
 
 DEBUG = env.bool("DEBUG", default=False)
+# A local run (`make` writes LOCAL_RUN=1 to .env) without a SECRET_KEY of its own generates one
+# under data/ and defaults to plain HTTP. Given a SECRET_KEY, the settings are production's:
+# HTTPS on by default, whatever LOCAL_RUN says.
+LOCAL_RUN = env.bool("LOCAL_RUN", default=False) and not env.str("SECRET_KEY", default="")
 
 
 def _local_secret_key(path: Path) -> str:
@@ -36,11 +40,11 @@ def _local_secret_key(path: Path) -> str:
 
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if DEBUG or env.bool("LOCAL_SECRET_KEY", default=False):
+    if DEBUG or LOCAL_RUN:
         SECRET_KEY = _local_secret_key(DATA_DIR / "secret_key")
     else:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (or set LOCAL_SECRET_KEY=1 for a local run)."
+            "SECRET_KEY must be set when DEBUG is off (or set LOCAL_RUN=1 for a local run)."
         )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
@@ -206,8 +210,9 @@ STORAGES = {
 UPLOAD_MAX_MB = env.int("UPLOAD_MAX_MB", default=20)
 
 # --- Security -----------------------------------------------------------------------------
-# HTTPS settings are switched on together behind a TLS-terminating proxy (HTTPS=on).
-HTTPS = env.bool("HTTPS", default=False)
+# HTTPS settings are switched together (HTTPS=on, behind a TLS-terminating proxy). Secure by
+# default: only DEBUG or a local run default to plain HTTP.
+HTTPS = env.bool("HTTPS", default=not (DEBUG or LOCAL_RUN))
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
