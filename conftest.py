@@ -9,18 +9,24 @@ from staff.tests.factories import UserFactory
 pytest_plugins = ["clinic.tests.browser"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_and_quiet(settings):
-    # Sign-in failures wait on purpose in production; tests should not.
-    settings.LOGIN_FAILURE_DELAY = 0
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # Static files straight from the app folders (no collectstatic needed for tests).
+def pytest_configure(config):
+    # Static files straight from the app folders, no collectstatic: set before anything (the
+    # session-wide live server included) builds the middleware.
+    from django.conf import settings
+
     settings.STATIC_ROOT = None
     settings.WHITENOISE_USE_FINDERS = True
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_quiet(settings):
+    # Sign-in failures wait on purpose in production; tests should not.
+    settings.LOGIN_FAILURE_DELAY = 0
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _client_for(role):
