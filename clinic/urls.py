@@ -16,6 +16,7 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("appointments/", include("scheduling.urls")),
     path("staff/", include("staff.urls")),
+    path("clinical/", include("clinical.urls")),
     path("admin/", admin.site.urls),
 ]
 

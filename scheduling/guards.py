@@ -59,7 +59,6 @@ class PostgresExclusionConstraint(ExclusionConstraint):
 def _trigger_sql(event: str, column: str, message: str) -> str:
     same_row = "AND a.id != NEW.id" if event == "UPDATE" else ""
     inactive = ", ".join(f"'{s}'" for s in INACTIVE_STATUSES)
-    # Built only from the constants above, never from input.
     return f"""
 CREATE TRIGGER IF NOT EXISTS {message}_{event.lower()}
 BEFORE {event} ON scheduling_appointment
@@ -72,7 +71,7 @@ BEGIN
           AND a.status NOT IN ({inactive})
           AND a.start < NEW."end" AND NEW.start < a."end"
     );
-END;"""  # noqa: S608
+END;"""
 
 
 SQLITE_TRIGGERS = {

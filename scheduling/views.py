@@ -55,7 +55,8 @@ Status = Appointment.Status
 STEPS = [
     (Status.CHECKED_IN, "scheduling:check_in", "Check in", "scheduling.check_in_appointment"),
     (Status.CONFIRMED, "scheduling:confirm", "Mark confirmed", "scheduling.change_appointment"),
-    (Status.IN_PROGRESS, "scheduling:start", "Start consultation", "scheduling.start_visit_appointment"),
+    # A doctor starts the visit from the chart side: it also opens the visit's record.
+    (Status.IN_PROGRESS, "clinical:visit_start", "Start consultation", "clinical.add_medicalrecord"),
     (Status.COMPLETED, "scheduling:complete", "Complete visit", "scheduling.start_visit_appointment"),
     (Status.NO_SHOW, "scheduling:no_show", "Mark no-show", "scheduling.check_in_appointment"),
 ]
@@ -77,6 +78,14 @@ class AppointmentDetailView(PermissionRequiredMixin, DetailView):
         links = []
         if appointment.status in Appointment.RESCHEDULABLE and user.has_perm("scheduling.change_appointment"):
             links.append({"url": reverse("scheduling:reschedule", args=[appointment.pk]), "label": "Reschedule"})
+        if appointment.status == Status.IN_PROGRESS and user.has_perm("clinical.add_medicalrecord"):
+            steps.insert(
+                0, {"url": reverse("clinical:visit_record", args=[appointment.pk]), "label": "Chart this visit"}
+            )
+        if appointment.is_active and user.has_perm("clinical.record_vitals_medicalrecord"):
+            links.append({"url": reverse("clinical:vitals", args=[appointment.pk]), "label": "Record vital signs"})
+        if user.has_perm("clinical.view_medicalrecord"):
+            links.append({"url": reverse("clinical:chart", args=[appointment.patient_id]), "label": "Open chart"})
         if Status.CANCELLED in allowed and user.has_perm("scheduling.cancel_appointment"):
             links.append({"url": reverse("scheduling:cancel", args=[appointment.pk]), "label": "Cancel appointment"})
         return super().get_context_data(steps=steps, links=links, **kwargs)

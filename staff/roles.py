@@ -31,6 +31,14 @@ _CLINICAL_HISTORY = [
     "patients.change_condition",
 ]
 
+_CHART_READ = [
+    "clinical.view_medicalrecord",
+    "clinical.view_medication",
+    "clinical.view_amendment",
+    "clinical.view_treatmentplan",
+    "clinical.view_procedure",
+]
+
 ROLE_PERMISSIONS = {
     RECEPTIONIST: _FRONT_DESK,
     DOCTOR: [
@@ -39,6 +47,16 @@ ROLE_PERMISSIONS = {
         "scheduling.view_appointment",
         "scheduling.start_visit_appointment",
         "staff.view_doctor",
+        *_CHART_READ,
+        "clinical.add_medicalrecord",
+        "clinical.change_medicalrecord",
+        "clinical.sign_medicalrecord",
+        "clinical.amend_medicalrecord",
+        "clinical.record_vitals_medicalrecord",
+        "clinical.add_treatmentplan",
+        "clinical.change_treatmentplan",
+        "clinical.add_procedure",
+        "clinical.change_procedure",
     ],
     NURSE: [
         "patients.view_patient",
@@ -46,6 +64,8 @@ ROLE_PERMISSIONS = {
         "scheduling.view_appointment",
         "scheduling.check_in_appointment",
         "staff.view_doctor",
+        *_CHART_READ,
+        "clinical.record_vitals_medicalrecord",
     ],
     MANAGER: [
         "patients.view_patient",
@@ -76,8 +96,12 @@ ADMIN_SITE_ROLES = {MANAGER, ADMINISTRATOR}
 ALL_ROLES = list(ROLE_PERMISSIONS)
 
 
-def sync_roles(apps=None, verbosity=1):
-    """Create the groups and set each one's permissions to exactly the table above."""
+def sync_roles(apps=None, strict=True):
+    """Create the groups and set each one's permissions to exactly the table above.
+
+    In a data migration (strict=False) permissions of apps not migrated yet are skipped; the
+    post_migrate sync that ends every `migrate` is strict and completes them.
+    """
     from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
 
@@ -98,5 +122,7 @@ def sync_roles(apps=None, verbosity=1):
             try:
                 wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
             except Permission.DoesNotExist as exc:
+                if not strict:
+                    continue
                 raise LookupError(f"Role {role!r} names unknown permission {code!r}") from exc
         group.permissions.set(wanted)

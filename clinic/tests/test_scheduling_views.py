@@ -290,5 +290,8 @@ def test_appointment_page_offers_each_role_only_its_steps(reception, nurse, doct
         assert label in front_desk
     nurse_page = nurse.get(url).content.decode()
     assert "Check in" in nurse_page and "Reschedule" not in nurse_page and "Mark confirmed" not in nurse_page
-    for page in (doctor_client.get(url).content.decode(), manager.get(url).content.decode()):
-        assert "Nothing more to do for this appointment." in page
+    assert "Nothing more to do for this appointment." in manager.get(url).content.decode()
+    doctor_page = doctor_client.get(url).content.decode()
+    assert "Open chart" in doctor_page and "Record vital signs" in doctor_page
+    assert "Check in" not in doctor_page and "Reschedule" not in doctor_page
+    assert "Open chart" not in front_desk and "Record vital signs" in nurse_page

@@ -4,7 +4,7 @@ from django.db import migrations
 def sync(apps, schema_editor):
     from staff.roles import sync_roles
 
-    sync_roles(apps)
+    sync_roles(apps, strict=False)
 
 
 class Migration(migrations.Migration):

@@ -1,0 +1,116 @@
+import uuid
+
+from django import forms
+from django.forms import inlineformset_factory
+
+from clinic.forms import BoundedDateField
+
+from .models import VITAL_FIELDS, Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
+
+TEXTAREA = forms.Textarea(attrs={"rows": 3})
+
+
+class OnceOnlyMixin(forms.Form):
+    """A hidden token set when the form is shown: submitting it twice finds the first result."""
+
+    client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("client_token", uuid.uuid4())
+
+
+class MedicalRecordForm(forms.ModelForm):
+    class Meta:
+        model = MedicalRecord
+        fields = [
+            "chief_complaint",
+            "history",
+            "examination",
+            *VITAL_FIELDS,
+            "diagnosis",
+            "icd10_codes",
+            "plan",
+            "notes",
+        ]
+        widgets = dict.fromkeys(("history", "examination", "diagnosis", "plan", "notes"), TEXTAREA)
+
+
+class VitalsForm(forms.ModelForm):
+    class Meta:
+        model = MedicalRecord
+        fields = VITAL_FIELDS
+
+    def clean(self):
+        data = super().clean()
+        if not any(data.get(name) is not None for name in VITAL_FIELDS):
+            raise forms.ValidationError("Enter at least one vital sign.")
+        return data
+
+
+MedicationFormSet = inlineformset_factory(
+    MedicalRecord,
+    Medication,
+    fields=["drug", "strength", "dose", "route", "frequency", "duration", "instructions"],
+    extra=2,
+    can_delete=True,
+)
+
+
+class SignForm(forms.Form):
+    acknowledge_allergies = forms.BooleanField(
+        label="I have seen the allergy warning and prescribe deliberately", required=False
+    )
+
+
+class AmendmentForm(OnceOnlyMixin, forms.ModelForm):
+    class Meta:
+        model = Amendment
+        fields = ["section", "text", "reason"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 5})}
+
+
+class TreatmentPlanForm(OnceOnlyMixin, forms.ModelForm):
+    start_date = BoundedDateField(required=False)
+    expected_end_date = BoundedDateField(required=False)
+
+    class Meta:
+        model = TreatmentPlan
+        fields = ["doctor", "diagnosis_summary", "prescription", "goals", "start_date", "expected_end_date", "notes"]
+        widgets = dict.fromkeys(("diagnosis_summary", "prescription", "goals", "notes"), TEXTAREA)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doctor"].queryset = self.fields["doctor"].queryset.select_related("user", "specialty")
+
+
+class ProcedureForm(OnceOnlyMixin, forms.ModelForm):
+    scheduled_date = BoundedDateField(required=False)
+    performed_date = BoundedDateField(required=False)
+
+    class Meta:
+        model = Procedure
+        fields = [
+            "name",
+            "code",
+            "plan",
+            "appointment",
+            "status",
+            "scheduled_date",
+            "performed_date",
+            "performed_by",
+            "fee",
+            "outcome",
+            "notes",
+        ]
+        widgets = {"outcome": TEXTAREA, "notes": TEXTAREA}
+
+    def __init__(self, *args, patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.patient = patient
+        self.fields["plan"].queryset = patient.treatment_plans.all()
+        self.fields["appointment"].queryset = patient.appointments.select_related("doctor__user").order_by("-start")
+        self.fields["performed_by"].queryset = self.fields["performed_by"].queryset.filter(
+            doctor__isnull=False, is_active=True
+        )

@@ -1,0 +1,98 @@
+"""Database triggers that keep signed records, their medications and all amendments unchanged.
+
+They stop what the model and queryset checks cannot: raw SQL and any code path written later.
+PostgreSQL: plpgsql trigger functions. SQLite: BEFORE triggers with RAISE(ABORT). Both surface in
+Django as IntegrityError. Installed by a migration and again after every `migrate` (SQLite drops
+triggers when a migration rebuilds a table); `CREATE OR REPLACE` / `IF NOT EXISTS` make that idempotent.
+"""
+
+SIGNED = "signed_record_immutable"
+AMENDMENT = "amendment_immutable"
+
+SQLITE = {
+    "clinical_record_signed_update": f"""
+        CREATE TRIGGER IF NOT EXISTS clinical_record_signed_update BEFORE UPDATE ON clinical_medicalrecord
+        WHEN OLD.status = 'signed' BEGIN SELECT RAISE(ABORT, '{SIGNED}'); END""",
+    "clinical_record_signed_delete": f"""
+        CREATE TRIGGER IF NOT EXISTS clinical_record_signed_delete BEFORE DELETE ON clinical_medicalrecord
+        WHEN OLD.status = 'signed' BEGIN SELECT RAISE(ABORT, '{SIGNED}'); END""",
+    "clinical_medication_signed_insert": f"""
+        CREATE TRIGGER IF NOT EXISTS clinical_medication_signed_insert BEFORE INSERT ON clinical_medication
+        WHEN (SELECT status FROM clinical_medicalrecord WHERE id = NEW.record_id) = 'signed'
+        BEGIN SELECT RAISE(ABORT, '{SIGNED}'); END""",
+    "clinical_medication_signed_update": f"""
+        CREATE TRIGGER IF NOT EXISTS clinical_medication_signed_update BEFORE UPDATE ON clinical_medication
+        WHEN (SELECT status FROM clinical_medicalrecord WHERE id IN (OLD.record_id, NEW.record_id)
+              AND status = 'signed') IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, '{SIGNED}'); END""",
+    "clinical_medication_signed_delete": f"""
+        CREATE TRIGGER IF NOT EXISTS clinical_medication_signed_delete BEFORE DELETE ON clinical_medication
+        WHEN (SELECT status FROM clinical_medicalrecord WHERE id = OLD.record_id) = 'signed'
+        BEGIN SELECT RAISE(ABORT, '{SIGNED}'); END""",
+    "clinical_amendment_update": f"""
+        CREATE TRIGGER IF NOT EXISTS clinical_amendment_update BEFORE UPDATE ON clinical_amendment
+        BEGIN SELECT RAISE(ABORT, '{AMENDMENT}'); END""",
+    "clinical_amendment_delete": f"""
+        CREATE TRIGGER IF NOT EXISTS clinical_amendment_delete BEFORE DELETE ON clinical_amendment
+        BEGIN SELECT RAISE(ABORT, '{AMENDMENT}'); END""",
+}
+# Dropped only so a test database can be emptied between transactional tests (see conftest.py).
+SQLITE_DELETE_GUARDS = [name for name in SQLITE if name.endswith("_delete")]
+
+POSTGRES = [
+    f"""
+    CREATE OR REPLACE FUNCTION clinical_record_guard() RETURNS trigger AS $$
+    BEGIN
+        IF OLD.status = 'signed' THEN
+            RAISE EXCEPTION '{SIGNED}' USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    f"""
+    CREATE OR REPLACE FUNCTION clinical_medication_guard() RETURNS trigger AS $$
+    BEGIN
+        IF (TG_OP <> 'INSERT' AND EXISTS (
+                SELECT 1 FROM clinical_medicalrecord WHERE id = OLD.record_id AND status = 'signed'))
+           OR (TG_OP <> 'DELETE' AND EXISTS (
+                SELECT 1 FROM clinical_medicalrecord WHERE id = NEW.record_id AND status = 'signed')) THEN
+            RAISE EXCEPTION '{SIGNED}' USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    f"""
+    CREATE OR REPLACE FUNCTION clinical_amendment_guard() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION '{AMENDMENT}' USING ERRCODE = 'integrity_constraint_violation';
+    END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS clinical_record_guard ON clinical_medicalrecord",
+    """CREATE TRIGGER clinical_record_guard BEFORE UPDATE OR DELETE ON clinical_medicalrecord
+       FOR EACH ROW EXECUTE FUNCTION clinical_record_guard()""",
+    "DROP TRIGGER IF EXISTS clinical_medication_guard ON clinical_medication",
+    """CREATE TRIGGER clinical_medication_guard BEFORE INSERT OR UPDATE OR DELETE ON clinical_medication
+       FOR EACH ROW EXECUTE FUNCTION clinical_medication_guard()""",
+    "DROP TRIGGER IF EXISTS clinical_amendment_guard ON clinical_amendment",
+    """CREATE TRIGGER clinical_amendment_guard BEFORE UPDATE OR DELETE ON clinical_amendment
+       FOR EACH ROW EXECUTE FUNCTION clinical_amendment_guard()""",
+]
+
+
+def install_clinical_guards(connection):
+    with connection.cursor() as cursor:
+        if "clinical_amendment" not in connection.introspection.table_names(cursor):
+            return
+        if connection.vendor == "sqlite":
+            for sql in SQLITE.values():
+                cursor.execute(sql)
+        elif connection.vendor == "postgresql":
+            for sql in POSTGRES:
+                cursor.execute(sql)
+
+
+def drop_sqlite_delete_guards(connection):
+    """For emptying a test database only; the next `migrate`/flush puts them back."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for name in SQLITE_DELETE_GUARDS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")

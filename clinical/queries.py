@@ -1,0 +1,75 @@
+"""Reads that need care: the doctor's day and a patient's chart timeline, each a fixed number of queries."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from patients.models import Allergy
+from scheduling.models import Appointment
+
+from .models import MedicalRecord, Procedure, TreatmentPlan
+
+TIMELINE_LIMIT = 50  # newest entries of each kind; a chart is read from the top
+
+
+def _active_allergies():
+    return Prefetch("patient__allergies", queryset=Allergy.objects.filter(is_active=True), to_attr="active_allergies")
+
+
+def my_day(doctor, day):
+    """The doctor's appointments on a day, in order, with each patient's active allergies and record."""
+    return list(
+        Appointment.objects.on_day(day)
+        .filter(doctor=doctor)
+        .select_related("patient")
+        .prefetch_related(_active_allergies(), "medical_records")
+        .order_by("start")
+    )
+
+
+@dataclass
+class Entry:
+    kind: str  # visit, record, plan, procedure
+    when: datetime
+    obj: object
+
+
+def chart_timeline(patient, plan_status=""):
+    """Visits, records, plans and procedures, newest first."""
+    visits = (
+        Appointment.objects.filter(patient=patient).select_related("doctor__user").order_by("-start")[:TIMELINE_LIMIT]
+    )
+    records = (
+        MedicalRecord.objects.filter(patient=patient)
+        .select_related("author", "appointment")
+        .annotate(amendment_count=Count("amendments"))
+        .order_by("-created_at")[:TIMELINE_LIMIT]
+    )
+    plans = TreatmentPlan.objects.filter(patient=patient).select_related("doctor__user")
+    if plan_status:
+        plans = plans.filter(status=plan_status)
+    plans = plans.annotate(
+        done=Count("procedures", filter=Q(procedures__status=Procedure.Status.DONE)),
+        planned=Count("procedures", filter=~Q(procedures__status=Procedure.Status.CANCELLED)),
+    ).order_by("-created_at")[:TIMELINE_LIMIT]
+    procedures = (
+        Procedure.objects.filter(patient=patient)
+        .select_related("plan", "performed_by")
+        .order_by("-created_at")[:TIMELINE_LIMIT]
+    )
+    entries = (
+        [Entry("visit", a.start, a) for a in visits]
+        + [Entry("record", r.created_at, r) for r in records]
+        + [Entry("plan", p.created_at, p) for p in plans]
+        + [Entry("procedure", _procedure_time(p), p) for p in procedures]
+    )
+    return sorted(entries, key=lambda e: e.when, reverse=True)
+
+
+def _procedure_time(procedure):
+    day = procedure.performed_date or procedure.scheduled_date
+    if day:
+        return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    return procedure.created_at
