@@ -61,7 +61,8 @@ def chart_timeline(patient, plan_status=""):
     )
     entries = (
         [Entry("visit", a.start, a) for a in visits]
-        + [Entry("record", r.created_at, r) for r in records]
+        # A visit's record sits at the visit's time, whenever it was typed.
+        + [Entry("record", r.appointment.start if r.appointment else r.created_at, r) for r in records]
         + [Entry("plan", p.created_at, p) for p in plans]
         + [Entry("procedure", _procedure_time(p), p) for p in procedures]
     )

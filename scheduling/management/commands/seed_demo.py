@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from clinical.demo import seed_clinical_history
 from patients.models import Allergy, Condition, Patient
 from patients.text import fold
 from scheduling.models import Appointment
@@ -178,9 +179,11 @@ class Command(BaseCommand):
             patients = self.seed_patients(options["patients"])
         with transaction.atomic():
             made = self.seed_week(doctors, patients, users["reception"])
+        records, plans = seed_clinical_history(self.seed)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data ready: {len(doctors)} doctors, {len(patients)} patients, {made} new appointments this week."
+                f"Demo data ready: {len(doctors)} doctors, {len(patients)} patients, {made} new appointments this week,"
+                f" {records} new medical records, {plans} new treatment plans."
             )
         )
         if options["appointments"]:
