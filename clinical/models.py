@@ -24,7 +24,8 @@ class SignedRecordError(ValidationError):
 
 
 def _range(low, high, unit):
-    message = f"Enter a value between {low} and {high} {unit}; check the reading."
+    # Django fills a validator's message in with "%" formatting: a literal "%" (SpO₂) must be doubled.
+    message = f"Enter a value between {low} and {high} {unit}; check the reading.".replace("%", "%%")
     return [MinValueValidator(low, message), MaxValueValidator(high, message)]
 
 
@@ -146,12 +147,6 @@ class MedicalRecord(models.Model):
     def get_absolute_url(self):
         return reverse("clinical:record", args=[self.pk])
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        instance._loaded_status = values[field_names.index("status")] if "status" in field_names else None
-        return instance
-
     @property
     def is_signed(self):
         return self.status == self.Status.SIGNED
@@ -182,14 +177,18 @@ class MedicalRecord(models.Model):
         if self.appointment_id and self.appointment.patient_id != self.patient_id:
             raise ValidationError({"appointment": "This visit belongs to another patient."})
 
+    def _stored_as_signed(self):
+        # The stored row decides, not this copy: one loaded before signing, refreshed with
+        # refresh_from_db() or loaded with status deferred still says "draft" in memory.
+        return self.pk is not None and MedicalRecord.objects.filter(pk=self.pk, status=self.Status.SIGNED).exists()
+
     def save(self, *args, **kwargs):
-        if getattr(self, "_loaded_status", None) == self.Status.SIGNED:
+        if self._stored_as_signed():
             raise SignedRecordError("A signed record cannot be changed; add an amendment.")
         super().save(*args, **kwargs)
-        self._loaded_status = self.status
 
     def delete(self, *args, **kwargs):
-        if self.is_signed or getattr(self, "_loaded_status", None) == self.Status.SIGNED:
+        if self.is_signed or self._stored_as_signed():
             raise SignedRecordError("A signed record cannot be deleted.")
         return super().delete(*args, **kwargs)
 
@@ -256,7 +255,11 @@ class Medication(models.Model):
         return " ".join(filter(None, [self.drug, self.strength, self.dose, self.route, self.frequency, self.duration]))
 
     def _locked(self):
-        return MedicalRecord.objects.filter(pk=self.record_id, status=MedicalRecord.Status.SIGNED).exists()
+        # The record it belongs to now and, for a stored row, the one it is being moved away from.
+        records = models.Q(pk=self.record_id)
+        if self.pk is not None:
+            records |= models.Q(medications__pk=self.pk)
+        return MedicalRecord.objects.filter(records, status=MedicalRecord.Status.SIGNED).exists()
 
     def save(self, *args, **kwargs):
         if self._locked():
@@ -431,8 +434,7 @@ class Procedure(models.Model):
         return reverse("clinical:chart", args=[self.patient_id])
 
     def clean(self):
-        if not self.plan_id and not self.appointment_id:
-            raise ValidationError("Link the procedure to a treatment plan or an appointment.")
+        # "Link to a plan or a visit" is the constraint procedure_has_plan_or_visit's message.
         for linked in (self.plan, self.appointment):
             if linked is not None and self.patient_id and linked.patient_id != self.patient_id:
                 raise ValidationError("The plan or appointment belongs to another patient.")

@@ -55,9 +55,9 @@ def sign_record(*, record, by, acknowledge_allergies=False) -> MedicalRecord:
         raise ValidationError({"diagnosis": "A record cannot be signed without a diagnosis."})
     conflicts = record.allergy_conflicts()
     if conflicts and not acknowledge_allergies:
-        raise ValidationError(
-            {"acknowledge_allergies": "Acknowledge the allergy warning before signing."}, code="allergy"
-        )
+        # The code goes on the field's own error: a code given next to a dict would be dropped.
+        warning = ValidationError("Acknowledge the allergy warning before signing.", code="allergy")
+        raise ValidationError({"acknowledge_allergies": warning})
     record.allergy_conflicts_acknowledged = "; ".join(
         f"{drug} vs allergy to {allergy.substance} ({allergy.get_severity_display()})" for drug, allergy in conflicts
     )

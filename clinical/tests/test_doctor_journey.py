@@ -1,0 +1,179 @@
+"""A doctor's visit in a real browser: My day, start the visit, chart, meet the allergy warning, sign,
+see the record on the chart, print the prescription; a receptionist cannot open the record."""
+
+import re
+import time as clock
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from clinic.tests.browser import sign_in
+from clinical.models import MedicalRecord
+from patients.tests.factories import AllergyFactory, PatientFactory
+from scheduling.models import Appointment
+from scheduling.tests.factories import AppointmentFactory
+from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
+
+ALL_DAY = [(weekday, time(0, 0), time(23, 59, 59)) for weekday in range(7)]
+DOCTOR_PASSWORD = "doctor-journey-Pw-7"
+RECEPTION_PASSWORD = "reception-journey-Pw-7"
+# The first appointment of the day and a later one, each the doctor's usual 20 minutes.
+FIRST, LATER = time(0, 10), time(0, 40)
+NOON_FIRST, NOON_LATER = time(12, 0), time(12, 40)
+
+FINDINGS = "Enlarged tonsils with white exudate; tender anterior cervical nodes."
+DIAGNOSIS = "Acute streptococcal tonsillitis"
+DRUG, STRENGTH, FREQUENCY = "Penicillin V", "500 mg", "four times a day"
+
+
+def _today_with_time_to_spare(margin=timedelta(minutes=1)):
+    """Today's clinic-local date, waiting out the last minute before midnight.
+
+    The appointments are today's, checked in today, and "My day" shows only today: the date must not
+    turn over between creating them and the doctor opening My day.
+    """
+    now = timezone.localtime()
+    midnight = timezone.make_aware(datetime.combine(now.date() + timedelta(days=1), time.min))
+    if midnight - now < margin:
+        clock.sleep((midnight - now).total_seconds() + 1)
+    return timezone.localdate()
+
+
+def _plain_wall_time(day, at):
+    """True when `at` on `day` happens exactly once in the clinic's time zone (not in a DST gap or overlap)."""
+    zone = timezone.get_current_timezone()
+    naive = datetime.combine(day, at)
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    return first.utcoffset() == second.utcoffset() and round_trip == naive
+
+
+def _slots(day):
+    # Early in the day unless a DST change falls on it (zones that change clocks at midnight).
+    if _plain_wall_time(day, FIRST) and _plain_wall_time(day, LATER):
+        return FIRST, LATER
+    return NOON_FIRST, NOON_LATER
+
+
+def _at(day, wall_time):
+    return timezone.make_aware(datetime.combine(day, wall_time))
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
+def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context):
+    page.set_default_timeout(10_000)
+    rita = UserFactory(
+        username="rita", first_name="Rita", last_name="Reception", password=RECEPTION_PASSWORD, roles=["Receptionist"]
+    )
+    doctor = DoctorFactory(
+        user__username="okafor",
+        user__first_name="Hana",
+        user__last_name="Okafor",
+        user__password=DOCTOR_PASSWORD,
+        specialty=SpecialtyFactory(name="General practice"),
+        hours=ALL_DAY,
+    )
+    amara = PatientFactory(first_name="Amara", last_name="Nwosu")
+    AllergyFactory(patient=amara, substance="Penicillin", reaction="Urticaria")
+    oscar = PatientFactory(first_name="Oscar", last_name="Bellamy")
+
+    day = _today_with_time_to_spare()
+    first, later = _slots(day)
+    visit = AppointmentFactory(
+        patient=amara, doctor=doctor, start=_at(day, first), reason="Sore throat", booked_by=rita
+    )
+    visit.check_in(by=rita)
+    AppointmentFactory(patient=oscar, doctor=doctor, start=_at(day, later), reason="BP review", booked_by=rita)
+
+    # Sign in and open My day: both appointments in order, Amara's allergy flagged, Oscar not arrived.
+    sign_in(page, "okafor", DOCTOR_PASSWORD)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="My day").click()
+    expect(page.get_by_role("heading", name="My day")).to_be_visible()
+    rows = page.get_by_role("row").filter(has=page.get_by_role("link", name=re.compile(r"^\d\d:\d\d$")))
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Amara Nwosu")
+    expect(rows.nth(1)).to_contain_text("Oscar Bellamy")
+    first_row = rows.nth(0)
+    expect(first_row.get_by_role("note")).to_have_text("Allergies: Penicillin")
+    expect(first_row).to_contain_text("Sore throat")
+    expect(first_row).to_contain_text("Checked in")
+    expect(rows.nth(1)).to_contain_text("No known allergies")
+    expect(rows.nth(1)).to_contain_text("not arrived")
+
+    # Start the visit: the draft record of this visit opens.
+    first_row.get_by_role("button", name="Start visit").click()
+    expect(page).to_have_url(re.compile(r"/records/\d+/edit/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("draft for Amara Nwosu")
+    record = MedicalRecord.objects.get(appointment=visit)
+    visit.refresh_from_db()
+    assert visit.status == Appointment.Status.IN_PROGRESS
+
+    # Chart findings, a diagnosis and a prescription of a drug she is allergic to.
+    page.get_by_label("Findings (examination)").fill(FINDINGS)
+    page.get_by_label("Diagnosis", exact=True).fill(DIAGNOSIS)
+    page.get_by_label("Drug (row 1)").fill(DRUG)
+    page.get_by_label("Strength (row 1)").fill(STRENGTH)
+    page.get_by_label("Frequency (row 1)").fill(FREQUENCY)
+    page.get_by_role("button", name="Save and review for signing").click()
+    expect(page).to_have_url(re.compile(rf"/records/{record.pk}/#sign$"))
+    expect(page.get_by_role("status")).to_contain_text("Draft saved.")
+    warning = page.locator(".allergy-warning")
+    expect(warning).to_contain_text("Allergy warning.")
+    expect(warning).to_contain_text(f"{DRUG} matches the patient's allergy to Penicillin")
+
+    # Signing without acknowledging the warning is refused, and the record stays a draft.
+    page.get_by_role("button", name="Sign record").click()
+    expect(page.get_by_text("Acknowledge the allergy warning before signing.")).to_be_visible()
+    record.refresh_from_db()
+    assert record.status == MedicalRecord.Status.DRAFT
+
+    # Acknowledge and sign.
+    page.get_by_label("I have seen the allergy warning and prescribe deliberately").check()
+    page.get_by_role("button", name="Sign record").click()
+    expect(page).to_have_url(re.compile(rf"/records/{record.pk}/$"))
+    expect(page.get_by_role("status")).to_contain_text("Record signed. It can now only be amended.")
+    expect(page.get_by_text("Signed · written by")).to_contain_text("signed by")
+    expect(page.get_by_text("Allergy warning acknowledged at signing")).to_contain_text(
+        f"{DRUG} vs allergy to Penicillin"
+    )
+    expect(page.get_by_role("button", name="Sign record")).to_have_count(0)
+    expect(page.get_by_role("link", name="Edit draft")).to_have_count(0)
+    record.refresh_from_db()
+    assert (record.status, record.signed_by_id) == (MedicalRecord.Status.SIGNED, doctor.user_id)
+    assert [(m.drug, m.strength, m.frequency) for m in record.medications.all()] == [(DRUG, STRENGTH, FREQUENCY)]
+
+    # The chart: the signed record is in the timeline under its diagnosis.
+    page.get_by_role("heading", level=1).get_by_role("link", name="Amara Nwosu").click()
+    expect(page).to_have_url(re.compile(rf"/patients/{amara.pk}/$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("NWOSU, Amara")
+    entry = page.locator(".timeline li").filter(has_text="Record")
+    expect(entry.get_by_role("link", name=DIAGNOSIS)).to_be_visible()
+    expect(entry).to_contain_text("Signed")
+
+    # Print the prescription from the record: the drug and the patient on a printable page.
+    entry.get_by_role("link", name=DIAGNOSIS).click()
+    page.get_by_role("link", name="Print prescription").click()
+    expect(page).to_have_url(re.compile(rf"/records/{record.pk}/prescription/$"))
+    prescription = page.locator("article.prescription")
+    expect(prescription.get_by_role("heading", name="Prescription")).to_be_visible()
+    expect(prescription.locator("table.meds")).to_contain_text(f"{DRUG} {STRENGTH}")
+    expect(prescription.locator("table.meds")).to_contain_text(FREQUENCY)
+    expect(prescription.locator(".patient")).to_contain_text("Amara Nwosu")
+    expect(prescription).to_contain_text("Dr Hana Okafor")
+    page.emulate_media(media="print")
+    expect(page.get_by_text("Back to the record")).to_be_hidden()
+    expect(prescription).to_contain_text(DRUG)
+
+    # A receptionist, in a browser of her own, gets the 403 page at the record's address.
+    reception = new_context().new_page()
+    reception.set_default_timeout(10_000)
+    sign_in(reception, "rita", RECEPTION_PASSWORD)
+    expect(reception.get_by_role("heading", name="Today")).to_be_visible()
+    response = reception.goto(record.get_absolute_url())
+    assert response.status == 403
+    expect(reception.get_by_role("heading", name="This page is not available to you")).to_be_visible()
+    expect(reception.get_by_text(DIAGNOSIS)).to_have_count(0)
+    expect(reception.get_by_text(DRUG)).to_have_count(0)
