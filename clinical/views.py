@@ -182,6 +182,10 @@ class SignRecordView(PermissionRequiredMixin, View):
 
     def post(self, request, pk):
         record = get_object_or_404(RECORDS, pk=pk)
+        if record.is_signed:
+            # A second click on "Sign record": the record is signed, which is what was asked.
+            messages.info(request, "This record is already signed.")
+            return HttpResponseRedirect(record.get_absolute_url())
         form = SignForm(request.POST)
         form.is_valid()
         try:
@@ -203,6 +207,9 @@ class AmendRecordView(PermissionRequiredMixin, FormView):
     template_name = "clinical/amend.html"
 
     def dispatch(self, request, *args, **kwargs):
+        # The permission first: a role without access gets 403 whether or not the object exists.
+        if not self.has_permission():
+            return self.handle_no_permission()
         self.record = get_object_or_404(RECORDS, pk=kwargs["pk"])
         if not self.record.is_signed:
             raise Http404("Only signed records are amended")
@@ -246,6 +253,9 @@ class VitalsView(PermissionRequiredMixin, FormView):
     template_name = "clinical/vitals.html"
 
     def dispatch(self, request, *args, **kwargs):
+        # The permission first: a role without access gets 403 whether or not the object exists.
+        if not self.has_permission():
+            return self.handle_no_permission()
         self.appointment = get_object_or_404(
             Appointment.objects.select_related("patient", "doctor__user"), pk=kwargs["pk"]
         )
@@ -293,6 +303,9 @@ class PlanCreateView(PermissionRequiredMixin, _OnceOnlyCreateMixin, CreateView):
     template_name = "clinical/plan_form.html"
 
     def dispatch(self, request, *args, **kwargs):
+        # The permission first: a role without access gets 403 whether or not the object exists.
+        if not self.has_permission():
+            return self.handle_no_permission()
         self.patient = get_object_or_404(Patient, pk=kwargs["patient_pk"], is_archived=False)
         return super().dispatch(request, *args, **kwargs)
 
@@ -377,6 +390,9 @@ class ProcedureCreateView(PermissionRequiredMixin, _ProcedureFormMixin, _OnceOnl
     permission_required = "clinical.add_procedure"
 
     def dispatch(self, request, *args, **kwargs):
+        # The permission first: a role without access gets 403 whether or not the object exists.
+        if not self.has_permission():
+            return self.handle_no_permission()
         self.patient = get_object_or_404(Patient, pk=kwargs["patient_pk"], is_archived=False)
         return super().dispatch(request, *args, **kwargs)
 

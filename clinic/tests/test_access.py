@@ -9,9 +9,19 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from clinical import services
+from clinical.tests.factories import (
+    AmendmentFactory,
+    MedicalRecordFactory,
+    MedicationFactory,
+    ProcedureFactory,
+    TreatmentPlanFactory,
+)
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
-from scheduling.tests.factories import AppointmentFactory
+from scheduling.models import Appointment
+from scheduling.tests.factories import AppointmentFactory, local
 from staff.tests.factories import DoctorFactory, UserFactory
 
 RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR = "Receptionist", "Doctor", "Nurse", "Manager", "Administrator"
@@ -23,6 +33,7 @@ PRINCIPALS = [*ROLES, NO_ROLE, ANONYMOUS]
 EVERY_ROLE = frozenset(ROLES)
 FRONT_DESK = frozenset({RECEPTIONIST, ADMINISTRATOR})
 CLINICAL = frozenset({DOCTOR, NURSE})
+DOCTORS = frozenset({DOCTOR})
 ANY_SIGNED_IN = EVERY_ROLE | {NO_ROLE}
 PUBLIC = ANY_SIGNED_IN | {ANONYMOUS}
 
@@ -67,6 +78,25 @@ ACCESS = {
     "staff:reactivate": frozenset({ADMINISTRATOR}),
     "staff:doctor_profile": frozenset({ADMINISTRATOR}),
     "staff:doctors": EVERY_ROLE,
+    # clinical: nurses read the chart and record vital signs; only doctors chart, sign, amend and plan.
+    # Receptionists, managers and administrators see none of it.
+    "clinical:my_day": DOCTORS,
+    "clinical:chart": CLINICAL,
+    "clinical:record_create": DOCTORS,
+    "clinical:plan_create": DOCTORS,
+    "clinical:procedure_create": DOCTORS,
+    "clinical:visit_start": DOCTORS,
+    "clinical:visit_record": DOCTORS,
+    "clinical:vitals": CLINICAL,
+    "clinical:record": CLINICAL,
+    "clinical:record_edit": DOCTORS,  # and only the author's draft (the builder makes the doctor the author)
+    "clinical:record_sign": DOCTORS,  # likewise
+    "clinical:record_amend": DOCTORS,
+    "clinical:prescription": CLINICAL,
+    "clinical:plan": CLINICAL,
+    "clinical:plan_edit": DOCTORS,
+    "clinical:plan_status": DOCTORS,
+    "clinical:procedure_edit": DOCTORS,
 }
 
 
@@ -92,6 +122,45 @@ def _condition():
     return {"patient_pk": condition.patient_id, "pk": condition.pk}
 
 
+def _appointment_today(status):
+    """An appointment today at 10:00, already checked in (or in consultation)."""
+
+    def build():
+        now = timezone.now()
+        started = now if status == Appointment.Status.IN_PROGRESS else None
+        appointment = AppointmentFactory(
+            start=local(timezone.localdate(), 10), status=status, checked_in_at=now, started_at=started
+        )
+        return {"pk": appointment.pk}
+
+    return build
+
+
+def _signed_record():
+    """A signed record with a prescription and an amendment: every part of the record pages shows."""
+    record = MedicalRecordFactory()
+    MedicationFactory(record=record)
+    services.sign_record(record=record, by=record.author)
+    AmendmentFactory(record=record)
+    return {"pk": record.pk}
+
+
+def _own_draft(user=None):
+    """A draft whose author is the requesting doctor: only the author may edit or sign it. Any other
+    requester gets a draft by some doctor (they are refused by role before the author matters)."""
+    is_doctor = user is not None and user.groups.filter(name=DOCTOR).exists()
+    record = MedicalRecordFactory(author=user) if is_doctor else MedicalRecordFactory()
+    return {"pk": record.pk}
+
+
+def _new_patient():
+    return {"patient_pk": PatientFactory().pk}
+
+
+def _plan():
+    return {"pk": TreatmentPlanFactory().pk}
+
+
 # URL arguments, built fresh for each request (an archive by one role must not 404 the next).
 KWARGS = {
     "patients:detail": _patient,
@@ -115,7 +184,33 @@ KWARGS = {
     "staff:deactivate": _other_user,
     "staff:reactivate": lambda: {"pk": UserFactory(is_active=False).pk},
     "staff:doctor_profile": lambda: {"pk": DoctorFactory().user_id},
+    "clinical:chart": _patient,
+    "clinical:record_create": _new_patient,
+    "clinical:plan_create": _new_patient,
+    "clinical:procedure_create": _new_patient,
+    "clinical:visit_start": _appointment_today(Appointment.Status.CHECKED_IN),
+    "clinical:visit_record": _appointment_today(Appointment.Status.IN_PROGRESS),
+    "clinical:vitals": _appointment_today(Appointment.Status.CHECKED_IN),
+    "clinical:record": _signed_record,
+    "clinical:record_edit": _own_draft,
+    "clinical:record_sign": _own_draft,
+    "clinical:record_amend": _signed_record,
+    "clinical:prescription": _signed_record,
+    "clinical:plan": _plan,
+    "clinical:plan_edit": _plan,
+    "clinical:plan_status": _plan,
+    "clinical:procedure_edit": lambda: {"pk": ProcedureFactory().pk},
 }
+# Builders that depend on who asks (a doctor edits and signs only their own drafts): given the user.
+FOR_USER = {"clinical:record_edit", "clinical:record_sign"}
+
+
+def url_kwargs(name, user=None):
+    """The URL arguments for `name`, built for the requesting user where that matters."""
+    if name not in KWARGS:
+        return None
+    return KWARGS[name](user) if name in FOR_USER else KWARGS[name]()
+
 
 FRIENDLY_403 = "This page is not available to you"
 
@@ -190,7 +285,7 @@ def test_admin_index_is_in_the_walk():
 def test_access(name, principal, client_for):
     assert name in ACCESS, f"{name} has no rule in ACCESS"
     client = client_as(principal, client_for)
-    url = reverse(name, kwargs=KWARGS[name]() if name in KWARGS else None)
+    url = reverse(name, kwargs=url_kwargs(name, getattr(client, "user", None)))
     method = method_for(name)
     response = getattr(client, method)(url)
 

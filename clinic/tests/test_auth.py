@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from staff.tests.factories import UserFactory
 
-from .test_access import KWARGS, URLS, login_redirect, method_for, walk_urls
+from .test_access import URLS, login_redirect, method_for, url_kwargs, walk_urls
 
 PASSWORD = "clinic-demo-pw"  # what UserFactory sets
 LOCKED_OUT_TEXT = "Too many failed sign-ins"
@@ -36,10 +36,37 @@ def test_only_the_sign_in_pages_are_open_to_anonymous_visitors():
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(n for n in URLS if n != "login"))
 def test_anonymous_visitor_is_sent_to_sign_in(name):
-    url = reverse(name, kwargs=KWARGS[name]() if name in KWARGS else None)
+    url = reverse(name, kwargs=url_kwargs(name))
     response = getattr(Client(), method_for(name))(url)
     assert response.status_code == 302
     assert response["Location"] == login_redirect(name, url)
+
+
+def _clinical_state():
+    from clinical.models import Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
+    from scheduling.models import Appointment
+
+    return (
+        sorted(MedicalRecord.objects.values_list("pk", "status", "updated_at")),
+        Medication.objects.count(),
+        Amendment.objects.count(),
+        sorted(TreatmentPlan.objects.values_list("pk", "status", "updated_at")),
+        Procedure.objects.count(),
+        sorted(Appointment.objects.values_list("pk", "status")),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(n for n in URLS if n.startswith("clinical:")))
+def test_anonymous_post_to_a_clinical_page_changes_nothing(name):
+    """Every clinical page, read or form, sends an anonymous POST to sign in before anything is saved."""
+    url = reverse(name, kwargs=url_kwargs(name))
+    before = _clinical_state()
+    data = {"status": "active", "acknowledge_allergies": "on", "pulse": "80", "diagnosis_summary": "x"}
+    response = Client().post(url, data)
+    assert response.status_code == 302
+    assert response["Location"] == login_redirect(name, url)
+    assert _clinical_state() == before
 
 
 @pytest.mark.django_db
