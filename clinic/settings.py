@@ -43,9 +43,7 @@ if not SECRET_KEY:
     if DEBUG or LOCAL_RUN:
         SECRET_KEY = _local_secret_key(DATA_DIR / "secret_key")
     else:
-        raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (or set LOCAL_RUN=1 for a local run)."
-        )
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (or set LOCAL_RUN=1 for a local run).")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

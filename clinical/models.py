@@ -362,7 +362,8 @@ class TreatmentPlan(models.Model):
             current = TreatmentPlan.objects.select_for_update().values_list("status", flat=True).get(pk=self.pk)
             if status not in self.TRANSITIONS[self.Status(current)]:
                 raise ValidationError(
-                    f"A {self.Status(current).label.lower()} plan cannot become {self.Status(status).label.lower()}."
+                    f"This plan is {self.Status(current).label.lower()}; "
+                    f"it cannot become {self.Status(status).label.lower()}."
                 )
             self.status = status
             if status == self.Status.ACTIVE and not self.start_date:

@@ -12,12 +12,18 @@ def can_edit(record, user):
     return not record.is_signed and record.author_id == user.pk
 
 
+def _charting_allowed(appointment):
+    if not appointment.is_active:
+        raise ValidationError(f"A {appointment.get_status_display().lower()} appointment has no visit to chart.")
+
+
 @transaction.atomic
 def record_for_visit(*, appointment, by) -> MedicalRecord:
     """The visit's record: the one already started, or a new draft by this doctor.
 
     One record per visit (a unique constraint), so a double click opens the same record.
     """
+    _charting_allowed(appointment)
     record, _ = MedicalRecord.objects.get_or_create(
         appointment=appointment, defaults={"patient": appointment.patient, "author": by}
     )
@@ -26,7 +32,9 @@ def record_for_visit(*, appointment, by) -> MedicalRecord:
 
 @transaction.atomic
 def start_visit(*, appointment, by) -> MedicalRecord:
-    appointment.start_visit(by=by)
+    """Start the consultation and open its record; a second click just opens the record."""
+    if appointment.status != appointment.Status.IN_PROGRESS:
+        appointment.start_visit(by=by)
     return record_for_visit(appointment=appointment, by=by)
 
 
@@ -87,6 +95,7 @@ def amend_record(*, record, by, section, text, reason, client_token=None) -> Ame
 @transaction.atomic
 def record_vitals(*, appointment, by, values: dict) -> MedicalRecord:
     """A nurse's (or doctor's) vital signs on a visit, into the visit's draft record."""
+    _charting_allowed(appointment)
     record, _ = MedicalRecord.objects.select_for_update().get_or_create(
         appointment=appointment, defaults={"patient": appointment.patient, "author": appointment.doctor.user}
     )

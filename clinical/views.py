@@ -3,7 +3,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -26,6 +26,21 @@ from .forms import (
 )
 from .models import MedicalRecord, Procedure, TreatmentPlan
 from .queries import chart_timeline, my_day
+
+
+class PermissionFirstMixin(PermissionRequiredMixin):
+    """Check the permission before any lookup, so a role without access gets 403 whether or not
+    the object exists (a 404 would tell them which records exist or are signed)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        self.load(**kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def load(self, **kwargs):
+        """Look up the objects the page is about (after the permission check)."""
+
 
 RECORDS = MedicalRecord.objects.select_related("patient", "author", "signed_by", "appointment__doctor__user")
 
@@ -201,19 +216,15 @@ class SignRecordView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(record.get_absolute_url())
 
 
-class AmendRecordView(PermissionRequiredMixin, FormView):
+class AmendRecordView(PermissionFirstMixin, FormView):
     permission_required = "clinical.amend_medicalrecord"
     form_class = AmendmentForm
     template_name = "clinical/amend.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        # The permission first: a role without access gets 403 whether or not the object exists.
-        if not self.has_permission():
-            return self.handle_no_permission()
+    def load(self, **kwargs):
         self.record = get_object_or_404(RECORDS, pk=kwargs["pk"])
         if not self.record.is_signed:
             raise Http404("Only signed records are amended")
-        return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(record=self.record, **kwargs)
@@ -245,21 +256,17 @@ class PrescriptionView(PermissionRequiredMixin, DetailView):
         return super().get_context_data(doctor=doctor, **kwargs)
 
 
-class VitalsView(PermissionRequiredMixin, FormView):
+class VitalsView(PermissionFirstMixin, FormView):
     """Vital signs on a visit: nurses record them before the doctor sees the patient."""
 
     permission_required = "clinical.record_vitals_medicalrecord"
     form_class = VitalsForm
     template_name = "clinical/vitals.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        # The permission first: a role without access gets 403 whether or not the object exists.
-        if not self.has_permission():
-            return self.handle_no_permission()
+    def load(self, **kwargs):
         self.appointment = get_object_or_404(
             Appointment.objects.select_related("patient", "doctor__user"), pk=kwargs["pk"]
         )
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -290,24 +297,27 @@ class _OnceOnlyCreateMixin:
             return HttpResponseRedirect(existing.get_absolute_url())
         form.instance.client_token = token
         form.instance.created_by = self.request.user
-        with transaction.atomic():
-            response = super().form_valid(form)
+        try:
+            with transaction.atomic():
+                response = super().form_valid(form)
+        except IntegrityError:
+            # Two submits at the same instant: the other one saved it (the token is unique).
+            existing = self.model.objects.filter(client_token=token).first() if token else None
+            if existing is None:
+                raise
+            return HttpResponseRedirect(existing.get_absolute_url())
         messages.success(self.request, f"{self.model._meta.verbose_name.capitalize()} saved.")
         return response
 
 
-class PlanCreateView(PermissionRequiredMixin, _OnceOnlyCreateMixin, CreateView):
+class PlanCreateView(PermissionFirstMixin, _OnceOnlyCreateMixin, CreateView):
     permission_required = "clinical.add_treatmentplan"
     model = TreatmentPlan
     form_class = TreatmentPlanForm
     template_name = "clinical/plan_form.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        # The permission first: a role without access gets 403 whether or not the object exists.
-        if not self.has_permission():
-            return self.handle_no_permission()
+    def load(self, **kwargs):
         self.patient = get_object_or_404(Patient, pk=kwargs["patient_pk"], is_archived=False)
-        return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
         return {"doctor": getattr(self.request.user, "doctor", None)}
@@ -386,15 +396,11 @@ class _ProcedureFormMixin:
         return self.object.get_absolute_url()
 
 
-class ProcedureCreateView(PermissionRequiredMixin, _ProcedureFormMixin, _OnceOnlyCreateMixin, CreateView):
+class ProcedureCreateView(PermissionFirstMixin, _ProcedureFormMixin, _OnceOnlyCreateMixin, CreateView):
     permission_required = "clinical.add_procedure"
 
-    def dispatch(self, request, *args, **kwargs):
-        # The permission first: a role without access gets 403 whether or not the object exists.
-        if not self.has_permission():
-            return self.handle_no_permission()
+    def load(self, **kwargs):
         self.patient = get_object_or_404(Patient, pk=kwargs["patient_pk"], is_archived=False)
-        return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
         initial = {"performed_by": self.request.user if hasattr(self.request.user, "doctor") else None}

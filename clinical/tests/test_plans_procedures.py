@@ -63,7 +63,7 @@ def test_a_disallowed_transition_is_refused(source, target):
     with pytest.raises(ValidationError) as excinfo:
         plan.move_to(target)
 
-    assert excinfo.value.messages == [f"A {source.label.lower()} plan cannot become {target.label.lower()}."]
+    assert excinfo.value.messages == [f"This plan is {source.label.lower()}; it cannot become {target.label.lower()}."]
     assert stored(plan).status == source
 
 
@@ -88,7 +88,7 @@ def test_the_transition_is_checked_against_the_stored_status():
     plan = TreatmentPlanFactory(status=S.DRAFT)
     TreatmentPlan.objects.get(pk=plan.pk).move_to(S.CANCELLED)
 
-    with pytest.raises(ValidationError, match="A cancelled plan cannot become active."):
+    with pytest.raises(ValidationError, match="This plan is cancelled; it cannot become active."):
         plan.move_to(S.ACTIVE)
 
     assert stored(plan).status == S.CANCELLED

@@ -262,3 +262,15 @@ def test_a_record_cannot_be_linked_to_another_patients_visit(appointment):
         record.full_clean()
 
     assert excinfo.value.message_dict == {"appointment": ["This visit belongs to another patient."]}
+
+
+@pytest.mark.parametrize("status", ["cancelled", "no_show"])
+def test_a_visit_that_did_not_happen_cannot_be_charted_or_get_vitals(status):
+    appointment = AppointmentFactory(status=status)
+    nurse = UserFactory(roles=["Nurse"])
+
+    with pytest.raises(ValidationError, match="has no visit to chart"):
+        services.record_vitals(appointment=appointment, by=nurse, values={"pulse": 70})
+    with pytest.raises(ValidationError, match="has no visit to chart"):
+        services.record_for_visit(appointment=appointment, by=appointment.doctor.user)
+    assert not MedicalRecord.objects.exists()
