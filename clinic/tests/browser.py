@@ -15,8 +15,11 @@ the environment variable CI is set, so a CI run never passes by silently testing
 import os
 import shutil
 import subprocess
+import time as clock
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.utils import timezone
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -118,3 +121,31 @@ def sign_in(page, username, password):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def today_with_time_to_spare(margin=timedelta(minutes=1)):
+    """Today's clinic-local date, waiting out the last minute before midnight.
+
+    Journeys make today's appointments, check them in and read today's pages: the date must not
+    turn over half-way.
+    """
+    now = timezone.localtime()
+    midnight = timezone.make_aware(datetime.combine(now.date() + timedelta(days=1), time.min))
+    if midnight - now < margin:
+        clock.sleep((midnight - now).total_seconds() + 1)
+    return timezone.localdate()
+
+
+def _plain_wall_time(day, at):
+    """True when `at` on `day` happens exactly once in the clinic's time zone (not in a DST gap or overlap)."""
+    zone = timezone.get_current_timezone()
+    naive = datetime.combine(day, at)
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    return first.utcoffset() == second.utcoffset() and round_trip == naive
+
+
+def wall_times(day, early, fallback):
+    """The early wall times, unless a clock change falls on one of them that day (zones that
+    change clocks at midnight); then the fallback ones."""
+    return early if all(_plain_wall_time(day, at) for at in early) else fallback

@@ -2,14 +2,13 @@
 see the record on the chart, print the prescription; a receptionist cannot open the record."""
 
 import re
-import time as clock
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from clinic.tests.browser import sign_in
+from clinic.tests.browser import sign_in, today_with_time_to_spare, wall_times
 from clinical.models import MedicalRecord
 from patients.tests.factories import AllergyFactory, PatientFactory
 from scheduling.models import Appointment
@@ -26,35 +25,6 @@ NOON_FIRST, NOON_LATER = time(12, 0), time(12, 40)
 FINDINGS = "Enlarged tonsils with white exudate; tender anterior cervical nodes."
 DIAGNOSIS = "Acute streptococcal tonsillitis"
 DRUG, STRENGTH, FREQUENCY = "Penicillin V", "500 mg", "four times a day"
-
-
-def _today_with_time_to_spare(margin=timedelta(minutes=1)):
-    """Today's clinic-local date, waiting out the last minute before midnight.
-
-    The appointments are today's, checked in today, and "My day" shows only today: the date must not
-    turn over between creating them and the doctor opening My day.
-    """
-    now = timezone.localtime()
-    midnight = timezone.make_aware(datetime.combine(now.date() + timedelta(days=1), time.min))
-    if midnight - now < margin:
-        clock.sleep((midnight - now).total_seconds() + 1)
-    return timezone.localdate()
-
-
-def _plain_wall_time(day, at):
-    """True when `at` on `day` happens exactly once in the clinic's time zone (not in a DST gap or overlap)."""
-    zone = timezone.get_current_timezone()
-    naive = datetime.combine(day, at)
-    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
-    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    return first.utcoffset() == second.utcoffset() and round_trip == naive
-
-
-def _slots(day):
-    # Early in the day unless a DST change falls on it (zones that change clocks at midnight).
-    if _plain_wall_time(day, FIRST) and _plain_wall_time(day, LATER):
-        return FIRST, LATER
-    return NOON_FIRST, NOON_LATER
 
 
 def _at(day, wall_time):
@@ -80,8 +50,8 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context)
     AllergyFactory(patient=amara, substance="Penicillin", reaction="Urticaria")
     oscar = PatientFactory(first_name="Oscar", last_name="Bellamy")
 
-    day = _today_with_time_to_spare()
-    first, later = _slots(day)
+    day = today_with_time_to_spare()
+    first, later = wall_times(day, (FIRST, LATER), (NOON_FIRST, NOON_LATER))
     visit = AppointmentFactory(
         patient=amara, doctor=doctor, start=_at(day, first), reason="Sore throat", booked_by=rita
     )

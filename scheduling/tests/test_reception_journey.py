@@ -1,14 +1,12 @@
 """A receptionist's morning in a real browser: sign in, find a patient, book, meet a clash, check in."""
 
 import re
-import time as clock
-from datetime import UTC, datetime, time, timedelta
+from datetime import time
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from clinic.tests.browser import sign_in
+from clinic.tests.browser import sign_in, today_with_time_to_spare, wall_times
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
@@ -18,36 +16,6 @@ PASSWORD = "reception-journey-Pw-7"
 # The first booking and a second one that overlaps it, both with the doctor's usual 20 minutes.
 FIRST, SECOND = time(0, 30), time(0, 40)
 NOON_FIRST, NOON_SECOND = time(12, 0), time(12, 10)
-
-
-def _today_with_time_to_spare(margin=timedelta(minutes=1)):
-    """Today's clinic-local date, waiting out the last minute before midnight.
-
-    Booking earlier today is allowed, so a fixed early slot works at any hour; what would break the
-    journey is the date turning over between typing it and checking the patient in (check-in is only
-    allowed on the appointment's day, and Today shows only today).
-    """
-    now = timezone.localtime()
-    midnight = timezone.make_aware(datetime.combine(now.date() + timedelta(days=1), time.min))
-    if midnight - now < margin:
-        clock.sleep((midnight - now).total_seconds() + 1)
-    return timezone.localdate()
-
-
-def _plain_wall_time(day, at):
-    """True when `at` on `day` happens exactly once in the clinic's time zone (not in a DST gap or overlap)."""
-    zone = timezone.get_current_timezone()
-    naive = datetime.combine(day, at)
-    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
-    round_trip = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    return first.utcoffset() == second.utcoffset() and round_trip == naive
-
-
-def _slots(day):
-    # 00:30 unless a DST change falls on it that day (zones that change clocks at midnight).
-    if _plain_wall_time(day, FIRST) and _plain_wall_time(day, SECOND):
-        return FIRST, SECOND
-    return NOON_FIRST, NOON_SECOND
 
 
 @pytest.mark.browser
@@ -65,8 +33,8 @@ def test_receptionist_books_meets_a_clash_and_checks_in(page):
     other = PatientFactory(first_name="Oscar", last_name="Bellamy")
     PatientFactory(first_name="Zoe", last_name="Smith")  # matches "zoe" but not "ang": the search must narrow
 
-    day = _today_with_time_to_spare()
-    first, second = _slots(day)
+    day = today_with_time_to_spare()
+    first, second = wall_times(day, (FIRST, SECOND), (NOON_FIRST, NOON_SECOND))
 
     # Sign in through the login page.
     sign_in(page, "rita", PASSWORD)
