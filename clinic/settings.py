@@ -175,6 +175,8 @@ USE_TZ = True
 # Stored in UTC; shown in the clinic's zone.
 TIME_ZONE = env.str("CLINIC_TIME_ZONE", default="Europe/London")
 CLINIC_NAME = env.str("CLINIC_NAME", default="Riverside Clinic")
+# The one currency every amount is in (ISO 4217 code); amounts are Decimal with 2 places.
+CLINIC_CURRENCY = env.str("CLINIC_CURRENCY", default="GBP").upper()
 
 # --- Static and media ---------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -17,6 +17,7 @@ urlpatterns = [
     path("appointments/", include("scheduling.urls")),
     path("staff/", include("staff.urls")),
     path("clinical/", include("clinical.urls")),
+    path("finance/", include("finance.urls")),
     path("admin/", admin.site.urls),
 ]
 

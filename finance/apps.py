@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class FinanceConfig(AppConfig):
     name = "finance"
     verbose_name = "Finance"
+
+    def ready(self):
+        from . import signals  # noqa: F401

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import DetailView, FormView, TemplateView, View
 
 from clinic.forms import add_service_errors
+from finance.queries import visit_charges
 from patients.forms import PatientSearchForm
 from patients.models import Patient
 from staff.models import Doctor
@@ -88,7 +89,8 @@ class AppointmentDetailView(PermissionRequiredMixin, DetailView):
             links.append({"url": reverse("clinical:chart", args=[appointment.patient_id]), "label": "Open chart"})
         if Status.CANCELLED in allowed and user.has_perm("scheduling.cancel_appointment"):
             links.append({"url": reverse("scheduling:cancel", args=[appointment.pk]), "label": "Cancel appointment"})
-        return super().get_context_data(steps=steps, links=links, **kwargs)
+        charges = visit_charges(appointment) if user.has_perm("finance.add_payment") else []
+        return super().get_context_data(steps=steps, links=links, charges=charges, **kwargs)
 
 
 class BookAppointmentView(PermissionRequiredMixin, FormView):

@@ -27,7 +27,15 @@ class WorkingHoursInline(admin.TabularInline):
 
 @admin.register(Doctor)
 class DoctorAdmin(NoDeleteAdmin, admin.ModelAdmin):
-    list_display = ["__str__", "specialty", "licence_number", "phone", "consultation_minutes", "is_active"]
+    list_display = [
+        "__str__",
+        "specialty",
+        "licence_number",
+        "phone",
+        "consultation_minutes",
+        "consultation_fee",
+        "is_active",
+    ]
     list_filter = ["is_active", "specialty"]
     search_fields = ["user__first_name", "user__last_name", "licence_number", "specialty__name"]
     list_select_related = ["user", "specialty"]

@@ -86,7 +86,7 @@ class StaffUserCreateForm(SetPasswordMixin, StaffUserForm):
 class DoctorForm(forms.ModelForm):
     class Meta:
         model = Doctor
-        fields = ["specialty", "licence_number", "phone", "consultation_minutes", "is_active"]
+        fields = ["specialty", "licence_number", "phone", "consultation_minutes", "consultation_fee", "is_active"]
 
 
 class BaseWorkingHoursFormSet(BaseInlineFormSet):

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -60,6 +61,13 @@ class Doctor(models.Model):
         "default consultation length (minutes)",
         default=20,
         validators=[MinValueValidator(5), MaxValueValidator(240)],
+    )
+    consultation_fee = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="What a visit costs the patient; reception is offered it when recording a payment.",
     )
     is_active = models.BooleanField("active", default=True, db_index=True)
 

@@ -39,8 +39,26 @@ _CHART_READ = [
     "clinical.view_procedure",
 ]
 
+# Managers and Administrators keep the books in the admin; the front desk only takes payments.
+_FINANCE = [
+    "finance.view_expense",
+    "finance.add_expense",
+    "finance.change_expense",
+    "finance.view_otherincome",
+    "finance.add_otherincome",
+    "finance.change_otherincome",
+    "finance.view_payment",
+    "finance.add_payment",
+    "finance.view_expensecategory",
+    "finance.add_expensecategory",
+    "finance.change_expensecategory",
+    "finance.view_closedmonth",
+    "finance.add_closedmonth",
+    "finance.view_monthlyreport",
+]
+
 ROLE_PERMISSIONS = {
-    RECEPTIONIST: _FRONT_DESK,
+    RECEPTIONIST: [*_FRONT_DESK, "finance.add_payment"],
     DOCTOR: [
         "patients.view_patient",
         *_CLINICAL_HISTORY,
@@ -72,6 +90,7 @@ ROLE_PERMISSIONS = {
         "scheduling.view_appointment",
         "staff.view_doctor",
         "staff.view_specialty",
+        *_FINANCE,
     ],
     ADMINISTRATOR: [
         *_FRONT_DESK,
@@ -88,6 +107,7 @@ ROLE_PERMISSIONS = {
         "staff.add_workinghours",
         "staff.change_workinghours",
         "staff.delete_workinghours",
+        *_FINANCE,
     ],
 }
 

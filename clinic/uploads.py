@@ -1,0 +1,117 @@
+"""Checking an uploaded file by its content before anything is stored.
+
+What a file is comes from its bytes, never from its name or the browser's claim. PDF, JPEG, PNG and
+WebP are accepted. Images are fully decoded by Pillow (with a decompression-bomb limit) and stored
+re-encoded: that applies the orientation, drops EXIF/GPS metadata, and drops any payload appended
+to the pixels (a PNG with HTML after it passes a header check; see FIELD-NOTES).
+"""
+
+import io
+import os
+import re
+import unicodedata
+import uuid
+import warnings
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps
+
+ACCEPTED_DESCRIPTION = "a PDF, JPEG, PNG or WebP file"
+# Images above this many pixels are refused before decoding (Pillow's bomb check, made an error).
+MAX_IMAGE_PIXELS = 50_000_000
+_IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+# PDF features that run code or launch programs when a file is opened.
+_PDF_ACTIVE_CONTENT = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia")
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    content: ContentFile
+    content_type: str
+    extension: str
+    display_name: str
+    size: int
+
+
+def display_name(name, limit=150):
+    """The original name as safe display text: no folders, control characters or null bytes."""
+    name = unicodedata.normalize("NFC", str(name or ""))
+    name = name.replace("\\", "/").split("/")[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().strip(".") or "file"
+    if len(name) > limit:
+        stem, ext = os.path.splitext(name)
+        ext = ext[:10]
+        name = stem[: limit - len(ext) - 1] + "…" + ext
+    return name
+
+
+def random_name(folder, extension):
+    """A stored name nobody can guess or choose: <folder>/<year>/<random>.<ext>."""
+    from django.utils import timezone
+
+    return f"{folder}/{timezone.now():%Y}/{uuid.uuid4().hex}.{extension}"
+
+
+def check_upload(uploaded):
+    """Return a CheckedUpload ready to store, or raise ValidationError with a message for the user."""
+    limit_mb = settings.UPLOAD_MAX_MB
+    size = uploaded.size or 0
+    if size == 0:
+        raise ValidationError("The file is empty.", code="empty")
+    if size > limit_mb * 1024 * 1024:
+        raise ValidationError(
+            f"The file is {size / 1024 / 1024:.1f} MB; the limit is {limit_mb} MB.", code="too_large"
+        )
+    uploaded.seek(0)
+    data = uploaded.read()
+    name = display_name(getattr(uploaded, "name", ""))
+    if data.startswith(b"%PDF-"):
+        return _checked_pdf(data, name)
+    return _checked_image(data, name)
+
+
+def _checked_pdf(data, name):
+    if b"%%EOF" not in data[-2048:]:
+        raise ValidationError("This PDF is incomplete or damaged; upload the whole file.", code="truncated")
+    if any(marker in data for marker in _PDF_ACTIVE_CONTENT):
+        raise ValidationError(
+            "This PDF contains scripts, attachments or launch actions, which are not accepted; "
+            "print it to a new PDF or scan it instead.",
+            code="active_content",
+        )
+    return CheckedUpload(ContentFile(data), "application/pdf", "pdf", name, len(data))
+
+
+def _checked_image(data, name):
+    refused = ValidationError(f"Only {ACCEPTED_DESCRIPTION} is accepted; this file is not one of them.", code="type")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format not in _IMAGE_TYPES:
+                    raise refused
+                if image.width * image.height > MAX_IMAGE_PIXELS:
+                    raise ValidationError("This image is too large to process.", code="too_many_pixels")
+                image_format = image.format
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+        except ValidationError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ValidationError("This image is too large to process.", code="too_many_pixels") from exc
+        except Exception as exc:  # Pillow raises many kinds for unreadable or truncated data.
+            if data[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"RIFF"):
+                raise ValidationError(
+                    "This image is damaged or incomplete; upload it again.", code="damaged"
+                ) from exc
+            raise refused from exc
+    content_type, extension = _IMAGE_TYPES[image_format]
+    out = io.BytesIO()
+    if image_format == "JPEG":
+        upright.convert("RGB").save(out, "JPEG", quality=90)
+    else:
+        upright.save(out, image_format)  # no exif/icc arguments: metadata is not copied
+    return CheckedUpload(ContentFile(out.getvalue()), content_type, extension, name, out.tell())

@@ -1,0 +1,86 @@
+"""Database triggers that keep closed months closed: no entry dated in one is inserted, changed or
+deleted, and a closed month is never reopened, whatever path the SQL comes from (raw SQL included).
+
+PostgreSQL: one plpgsql function shared by the entry tables. SQLite: BEFORE triggers with RAISE(ABORT).
+Both surface in Django as IntegrityError. Installed after every `migrate` (SQLite drops triggers when a
+migration rebuilds a table); `CREATE OR REPLACE` / `IF NOT EXISTS` make that idempotent.
+"""
+
+CLOSED = "finance_month_closed"
+ENTRY_TABLES = ["finance_expense", "finance_otherincome", "finance_payment"]
+
+_IN_CLOSED = "EXISTS (SELECT 1 FROM finance_closedmonth WHERE month = strftime('%Y-%m-01', {row}.date))"
+
+
+def _sqlite():
+    sql = {}
+    for table in ENTRY_TABLES:
+        sql[f"{table}_closed_insert"] = f"""
+            CREATE TRIGGER IF NOT EXISTS {table}_closed_insert BEFORE INSERT ON {table}
+            WHEN {_IN_CLOSED.format(row="NEW")} BEGIN SELECT RAISE(ABORT, '{CLOSED}'); END"""
+        sql[f"{table}_closed_update"] = f"""
+            CREATE TRIGGER IF NOT EXISTS {table}_closed_update BEFORE UPDATE ON {table}
+            WHEN {_IN_CLOSED.format(row="OLD")} OR {_IN_CLOSED.format(row="NEW")}
+            BEGIN SELECT RAISE(ABORT, '{CLOSED}'); END"""
+        sql[f"{table}_closed_delete"] = f"""
+            CREATE TRIGGER IF NOT EXISTS {table}_closed_delete BEFORE DELETE ON {table}
+            WHEN {_IN_CLOSED.format(row="OLD")} BEGIN SELECT RAISE(ABORT, '{CLOSED}'); END"""
+    for op in ("update", "delete"):
+        sql[f"finance_closedmonth_{op}"] = f"""
+            CREATE TRIGGER IF NOT EXISTS finance_closedmonth_{op} BEFORE {op.upper()} ON finance_closedmonth
+            BEGIN SELECT RAISE(ABORT, '{CLOSED}'); END"""
+    return sql
+
+
+SQLITE = _sqlite()
+# Dropped only so a test database can be emptied between transactional tests (see conftest.py).
+SQLITE_DELETE_GUARDS = [name for name in SQLITE if name.endswith("_delete")]
+
+POSTGRES = [
+    f"""
+    CREATE OR REPLACE FUNCTION finance_closed_month_guard() RETURNS trigger AS $$
+    BEGIN
+        IF (TG_OP <> 'INSERT' AND EXISTS (
+                SELECT 1 FROM finance_closedmonth WHERE month = date_trunc('month', OLD.date)::date))
+           OR (TG_OP <> 'DELETE' AND EXISTS (
+                SELECT 1 FROM finance_closedmonth WHERE month = date_trunc('month', NEW.date)::date)) THEN
+            RAISE EXCEPTION '{CLOSED}' USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    f"""
+    CREATE OR REPLACE FUNCTION finance_closedmonth_guard() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION '{CLOSED}' USING ERRCODE = 'integrity_constraint_violation';
+    END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS finance_closedmonth_guard ON finance_closedmonth",
+    """CREATE TRIGGER finance_closedmonth_guard BEFORE UPDATE OR DELETE ON finance_closedmonth
+       FOR EACH ROW EXECUTE FUNCTION finance_closedmonth_guard()""",
+]
+for _table in ENTRY_TABLES:
+    POSTGRES += [
+        f"DROP TRIGGER IF EXISTS {_table}_closed_guard ON {_table}",
+        f"""CREATE TRIGGER {_table}_closed_guard BEFORE INSERT OR UPDATE OR DELETE ON {_table}
+            FOR EACH ROW EXECUTE FUNCTION finance_closed_month_guard()""",
+    ]
+
+
+def install_finance_guards(connection):
+    with connection.cursor() as cursor:
+        if "finance_closedmonth" not in connection.introspection.table_names(cursor):
+            return
+        if connection.vendor == "sqlite":
+            for sql in SQLITE.values():
+                cursor.execute(sql)
+        elif connection.vendor == "postgresql":
+            for sql in POSTGRES:
+                cursor.execute(sql)
+
+
+def drop_sqlite_delete_guards(connection):
+    """For emptying a test database only; the next `migrate`/flush puts them back."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for name in SQLITE_DELETE_GUARDS:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")

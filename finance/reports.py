@@ -1,0 +1,207 @@
+"""The monthly report: income by source and expenses by category for each month of a year.
+
+A fixed number of aggregate queries whatever the number of entries; reversals count in the month
+they were recorded (a refund in May lowers May). The chart is drawn here as SVG geometry so the
+template only places it.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db.models import F, Min, Sum
+from django.db.models.functions import ExtractMonth
+
+from .models import ClosedMonth, Expense, ExpenseCategory, OtherIncome, Payment
+
+ZERO = Decimal("0.00")
+PAYMENTS = "payments"
+
+
+@dataclass
+class Cell:
+    amount: Decimal
+    query: str  # the admin changelist filter that lists this cell's entries
+
+
+@dataclass
+class MonthRow:
+    month: datetime.date
+    incomes: list = field(default_factory=list)  # Cell per income column
+    expenses: list = field(default_factory=list)  # Cell per category column
+    income_total: Decimal = ZERO
+    expense_total: Decimal = ZERO
+    closed: bool = False
+    ended: bool = False  # the month is over, so it may be closed
+    query: str = ""
+
+    @property
+    def net(self):
+        return self.income_total - self.expense_total
+
+
+@dataclass
+class Line:
+    """One row of the report: a source or a category across the twelve months."""
+
+    label: str
+    model: str  # the admin changelist its cells drill down to
+    cells: list
+    total: Decimal
+
+
+@dataclass
+class Report:
+    year: int
+    income_columns: list  # (key, label)
+    categories: list
+    months: list
+    totals: MonthRow
+    years: list
+    chart: dict
+
+    @property
+    def income_lines(self):
+        return [
+            Line(
+                label,
+                "payment" if key == PAYMENTS else "otherincome",
+                [m.incomes[i] for m in self.months],
+                self.totals.incomes[i].amount,
+            )
+            for i, (key, label) in enumerate(self.income_columns)
+        ]
+
+    @property
+    def expense_lines(self):
+        return [
+            Line(category.name, "expense", [m.expenses[i] for m in self.months], self.totals.expenses[i].amount)
+            for i, category in enumerate(self.categories)
+        ]
+
+
+def _month_query(year, month, **extra):
+    return urlencode({"date__year": year, "date__month": month, **extra})
+
+
+def _by_month(queryset, key=None):
+    values = queryset.annotate(m=ExtractMonth("date"))
+    values = values.values("m", k=F(key)) if key else values.values("m")
+    sums = {}
+    for row in values.annotate(total=Sum("amount")).order_by():
+        sums[(row["m"], row.get("k"))] = row["total"] or ZERO
+    return sums
+
+
+def years_with_entries(today):
+    firsts = [m.objects.aggregate(first=Min("date"))["first"] for m in (Payment, OtherIncome, Expense)]
+    first_year = min([d.year for d in firsts if d] + [today.year])
+    return list(range(today.year, first_year - 1, -1))
+
+
+def monthly_report(year, today):
+    in_year = {"date__year": year}
+    payments = _by_month(Payment.objects.filter(**in_year))
+    incomes = _by_month(OtherIncome.objects.filter(**in_year), "source")
+    expenses = _by_month(Expense.objects.filter(**in_year), "category_id")
+    closed = {m.month for m in ClosedMonth.objects.filter(month__year=year)}
+    used = {key for (_, key) in expenses}
+    categories = [c for c in ExpenseCategory.objects.order_by("name") if c.is_active or c.pk in used]
+    income_columns = [(PAYMENTS, "Patient payments"), *OtherIncome.Source.choices]
+
+    months = []
+    for number in range(1, 13):
+        row = MonthRow(month=datetime.date(year, number, 1), query=_month_query(year, number))
+        row.closed = row.month in closed
+        row.ended = row.month < today.replace(day=1)
+        for key, _label in income_columns:
+            if key == PAYMENTS:
+                cell = Cell(payments.get((number, None), ZERO), row.query)
+            else:
+                cell = Cell(incomes.get((number, key), ZERO), _month_query(year, number, source__exact=key))
+            row.incomes.append(cell)
+        for category in categories:
+            amount = expenses.get((number, category.pk), ZERO)
+            row.expenses.append(Cell(amount, _month_query(year, number, category__id__exact=category.pk)))
+        row.income_total = sum((c.amount for c in row.incomes), ZERO)
+        row.expense_total = sum((c.amount for c in row.expenses), ZERO)
+        months.append(row)
+
+    totals = MonthRow(month=datetime.date(year, 1, 1), query=urlencode({"date__year": year}))
+    totals.incomes = [Cell(sum((m.incomes[i].amount for m in months), ZERO), "") for i in range(len(income_columns))]
+    totals.expenses = [Cell(sum((m.expenses[i].amount for m in months), ZERO), "") for i in range(len(categories))]
+    totals.income_total = sum((m.income_total for m in months), ZERO)
+    totals.expense_total = sum((m.expense_total for m in months), ZERO)
+    return Report(
+        year=year,
+        income_columns=income_columns,
+        categories=categories,
+        months=months,
+        totals=totals,
+        years=years_with_entries(today),
+        chart=chart(months),
+    )
+
+
+# Chart geometry, in SVG user units.
+WIDTH, HEIGHT, LEFT, TOP, BOTTOM = 760, 280, 70, 16, 36
+
+
+def _nice_ceiling(value):
+    """A round number at or above `value` for the axis top: 1, 2, 2.5 or 5 times a power of ten."""
+    if value <= 0:
+        return Decimal(100)
+    magnitude = Decimal(10) ** (len(str(int(value))) - 1)
+    for step in (1, 2, Decimal("2.5"), 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def chart(months):
+    """Bars for income and expenses per month, a line for the net result, and a labelled axis."""
+    highest = max([m.income_total for m in months] + [m.expense_total for m in months] + [ZERO])
+    lowest = min([m.net for m in months] + [m.income_total for m in months] + [ZERO])
+    top = _nice_ceiling(highest)
+    bottom = -_nice_ceiling(-lowest) if lowest < 0 else ZERO
+    plot_height = HEIGHT - TOP - BOTTOM
+    span = top - bottom
+
+    def y(value):
+        return round(float(TOP + (top - value) / span * plot_height), 1)
+
+    slot = (WIDTH - LEFT - 10) / 12
+    bar = slot * 0.32
+    bars, labels, points = [], [], []
+    for index, m in enumerate(months):
+        x = LEFT + index * slot + slot * 0.15
+        for offset, amount, kind in ((0, m.income_total, "income"), (bar, m.expense_total, "expense")):
+            top_y, base_y = (y(amount), y(ZERO)) if amount >= 0 else (y(ZERO), y(amount))
+            bars.append(
+                {
+                    "x": round(x + offset, 1),
+                    "y": top_y,
+                    "width": round(bar, 1),
+                    "height": round(base_y - top_y, 1),
+                    "kind": kind,
+                    "title": f"{m.month:%B}: {kind} {amount:,.2f}",
+                }
+            )
+        labels.append({"x": round(x + bar, 1), "text": f"{m.month:%b}"})
+        points.append(f"{round(x + bar, 1)},{y(m.net)}")
+    ticks = [{"y": y(bottom + span * i / 4), "text": f"{bottom + span * i / 4:,.0f}"} for i in range(5)]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - 10,
+        "zero": y(ZERO),
+        "label_y": HEIGHT - BOTTOM + 18,
+        "bars": bars,
+        "labels": labels,
+        "net_points": " ".join(points),
+        "ticks": ticks,
+        "currency": settings.CLINIC_CURRENCY,
+    }

@@ -1,0 +1,100 @@
+"""The front desk's side of finance: payments due, taking a payment, the printable receipt.
+
+Everything else about money lives in the admin (finance/admin.py), for managers.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.views.generic import DetailView, FormView, ListView
+
+from clinic.forms import add_service_errors
+from clinical.models import Procedure
+from patients.models import Patient
+from scheduling.models import Appointment
+
+from . import queries, services
+from .forms import DueFilterForm, PaymentForm
+from .models import Payment
+from .money import format_money
+
+
+class PaymentsDueView(PermissionRequiredMixin, ListView):
+    """Completed visits and done procedures that nobody has paid for yet."""
+
+    permission_required = "finance.add_payment"
+    template_name = "finance/due.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        self.filters = DueFilterForm(self.request.GET or None)
+        cleaned = self.filters.cleaned_data if self.filters.is_valid() else {}
+        self.show = cleaned.get("show") or "visits"
+        rows = queries.unpaid_procedures() if self.show == "procedures" else queries.unpaid_visits()
+        if cleaned.get("q"):
+            rows = rows.filter(patient__in=Patient.objects.search(cleaned["q"]).values("pk"))
+        return rows
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(filters=self.filters, show=self.show, **kwargs)
+
+
+class RecordPaymentView(PermissionRequiredMixin, FormView):
+    """Take a payment for one completed visit (kind=visit) or one done procedure (kind=procedure)."""
+
+    permission_required = "finance.add_payment"
+    template_name = "finance/pay.html"
+    form_class = PaymentForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():  # permission before any lookup: a 404 must not reveal a record
+            return self.handle_no_permission()
+        if kwargs["kind"] == "procedure":
+            self.item = get_object_or_404(Procedure.objects.select_related("patient"), pk=kwargs["pk"])
+        else:
+            self.item = get_object_or_404(Appointment.objects.with_people(), pk=kwargs["pk"])
+        self.paid = services.paid_payments(self.item).first()
+        if self.paid is not None:
+            messages.info(request, f"This was already paid: receipt {self.paid.receipt_number}.")
+            return redirect(self.paid)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        return {"amount": services.standard_fee(self.item), "date": timezone.localdate()}
+
+    def form_valid(self, form):
+        try:
+            payment = services.record_payment(item=self.item, received_by=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request, f"Payment of {format_money(payment.amount)} recorded: receipt {payment.receipt_number}."
+        )
+        return redirect(payment)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            item=self.item,
+            patient=self.item.patient,
+            fee=services.standard_fee(self.item),
+            is_procedure=isinstance(self.item, Procedure),
+            **kwargs,
+        )
+
+
+class ReceiptView(PermissionRequiredMixin, DetailView):
+    """A printable receipt for the patient (and a refund note for a reversal)."""
+
+    permission_required = ("finance.add_payment",)
+    template_name = "finance/receipt.html"
+    context_object_name = "payment"
+    queryset = Payment.objects.select_related(
+        "patient", "recorded_by", "procedure", "appointment__doctor__user", "reverses"
+    )
+
+    def has_permission(self):
+        user = self.request.user
+        return user.has_perm("finance.add_payment") or user.has_perm("finance.view_payment")
