@@ -50,6 +50,15 @@ class ReverseForm(forms.Form):
     )
 
 
+def _has_reversal(obj):
+    # Annotated by EntryAdmin.get_queryset; asked directly for an object saved in this request.
+    return obj.has_reversal if hasattr(obj, "has_reversal") else obj.is_reversed
+
+
+def _in_closed_month(obj):
+    return obj.in_closed_month if hasattr(obj, "in_closed_month") else obj.month_is_closed()
+
+
 class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
     """Shared by the three kinds of entry: total of the filtered rows, exports, read-only when locked, reversal."""
 
@@ -91,7 +100,7 @@ class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
 
     # --- permissions ---------------------------------------------------------------------
     def is_locked(self, obj):
-        return obj is not None and bool(obj.reverses_id or obj.has_reversal or obj.in_closed_month)
+        return obj is not None and bool(obj.reverses_id or _has_reversal(obj) or _in_closed_month(obj))
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and not self.is_locked(obj)
@@ -100,7 +109,7 @@ class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
         return (
             obj is not None
             and not obj.reverses_id
-            and not obj.has_reversal
+            and not _has_reversal(obj)
             and request.user.has_perm(f"finance.add_{self.opts.model_name}")
         )
 
@@ -154,18 +163,18 @@ class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
     def lock_reason(self, obj):
         if obj is None:
             return ""
-        if obj.in_closed_month:
+        if _in_closed_month(obj):
             return f"{month_label(obj.date)} is closed: this entry is final."
         if obj.reverses_id:
             return "This entry is a reversal; it cannot be changed."
-        if obj.has_reversal:
+        if _has_reversal(obj):
             return "This entry has been reversed; it cannot be changed."
         return ""
 
     def reverse_view(self, request, pk):
         obj = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.can_reverse(request, obj):
-            if obj.reverses_id or obj.has_reversal:
+            if obj.reverses_id or _has_reversal(obj):
                 messages.error(request, "This entry is a reversal or has already been reversed.")
                 return HttpResponseRedirect(reverse(f"admin:finance_{self.opts.model_name}_change", args=[pk]))
             raise PermissionDenied
@@ -424,7 +433,7 @@ class PaymentAdmin(EntryAdmin):
         return (
             obj is not None
             and not obj.reverses_id
-            and not obj.has_reversal
+            and not _has_reversal(obj)
             and request.user.has_perm("finance.add_payment")
         )
 

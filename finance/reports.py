@@ -7,7 +7,7 @@ template only places it.
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -35,6 +35,7 @@ class MonthRow:
     expense_total: Decimal = ZERO
     closed: bool = False
     ended: bool = False  # the month is over, so it may be closed
+    future: bool = False  # nothing can be dated in it yet
     query: str = ""
 
     @property
@@ -116,6 +117,7 @@ def monthly_report(year, today):
         row = MonthRow(month=datetime.date(year, number, 1), query=_month_query(year, number))
         row.closed = row.month in closed
         row.ended = row.month < today.replace(day=1)
+        row.future = row.month > today
         for key, _label in income_columns:
             if key == PAYMENTS:
                 cell = Cell(payments.get((number, None), ZERO), row.query)
@@ -149,23 +151,23 @@ def monthly_report(year, today):
 WIDTH, HEIGHT, LEFT, TOP, BOTTOM = 760, 280, 70, 16, 36
 
 
-def _nice_ceiling(value):
-    """A round number at or above `value` for the axis top: 1, 2, 2.5 or 5 times a power of ten."""
-    if value <= 0:
-        return Decimal(100)
-    magnitude = Decimal(10) ** (len(str(int(value))) - 1)
-    for step in (1, 2, Decimal("2.5"), 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
+def _nice_step(span, steps=5):
+    """A round tick interval (1, 2, 2.5 or 5 times a power of ten) giving about `steps` ticks over `span`."""
+    raw = max(span / steps, Decimal(1))
+    magnitude = Decimal(10) ** (len(str(int(raw))) - 1)
+    for factor in (1, 2, Decimal("2.5"), 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
     return 10 * magnitude
 
 
 def chart(months):
-    """Bars for income and expenses per month, a line for the net result, and a labelled axis."""
-    highest = max([m.income_total for m in months] + [m.expense_total for m in months] + [ZERO])
-    lowest = min([m.net for m in months] + [m.income_total for m in months] + [ZERO])
-    top = _nice_ceiling(highest)
-    bottom = -_nice_ceiling(-lowest) if lowest < 0 else ZERO
+    """Bars for income and expenses per month, a line for the net result up to this month, a labelled axis."""
+    shown = [m for m in months if not m.future]
+    values = [ZERO] + [v for m in months for v in (m.income_total, m.expense_total)] + [m.net for m in shown]
+    step = _nice_step(max(values) - min(values) or Decimal(100))
+    top = (max(values) / step).to_integral_value(ROUND_CEILING) * step or step
+    bottom = (min(values) / step).to_integral_value(ROUND_FLOOR) * step
     plot_height = HEIGHT - TOP - BOTTOM
     span = top - bottom
 
@@ -190,8 +192,10 @@ def chart(months):
                 }
             )
         labels.append({"x": round(x + bar, 1), "text": f"{m.month:%b}"})
-        points.append(f"{round(x + bar, 1)},{y(m.net)}")
-    ticks = [{"y": y(bottom + span * i / 4), "text": f"{bottom + span * i / 4:,.0f}"} for i in range(5)]
+        if not m.future:
+            points.append(f"{round(x + bar, 1)},{y(m.net)}")
+    count = int(span / step)
+    ticks = [{"y": y(bottom + step * i), "text": f"{bottom + step * i:,.0f}"} for i in range(count + 1)]
     return {
         "width": WIDTH,
         "height": HEIGHT,

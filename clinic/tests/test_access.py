@@ -19,6 +19,7 @@ from clinical.tests.factories import (
     ProcedureFactory,
     TreatmentPlanFactory,
 )
+from finance.tests.factories import CompletedVisitFactory, DoneProcedureFactory, PaymentFactory
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
@@ -34,6 +35,8 @@ EVERY_ROLE = frozenset(ROLES)
 FRONT_DESK = frozenset({RECEPTIONIST, ADMINISTRATOR})
 CLINICAL = frozenset({DOCTOR, NURSE})
 DOCTORS = frozenset({DOCTOR})
+# Who has finance.add_payment: the front desk takes payments; managers and administrators too.
+TAKES_PAYMENTS = frozenset({RECEPTIONIST, MANAGER, ADMINISTRATOR})
 ANY_SIGNED_IN = EVERY_ROLE | {NO_ROLE}
 PUBLIC = ANY_SIGNED_IN | {ANONYMOUS}
 
@@ -97,6 +100,12 @@ ACCESS = {
     "clinical:plan_edit": DOCTORS,
     "clinical:plan_status": DOCTORS,
     "clinical:procedure_edit": DOCTORS,
+    # finance: the front desk's side (payments due, taking a payment, the receipt). The rest of
+    # finance is in the admin, for managers and administrators (finance/tests/test_permissions.py).
+    "finance:due": TAKES_PAYMENTS,
+    "finance:pay_visit": TAKES_PAYMENTS,
+    "finance:pay_procedure": TAKES_PAYMENTS,
+    "finance:receipt": TAKES_PAYMENTS,
 }
 
 
@@ -200,6 +209,10 @@ KWARGS = {
     "clinical:plan_edit": _plan,
     "clinical:plan_status": _plan,
     "clinical:procedure_edit": lambda: {"pk": ProcedureFactory().pk},
+    # Payable ones, so a permitted role gets the payment form (an already paid visit redirects).
+    "finance:pay_visit": lambda: {"pk": CompletedVisitFactory().pk},
+    "finance:pay_procedure": lambda: {"pk": DoneProcedureFactory().pk},
+    "finance:receipt": lambda: {"pk": PaymentFactory().pk},
 }
 # Builders that depend on who asks (a doctor edits and signs only their own drafts): given the user.
 FOR_USER = {"clinical:record_edit", "clinical:record_sign"}

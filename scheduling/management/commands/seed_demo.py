@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinical.demo import seed_clinical_history
+from finance.demo import seed_finances, seed_past_visits
 from patients.models import Allergy, Condition, Patient
 from patients.text import fold
 from scheduling.models import Appointment
@@ -179,11 +180,14 @@ class Command(BaseCommand):
             patients = self.seed_patients(options["patients"])
         with transaction.atomic():
             made = self.seed_week(doctors, patients, users["reception"])
+        past = seed_past_visits(self.seed)
         records, plans = seed_clinical_history(self.seed)
+        entries = seed_finances(self.seed)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(doctors)} doctors, {len(patients)} patients, {made} new appointments this week,"
-                f" {records} new medical records, {plans} new treatment plans."
+                f" {past} past visits,"
+                f" {records} new medical records, {plans} new treatment plans, {entries} new finance entries."
             )
         )
         if options["appointments"]:
