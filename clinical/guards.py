@@ -6,6 +6,8 @@ Django as IntegrityError. Installed by a migration and again after every `migrat
 triggers when a migration rebuilds a table); `CREATE OR REPLACE` / `IF NOT EXISTS` make that idempotent.
 """
 
+from clinic.triggers import drop_sqlite_triggers, install_triggers
+
 SIGNED = "signed_record_immutable"
 AMENDMENT = "amendment_immutable"
 
@@ -79,20 +81,8 @@ POSTGRES = [
 
 
 def install_clinical_guards(connection):
-    with connection.cursor() as cursor:
-        if "clinical_amendment" not in connection.introspection.table_names(cursor):
-            return
-        if connection.vendor == "sqlite":
-            for sql in SQLITE.values():
-                cursor.execute(sql)
-        elif connection.vendor == "postgresql":
-            for sql in POSTGRES:
-                cursor.execute(sql)
+    install_triggers(connection, needs_table="clinical_amendment", sqlite=SQLITE.values(), postgresql=POSTGRES)
 
 
 def drop_sqlite_delete_guards(connection):
-    """For emptying a test database only; the next `migrate`/flush puts them back."""
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            for name in SQLITE_DELETE_GUARDS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+    drop_sqlite_triggers(connection, SQLITE_DELETE_GUARDS)

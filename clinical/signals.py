@@ -1,12 +1,5 @@
-from django.db import connections
-from django.db.models.signals import post_migrate
-from django.dispatch import receiver
+from clinic.triggers import reinstall_after_migrate
 
 from .guards import install_clinical_guards
 
-
-@receiver(post_migrate, dispatch_uid="clinical.install_guards")
-def reinstall_clinical_guards(sender, app_config=None, using="default", **kwargs):
-    # SQLite drops triggers when a migration rebuilds a table; put them back after every migrate.
-    if app_config is not None and app_config.label == "clinical":
-        install_clinical_guards(connections[using])
+reinstall_clinical_guards = reinstall_after_migrate("clinical", install_clinical_guards)

@@ -6,6 +6,8 @@ Both surface in Django as IntegrityError. Installed after every `migrate` (SQLit
 migration rebuilds a table); `CREATE OR REPLACE` / `IF NOT EXISTS` make that idempotent.
 """
 
+from clinic.triggers import drop_sqlite_triggers, install_triggers
+
 CLOSED = "finance_month_closed"
 ENTRY_TABLES = ["finance_expense", "finance_otherincome", "finance_payment"]
 
@@ -67,20 +69,8 @@ for _table in ENTRY_TABLES:
 
 
 def install_finance_guards(connection):
-    with connection.cursor() as cursor:
-        if "finance_closedmonth" not in connection.introspection.table_names(cursor):
-            return
-        if connection.vendor == "sqlite":
-            for sql in SQLITE.values():
-                cursor.execute(sql)
-        elif connection.vendor == "postgresql":
-            for sql in POSTGRES:
-                cursor.execute(sql)
+    install_triggers(connection, needs_table="finance_closedmonth", sqlite=SQLITE.values(), postgresql=POSTGRES)
 
 
 def drop_sqlite_delete_guards(connection):
-    """For emptying a test database only; the next `migrate`/flush puts them back."""
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            for name in SQLITE_DELETE_GUARDS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+    drop_sqlite_triggers(connection, SQLITE_DELETE_GUARDS)

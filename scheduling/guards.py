@@ -12,6 +12,8 @@ from django.contrib.postgres.fields import DateTimeRangeField
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Func
 
+from clinic.triggers import install_triggers
+
 # Both the PostgreSQL constraint names and the SQLite RAISE messages: the booking service
 # recognises an overlap refused by the database by these words.
 DOCTOR_OVERLAP = "appointment_doctor_overlap"
@@ -83,14 +85,7 @@ SQLITE_TRIGGERS = {
 
 def install_sqlite_guards(connection):
     """Create the overlap triggers if missing. Idempotent; does nothing on other databases."""
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        tables = connection.introspection.table_names(cursor)
-        if "scheduling_appointment" not in tables:
-            return
-        for sql in SQLITE_TRIGGERS.values():
-            cursor.execute(sql)
+    install_triggers(connection, needs_table="scheduling_appointment", sqlite=SQLITE_TRIGGERS.values())
 
 
 def installed_sqlite_guards(connection):

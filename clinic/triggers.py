@@ -1,0 +1,37 @@
+"""Installing the database triggers that guard data (scheduling, clinical, finance).
+
+SQLite drops a table's triggers whenever a migration rebuilds the table, so each app re-installs
+its triggers after every `migrate`; the SQL is idempotent (IF NOT EXISTS / OR REPLACE).
+"""
+
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+
+def install_triggers(connection, *, needs_table, sqlite=(), postgresql=()):
+    """Run the statements for this database, once `needs_table` exists (before, there is nothing to guard)."""
+    statements = {"sqlite": sqlite, "postgresql": postgresql}.get(connection.vendor, ())
+    with connection.cursor() as cursor:
+        if needs_table not in connection.introspection.table_names(cursor):
+            return
+        for sql in statements:
+            cursor.execute(sql)
+
+
+def drop_sqlite_triggers(connection, names):
+    """For emptying a test database only (SQLite flushes with DELETE); the flush's migrate signal puts them back."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            for name in names:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def reinstall_after_migrate(app_label, install):
+    """Connect `install(connection)` to run after every `migrate` of `app_label`; returns the receiver."""
+
+    def reinstall(sender, app_config=None, using="default", **kwargs):
+        if app_config is not None and app_config.label == app_label:
+            install(connections[using])
+
+    post_migrate.connect(reinstall, dispatch_uid=f"{app_label}.install_guards", weak=False)
+    return reinstall
