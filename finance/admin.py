@@ -516,8 +516,29 @@ class MonthlyReportAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self):
-        view = self.admin_site.admin_view(self.report_view)
-        return [path("", view, name="finance_monthlyreport_changelist")]
+        return [
+            path("", self.admin_site.admin_view(self.report_view), name="finance_monthlyreport_changelist"),
+            path(
+                "<int:year>/<int:month>/",
+                self.admin_site.admin_view(self.month_view),
+                name="finance_monthlyreport_month",
+            ),
+        ]
+
+    def month_view(self, request, year, month):
+        """A month's drill-down: its expenses and other incomes one by one, its payments by method."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if not (1 <= month <= 12 and 1900 <= year <= timezone.localdate().year + 1):
+            raise Http404("No such month.")
+        detail = reports.month_detail(year, month)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"{month_label(detail.month)}",
+            "detail": detail,
+        }
+        return TemplateResponse(request, "admin/finance/month.html", context)
 
     def report_view(self, request):
         if not self.has_view_permission(request):

@@ -11,7 +11,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import F, Min, Sum
+from django.db.models import Count, F, Min, Sum
 from django.db.models.functions import ExtractMonth
 
 from .models import ClosedMonth, Expense, ExpenseCategory, OtherIncome, Payment
@@ -209,3 +209,55 @@ def chart(months):
         "ticks": ticks,
         "currency": settings.CLINIC_CURRENCY,
     }
+
+
+@dataclass
+class MonthDetail:
+    month: datetime.date
+    closed: bool
+    query: str
+    expenses: list
+    incomes: list
+    payment_count: int
+    payment_total: Decimal
+    payment_methods: list  # (label, count, total)
+
+    @property
+    def income_total(self):
+        return self.payment_total + sum((i.amount for i in self.incomes), ZERO)
+
+    @property
+    def expense_total(self):
+        return sum((e.amount for e in self.expenses), ZERO)
+
+    @property
+    def net(self):
+        return self.income_total - self.expense_total
+
+
+def month_detail(year, month):
+    """Every expense and other income of one month, and its payments summed by method (a month has hundreds)."""
+    first = datetime.date(year, month, 1)
+    in_month = {"date__year": year, "date__month": month}
+    methods = dict(Payment._meta.get_field("method").choices)
+    by_method = (
+        Payment.objects.filter(**in_month).values("method").annotate(count=Count("pk"), total=Sum("amount")).order_by()
+    )
+    payment_methods = sorted(
+        ((methods.get(row["method"], row["method"]), row["count"], row["total"]) for row in by_method),
+        key=lambda row: -row[2],
+    )
+    return MonthDetail(
+        month=first,
+        closed=ClosedMonth.objects.filter(month=first).exists(),
+        query=_month_query(year, month),
+        expenses=list(
+            Expense.objects.filter(**in_month).select_related("category", "recorded_by").order_by("date", "pk")
+        ),
+        incomes=list(
+            OtherIncome.objects.filter(**in_month).select_related("patient", "recorded_by").order_by("date", "pk")
+        ),
+        payment_count=sum(row[1] for row in payment_methods),
+        payment_total=sum((row[2] for row in payment_methods), ZERO),
+        payment_methods=payment_methods,
+    )
