@@ -6,6 +6,7 @@ every status), measures again and compares. A warm-up request first, so one-off 
 """
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -157,4 +158,86 @@ def test_detail_costs_the_same_whatever_the_status(reception):
     _, made = seed_day(day, appointments=len(STATUSES), doctors=2)
     reception.get(made[0].get_absolute_url())  # warm-up
     counts = {a.status: queries(reception, a.get_absolute_url()) for a in made}
+    # A completed visit has a consultation to pay: the front desk sees its payment, one query more.
+    completed = counts.pop(Status.COMPLETED)
     assert len(set(counts.values())) == 1, counts
+    assert completed == next(iter(counts.values())) + 1
+
+
+# --- finance at the front desk -------------------------------------------------------------------
+
+
+def seed_charges(*, visits: int, doctors: int):
+    """Completed visits (each with a procedure done in it) across new doctors and patients; one in
+    three is already paid and one paid and refunded, so every branch of the queries has rows."""
+    from clinical.tests.factories import ProcedureFactory
+    from finance import services
+    from finance.tests.factories import CompletedVisitFactory, manager_user
+
+    team = [DoctorFactory(consultation_fee=Decimal("60.00")) for _ in range(doctors)]
+    desk = UserFactory(roles=["Receptionist"])
+    made = []
+    for i in range(visits):
+        visit = CompletedVisitFactory(
+            doctor=team[i % doctors],
+            patient=PatientFactory(),
+            start=local(timezone.localdate() - timedelta(days=1 + i % 5), 8) + timedelta(minutes=20 * i),
+        )
+        ProcedureFactory(
+            appointment=visit,
+            plan=None,
+            patient=visit.patient,
+            status="done",
+            performed_date=timezone.localdate() - timedelta(days=1),
+            fee=Decimal("35.00"),
+        )
+        if i % 3 == 1:
+            services.record_payment(item=visit, amount=Decimal("60.00"), method="card", received_by=desk)
+        elif i % 3 == 2:
+            paid = services.record_payment(item=visit, amount=Decimal("60.00"), method="card", received_by=desk)
+            services.reverse_entry(entry=paid, reason="Charged in error", by=manager_user())
+        made.append(visit)
+    return made
+
+
+@pytest.mark.parametrize("show", ["visits", "procedures"])
+def test_payments_due(reception, show):
+    seed_charges(visits=3, doctors=2)
+    response = reception.get(reverse("finance:due"), {"show": show})
+    assert len(response.context["object_list"]) >= 2  # the measured page really lists rows
+
+    assert_does_not_grow(
+        reception, reverse("finance:due"), {"show": show}, lambda: seed_charges(visits=21, doctors=7)
+    )
+    assert len(reception.get(reverse("finance:due"), {"show": show}).context["object_list"]) >= 15
+
+
+def test_appointment_detail_with_charges(reception):
+    from clinical.tests.factories import ProcedureFactory
+    from finance import services
+
+    (visit,) = seed_charges(visits=1, doctors=1)
+    services.record_payment(item=visit, amount=Decimal("60.00"), method="cash", received_by=reception.user)
+
+    def add_more():
+        # More procedures done in the same visit, half of them paid, and busier days around it.
+        for i in range(12):
+            procedure = ProcedureFactory(
+                appointment=visit,
+                plan=None,
+                patient=visit.patient,
+                name=f"Procedure {i}",
+                status="done",
+                performed_date=timezone.localdate() - timedelta(days=1),
+                fee=Decimal("20.00"),
+            )
+            if i % 2:
+                services.record_payment(
+                    item=procedure, amount=Decimal("20.00"), method="card", received_by=reception.user
+                )
+        seed_charges(visits=6, doctors=3)
+
+    assert_does_not_grow(reception, visit.get_absolute_url(), None, add_more)
+    charges = reception.get(visit.get_absolute_url()).context["charges"]
+    assert len(charges) == 14
+    assert sum(1 for charge in charges if charge["payment"]) == 7
