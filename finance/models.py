@@ -118,6 +118,8 @@ class EntryQuerySet(models.QuerySet):
     def delete(self):
         if self._touches_closed_month():
             raise LockedEntryError("Entries in a closed month cannot be deleted.")
+        if self.filter(models.Q(reverses__isnull=False) | models.Q(reversal__isnull=False)).exists():
+            raise LockedEntryError("A reversed entry, or a reversal, cannot be deleted.")
         return super().delete()
 
 
@@ -186,14 +188,17 @@ class Entry(models.Model):
         if stored is not None and (stored["reverses_id"] or type(self).objects.filter(reverses_id=self.pk).exists()):
             raise LockedEntryError("A reversed entry, or a reversal, cannot be changed.")
         dates = [self.date] + ([stored["date"]] if stored else [])
-        if ClosedMonth.objects.covering(*dates).exists():
-            raise LockedEntryError(f"{month_label(max(dates))} is closed; its entries cannot change.")
+        closed = ClosedMonth.objects.covering(*dates).first()
+        if closed is not None:
+            raise LockedEntryError(f"{month_label(closed.month)} is closed; its entries cannot change.")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         stored = self._stored()
         if stored and ClosedMonth.objects.covering(stored["date"]).exists():
             raise LockedEntryError("Entries in a closed month cannot be deleted.")
+        if stored and (stored["reverses_id"] or type(self).objects.filter(reverses_id=self.pk).exists()):
+            raise LockedEntryError("A reversed entry, or a reversal, cannot be deleted.")
         return super().delete(*args, **kwargs)
 
 

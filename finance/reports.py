@@ -15,6 +15,7 @@ from django.db.models import Count, F, Min, Sum
 from django.db.models.functions import ExtractMonth
 
 from .models import ClosedMonth, Expense, ExpenseCategory, OtherIncome, Payment
+from .money import to_cents
 
 ZERO = Decimal("0.00")
 PAYMENTS = "payments"
@@ -92,7 +93,8 @@ def _by_month(queryset, key=None):
     values = values.values("m", k=F(key)) if key else values.values("m")
     sums = {}
     for row in values.annotate(total=Sum("amount")).order_by():
-        sums[(row["m"], row.get("k"))] = row["total"] or ZERO
+        # SQLite sums decimals as floats; amounts are whole cents, so rounding restores them exactly.
+        sums[(row["m"], row.get("k"))] = to_cents(row["total"] or ZERO)
     return sums
 
 
@@ -244,7 +246,7 @@ def month_detail(year, month):
         Payment.objects.filter(**in_month).values("method").annotate(count=Count("pk"), total=Sum("amount")).order_by()
     )
     payment_methods = sorted(
-        ((methods.get(row["method"], row["method"]), row["count"], row["total"]) for row in by_method),
+        ((methods.get(row["method"], row["method"]), row["count"], to_cents(row["total"])) for row in by_method),
         key=lambda row: -row[2],
     )
     return MonthDetail(
