@@ -107,8 +107,10 @@ class EntryQuerySet(models.QuerySet):
             months.add(first_of_month(new_date))
         return ClosedMonth.objects.filter(month__in=months).exists()
 
-    def originals(self):
-        return self.filter(reverses__isnull=True)
+    def standing(self):
+        """Originals nobody has reversed. Originals are the positive rows (the amount_sign constraint);
+        filtering on the amount keeps SQLite on the foreign-key index instead of the reverses_id one."""
+        return self.filter(amount__gt=0, reversal__isnull=True)
 
     def update(self, **kwargs):
         if self._touches_closed_month(kwargs.get("date")):

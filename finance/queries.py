@@ -10,7 +10,7 @@ from .services import standing_payment_exists
 
 
 def _standing():
-    return Payment.objects.filter(reverses__isnull=True, reversal__isnull=True).order_by("-date")
+    return Payment.objects.standing().order_by("-date")
 
 
 def unpaid_visits():

@@ -52,11 +52,11 @@ def standard_fee(item):
 def paid_payments(item):
     """The payments for a visit or procedure that stand (not reversed, not reversals)."""
     field = "procedure" if isinstance(item, Procedure) else "appointment"
-    return Payment.objects.filter(**{field: item}, reverses__isnull=True, reversal__isnull=True)
+    return Payment.objects.standing().filter(**{field: item})
 
 
 def standing_payment_exists(field):
-    return Exists(Payment.objects.filter(**{field: OuterRef("pk")}, reverses__isnull=True, reversal__isnull=True))
+    return Exists(Payment.objects.standing().filter(**{field: OuterRef("pk")}))
 
 
 def _check_payable(item):
