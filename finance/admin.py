@@ -110,7 +110,10 @@ class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
             obj is not None
             and not obj.reverses_id
             and not _has_reversal(obj)
+            # Reversing adds an entry; and only those who keep the books see them (a receptionist
+            # takes payments but does not refund them).
             and request.user.has_perm(f"finance.add_{self.opts.model_name}")
+            and request.user.has_perm(f"finance.view_{self.opts.model_name}")
         )
 
     # --- saving through the services -------------------------------------------------------
@@ -172,6 +175,8 @@ class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
         return ""
 
     def reverse_view(self, request, pk):
+        if not self.has_view_permission(request):  # before the lookup: a 404 must not reveal an entry
+            raise PermissionDenied
         obj = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.can_reverse(request, obj):
             if obj.reverses_id or _has_reversal(obj):
@@ -429,13 +434,6 @@ class PaymentAdmin(EntryAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # a receipt given to a patient never changes; it is refunded by a reversal
 
-    def can_reverse(self, request, obj):
-        return (
-            obj is not None
-            and not obj.reverses_id
-            and not _has_reversal(obj)
-            and request.user.has_perm("finance.add_payment")
-        )
 
 
 @admin.register(ExpenseCategory)
@@ -471,6 +469,8 @@ class CloseMonthForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "month" not in self.fields:  # the read-only page of a month already closed
+            return
         closed = set(ClosedMonth.objects.values_list("month", flat=True))
         self.fields["month"].choices = [
             (m.isoformat(), month_label(m)) for m in _closable_months(timezone.localdate()) if m not in closed

@@ -30,11 +30,11 @@ class PaymentsDueView(PermissionRequiredMixin, ListView):
 
     def get_queryset(self):
         self.filters = DueFilterForm(self.request.GET or None)
-        cleaned = self.filters.cleaned_data if self.filters.is_valid() else {}
-        self.show = cleaned.get("show") or "visits"
+        # The tab stays as asked even when the search is invalid (its error shows next to the field).
+        self.show = "procedures" if self.request.GET.get("show") == "procedures" else "visits"
         rows = queries.unpaid_procedures() if self.show == "procedures" else queries.unpaid_visits()
-        if cleaned.get("q"):
-            rows = rows.filter(patient__in=Patient.objects.search(cleaned["q"]).values("pk"))
+        if self.filters.is_valid() and self.filters.cleaned_data.get("q"):
+            rows = rows.filter(patient__in=Patient.objects.search(self.filters.cleaned_data["q"]).values("pk"))
         return rows
 
     def get_context_data(self, **kwargs):

@@ -206,9 +206,7 @@ def test_payments_due(reception, show):
     response = reception.get(reverse("finance:due"), {"show": show})
     assert len(response.context["object_list"]) >= 2  # the measured page really lists rows
 
-    assert_does_not_grow(
-        reception, reverse("finance:due"), {"show": show}, lambda: seed_charges(visits=21, doctors=7)
-    )
+    assert_does_not_grow(reception, reverse("finance:due"), {"show": show}, lambda: seed_charges(visits=21, doctors=7))
     assert len(reception.get(reverse("finance:due"), {"show": show}).context["object_list"]) >= 15
 
 

@@ -50,6 +50,7 @@ APP_INDEX = "admin:app_list"
 MANAGERS_GET = {
     APP_INDEX: OK,
     "admin:finance_monthlyreport_changelist": OK,
+    "admin:finance_monthlyreport_month": OK,
     # expenses
     "admin:finance_expense_changelist": OK,
     "admin:finance_expense_add": OK,
@@ -161,6 +162,10 @@ def _pk(factory):
 # URL arguments for each page that needs them, built fresh for each request.
 KWARGS = {
     APP_INDEX: lambda: {"app_label": "finance"},
+    "admin:finance_monthlyreport_month": lambda: {
+        "year": timezone.localdate().year,
+        "month": timezone.localdate().month,
+    },
     "admin:finance_expense_change": _object(ExpenseFactory),
     "admin:finance_expense_history": _object(ExpenseFactory),
     "admin:finance_expense_delete": _object(ExpenseFactory),
@@ -409,4 +414,3 @@ def test_the_navigation_of_a_signed_in_user_with_no_role_has_no_finance(client_f
     menu = nav(response)
     assert "Payments due" not in menu
     assert "Finance" not in menu
-
