@@ -62,9 +62,7 @@ def check_upload(uploaded):
     if size == 0:
         raise ValidationError("The file is empty.", code="empty")
     if size > limit_mb * 1024 * 1024:
-        raise ValidationError(
-            f"The file is {size / 1024 / 1024:.1f} MB; the limit is {limit_mb} MB.", code="too_large"
-        )
+        raise ValidationError(f"The file is {size / 1024 / 1024:.1f} MB; the limit is {limit_mb} MB.", code="too_large")
     uploaded.seek(0)
     data = uploaded.read()
     name = display_name(getattr(uploaded, "name", ""))
@@ -104,9 +102,7 @@ def _checked_image(data, name):
             raise ValidationError("This image is too large to process.", code="too_many_pixels") from exc
         except Exception as exc:  # Pillow raises many kinds for unreadable or truncated data.
             if data[:4] in (b"\x89PNG", b"\xff\xd8\xff\xe0", b"\xff\xd8\xff\xe1", b"RIFF"):
-                raise ValidationError(
-                    "This image is damaged or incomplete; upload it again.", code="damaged"
-                ) from exc
+                raise ValidationError("This image is damaged or incomplete; upload it again.", code="damaged") from exc
             raise refused from exc
     content_type, extension = _IMAGE_TYPES[image_format]
     out = io.BytesIO()

@@ -435,7 +435,6 @@ class PaymentAdmin(EntryAdmin):
         return False  # a receipt given to a patient never changes; it is refunded by a reversal
 
 
-
 @admin.register(ExpenseCategory)
 class ExpenseCategoryAdmin(NoDeleteAdmin, admin.ModelAdmin):
     list_display = ["name", "description", "is_active", "expense_count"]
@@ -450,16 +449,6 @@ class ExpenseCategoryAdmin(NoDeleteAdmin, admin.ModelAdmin):
         return obj.entries
 
 
-def _closable_months(today, count=24):
-    """Months that have ended, newest first, going back `count` months."""
-    month = today.replace(day=1)
-    choices = []
-    for _ in range(count):
-        month = (month - datetime.timedelta(days=1)).replace(day=1)
-        choices.append(month)
-    return choices
-
-
 class CloseMonthForm(forms.ModelForm):
     month = forms.TypedChoiceField(coerce=datetime.date.fromisoformat)
 
@@ -471,9 +460,8 @@ class CloseMonthForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "month" not in self.fields:  # the read-only page of a month already closed
             return
-        closed = set(ClosedMonth.objects.values_list("month", flat=True))
         self.fields["month"].choices = [
-            (m.isoformat(), month_label(m)) for m in _closable_months(timezone.localdate()) if m not in closed
+            (m.isoformat(), month_label(m)) for m in reports.closable_months(timezone.localdate())
         ]
         self.fields["month"].help_text = (
             "Every expense, income and payment dated in this month becomes final: nothing can be added, "

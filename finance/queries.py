@@ -39,15 +39,25 @@ def visit_charges(appointment):
     if appointment.status == Appointment.Status.COMPLETED:
         paid = _standing().filter(appointment=appointment).first()
         charges.append(
-            {"label": "Consultation", "fee": appointment.doctor.consultation_fee, "payment": paid,
-             "kind": "visit", "pk": appointment.pk}
+            {
+                "label": "Consultation",
+                "fee": appointment.doctor.consultation_fee,
+                "payment": paid,
+                "kind": "visit",
+                "pk": appointment.pk,
+            }
         )
     procedures = appointment.procedures.filter(status=Procedure.Status.DONE).prefetch_related(
         Prefetch("payments", queryset=_standing(), to_attr="standing")
     )
     for procedure in procedures:
         charges.append(
-            {"label": procedure.name, "fee": procedure.fee, "payment": next(iter(procedure.standing), None),
-             "kind": "procedure", "pk": procedure.pk}
+            {
+                "label": procedure.name,
+                "fee": procedure.fee,
+                "payment": next(iter(procedure.standing), None),
+                "kind": "procedure",
+                "pk": procedure.pk,
+            }
         )
     return charges

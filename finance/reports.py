@@ -35,7 +35,7 @@ class MonthRow:
     income_total: Decimal = ZERO
     expense_total: Decimal = ZERO
     closed: bool = False
-    ended: bool = False  # the month is over, so it may be closed
+    ended: bool = False  # the month is over and may be closed
     future: bool = False  # nothing can be dated in it yet
     query: str = ""
 
@@ -98,10 +98,26 @@ def _by_month(queryset, key=None):
     return sums
 
 
-def years_with_entries(today):
+def first_entry_date():
     firsts = [m.objects.aggregate(first=Min("date"))["first"] for m in (Payment, OtherIncome, Expense)]
-    first_year = min([d.year for d in firsts if d] + [today.year])
-    return list(range(today.year, first_year - 1, -1))
+    return min([d for d in firsts if d], default=None)
+
+
+def earliest_closable(today, first_entry):
+    """The first month that may be closed: the month of the first entry, and at least two years back."""
+    two_years_ago = datetime.date(today.year - 2, today.month, 1)
+    return min(first_entry.replace(day=1), two_years_ago) if first_entry else two_years_ago
+
+
+def closable_months(today):
+    """Months that have ended and are not closed, newest first: what the close form offers."""
+    closed = set(ClosedMonth.objects.values_list("month", flat=True))
+    month, earliest, months = today.replace(day=1), earliest_closable(today, first_entry_date()), []
+    while month > earliest:
+        month = (month - datetime.timedelta(days=1)).replace(day=1)
+        if month not in closed:
+            months.append(month)
+    return months
 
 
 def monthly_report(year, today):
@@ -110,6 +126,8 @@ def monthly_report(year, today):
     incomes = _by_month(OtherIncome.objects.filter(**in_year), "source")
     expenses = _by_month(Expense.objects.filter(**in_year), "category_id")
     closed = {m.month for m in ClosedMonth.objects.filter(month__year=year)}
+    first_entry = first_entry_date()
+    earliest = earliest_closable(today, first_entry)
     used = {key for (_, key) in expenses}
     categories = [c for c in ExpenseCategory.objects.order_by("name") if c.is_active or c.pk in used]
     income_columns = [(PAYMENTS, "Patient payments"), *OtherIncome.Source.choices]
@@ -118,7 +136,8 @@ def monthly_report(year, today):
     for number in range(1, 13):
         row = MonthRow(month=datetime.date(year, number, 1), query=_month_query(year, number))
         row.closed = row.month in closed
-        row.ended = row.month < today.replace(day=1)
+        # Ended, and offered by the close form (the same window as closable_months).
+        row.ended = earliest <= row.month < today.replace(day=1)
         row.future = row.month > today
         for key, _label in income_columns:
             if key == PAYMENTS:
@@ -144,7 +163,7 @@ def monthly_report(year, today):
         categories=categories,
         months=months,
         totals=totals,
-        years=years_with_entries(today),
+        years=list(range(today.year, min(first_entry or today, today).year - 1, -1)),
         chart=chart(months),
     )
 

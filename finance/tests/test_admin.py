@@ -7,7 +7,7 @@ where the two roles might differ), and each test then looks at the database and 
 
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from html import unescape
 
@@ -34,6 +34,11 @@ pytestmark = pytest.mark.django_db
 
 ENTRY_MODELS = {"expense": (Expense, ExpenseFactory), "otherincome": (OtherIncome, OtherIncomeFactory)}
 LOCK_MESSAGE = "To correct it, reverse it and record the right entry."
+LOCK_REASONS = {
+    "closed month": "{month} is closed: this entry is final.",
+    "reversed": "This entry has been reversed; it cannot be changed.",
+    "reversal": "This entry is a reversal; it cannot be changed.",
+}
 REFUSED_TYPE = "Only a PDF, JPEG, PNG or WebP file is accepted; this file is not one of them."
 MINIMAL_PDF = (
     b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
@@ -355,7 +360,7 @@ def test_an_open_entry_can_be_changed(manager):
     expense = ExpenseFactory(amount=Decimal("10.00"))
     response = manager.get(url("expense_change", expense.pk))
     assert has_save_button(response)
-    assert LOCK_MESSAGE not in text(response)
+    assert 'class="entry-locked"' not in text(response)
 
     data = expense_form(amount="12.50", category=str(expense.category_id))
     response = manager.post(url("expense_change", expense.pk), data)
@@ -383,10 +388,12 @@ def test_a_locked_entry_opens_read_only(manager, model_name, which):
     response = manager.get(url(f"{model_name}_change", entry.pk))
 
     assert response.status_code == 200
-    assert LOCK_MESSAGE in text(response)
     assert not has_save_button(response)
-    if which == "closed month":
-        assert f"{entry.date:%B %Y} is closed: this entry is final." in text(response)
+    page = text(response)
+    assert 'class="entry-locked"' in page
+    assert LOCK_REASONS[which].format(month=f"{entry.date:%B %Y}") in page
+    # Only an entry that can still be reversed is told how to correct it.
+    assert (LOCK_MESSAGE in page) == (which == "closed month")
 
 
 @pytest.mark.parametrize("model_name", ["expense", "otherincome"])
@@ -654,8 +661,14 @@ def test_every_close_link_on_the_report_opens_a_form_offering_that_month(manager
     """The report offers "Close…" for every ended month; the form must then offer that month, or a
     manager saving it would close a different month from the one they clicked."""
     year = today().year - 3
+    close_links = rf'href="{re.escape(url("closedmonth_add"))}\?month=([0-9-]+)"'
+    # Before the first entry there is nothing to close: no link, and the form does not offer the month.
     report = text(manager.get(url("monthlyreport_changelist"), {"year": year}))
-    links = re.findall(rf'href="{re.escape(url("closedmonth_add"))}\?month=([0-9-]+)"', report)
+    assert re.findall(close_links, report) == []
+
+    ExpenseFactory(date=date(year, 1, 15))
+    report = text(manager.get(url("monthlyreport_changelist"), {"year": year}))
+    links = re.findall(close_links, report)
     assert len(links) == 12
 
     offered = month_choices(manager.get(url("closedmonth_add")))
