@@ -4,16 +4,15 @@ The last section races real threads, each on its own connection, at one visit an
 """
 
 import re
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 
+from clinic.tests.concurrency import at_once as run_at_once
 from clinic.uploads import check_upload
 from clinical.models import Procedure
 from finance.models import (
@@ -540,27 +539,7 @@ def test_months_can_be_closed_out_of_order(manager):
 
 
 def at_once(action, count=THREADS):
-    """Run action(i) in `count` threads released together; return each result or exception."""
-    barrier = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def worker(i):
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=30)
-            outcomes[i] = action(i)
-        except Exception as exc:  # noqa: BLE001 - every outcome is inspected by the test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    return run_at_once(action, count)
 
 
 def split(outcomes, refusal):

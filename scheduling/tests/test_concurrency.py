@@ -4,7 +4,6 @@ The first half writes past `clean()` (bulk_create, bare save, QuerySet.update); 
 races real threads, each on its own connection, at one slot.
 """
 
-import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from clinic.tests.concurrency import at_once as run_at_once
 from patients.tests.factories import PatientFactory
 from scheduling.guards import (
     DOCTOR_OVERLAP,
@@ -187,27 +187,7 @@ def test_database_lets_an_appointment_move_within_its_own_time():
 
 
 def at_once(action, count=THREADS):
-    """Run action(i) in `count` threads released together; return each result or exception."""
-    barrier = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def worker(i):
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=30)
-            outcomes[i] = action(i)
-        except Exception as exc:  # noqa: BLE001 - every outcome is inspected by the test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    return run_at_once(action, count)
 
 
 def split(outcomes, is_refusal):

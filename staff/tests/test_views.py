@@ -1,4 +1,5 @@
 from datetime import time
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
@@ -52,6 +53,7 @@ def profile_form(specialty, rows, *, initial=0, **overrides):
         "licence_number": "GMC-7654321",
         "phone": "020 7946 0100",
         "consultation_minutes": "15",
+        "consultation_fee": "65.00",
         "is_active": "on",
         "hours-TOTAL_FORMS": str(len(rows)),
         "hours-INITIAL_FORMS": str(initial),
@@ -413,6 +415,7 @@ def test_an_administrator_sets_up_a_doctor_with_several_intervals_a_day(administ
     assert doctor.specialty == cardiology
     assert doctor.licence_number == "GMC-7654321"
     assert doctor.consultation_minutes == 15
+    assert doctor.consultation_fee == Decimal("65.00")
     assert timetable(doctor) == [
         (0, time(8), time(12)),
         (0, time(13), time(17, 30)),
