@@ -6,6 +6,7 @@ re-encoded: that applies the orientation, drops EXIF/GPS metadata, and drops any
 to the pixels (a PNG with HTML after it passes a header check; see FIELD-NOTES).
 """
 
+import hashlib
 import io
 import os
 import re
@@ -25,6 +26,11 @@ MAX_IMAGE_PIXELS = 50_000_000
 _IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 # PDF features that run code or launch programs when a file is opened.
 _PDF_ACTIVE_CONTENT = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia")
+# A web page or script hidden inside a PDF or an image (a polyglot): refused outright. These byte
+# strings do not occur by chance in compressed data of the sizes we accept.
+_HIDDEN_MARKUP = (b"<script", b"<html", b"<svg", b"<?php", b"<iframe", b"<!doctype html", b"<body", b"<object")
+MAX_NAME_LENGTH = 255
+THUMBNAIL_PIXELS = 320
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,13 @@ class CheckedUpload:
     extension: str
     display_name: str
     size: int
+    sha256: str = ""
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def is_image(self):
+        return self.content_type.startswith("image/")
 
 
 def display_name(name, limit=150):
@@ -55,20 +68,61 @@ def random_name(folder, extension):
     return f"{folder}/{timezone.now():%Y}/{uuid.uuid4().hex}.{extension}"
 
 
-def check_upload(uploaded):
+def check_upload(uploaded, *, images_only=False):
     """Return a CheckedUpload ready to store, or raise ValidationError with a message for the user."""
     limit_mb = settings.UPLOAD_MAX_MB
     size = uploaded.size or 0
+    _check_name(getattr(uploaded, "name", "") or "")
     if size == 0:
         raise ValidationError("The file is empty.", code="empty")
     if size > limit_mb * 1024 * 1024:
         raise ValidationError(f"The file is {size / 1024 / 1024:.1f} MB; the limit is {limit_mb} MB.", code="too_large")
     uploaded.seek(0)
     data = uploaded.read()
+    if any(marker in data.lower() for marker in _HIDDEN_MARKUP):
+        raise ValidationError(
+            "This file has a web page or a script hidden inside it, so it is not accepted.", code="polyglot"
+        )
     name = display_name(getattr(uploaded, "name", ""))
     if data.startswith(b"%PDF-"):
+        if images_only:
+            raise ValidationError("Only a JPEG, PNG or WebP image is accepted here.", code="type")
         return _checked_pdf(data, name)
-    return _checked_image(data, name)
+    return _checked_image(data, name, images_only)
+
+
+def _check_name(name):
+    # Browsers send a bare file name; separators, "..", control characters or a name longer than a
+    # file system allows come only from crafted requests.
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(f"The file name is longer than {MAX_NAME_LENGTH} characters; shorten it.", code="name")
+    if re.search(r"[\x00-\x1f\x7f/\\]", name) or name.strip() in {".", ".."}:
+        raise ValidationError(
+            "The file name contains folder separators or control characters; rename the file.", code="name"
+        )
+
+
+def sha256_of(content):
+    digest = hashlib.sha256()
+    for chunk in content.chunks():
+        digest.update(chunk)
+    content.seek(0)
+    return digest.hexdigest()
+
+
+def make_thumbnail(content, pixels=THUMBNAIL_PIXELS):
+    """A JPEG no larger than `pixels` on its longest side, from an already checked image."""
+    content.seek(0)
+    with Image.open(content) as image:
+        image.thumbnail((pixels, pixels))
+        if image.mode not in ("RGB", "L"):
+            background = Image.new("RGB", image.size, "white")
+            background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+            image = background
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=85)
+    content.seek(0)
+    return ContentFile(out.getvalue())
 
 
 def _checked_pdf(data, name):
@@ -80,11 +134,13 @@ def _checked_pdf(data, name):
             "print it to a new PDF or scan it instead.",
             code="active_content",
         )
-    return CheckedUpload(ContentFile(data), "application/pdf", "pdf", name, len(data))
+    content = ContentFile(data)
+    return CheckedUpload(content, "application/pdf", "pdf", name, len(data), sha256_of(content))
 
 
-def _checked_image(data, name):
-    refused = ValidationError(f"Only {ACCEPTED_DESCRIPTION} is accepted; this file is not one of them.", code="type")
+def _checked_image(data, name, images_only=False):
+    accepted = "a JPEG, PNG or WebP image" if images_only else ACCEPTED_DESCRIPTION
+    refused = ValidationError(f"Only {accepted} is accepted; this file is not one of them.", code="type")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -110,4 +166,7 @@ def _checked_image(data, name):
         upright.convert("RGB").save(out, "JPEG", quality=90)
     else:
         upright.save(out, image_format)  # no exif/icc arguments: metadata is not copied
-    return CheckedUpload(ContentFile(out.getvalue()), content_type, extension, name, out.tell())
+    content = ContentFile(out.getvalue())
+    return CheckedUpload(
+        content, content_type, extension, name, out.tell(), sha256_of(content), upright.width, upright.height
+    )
