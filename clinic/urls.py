@@ -18,6 +18,7 @@ urlpatterns = [
     path("staff/", include("staff.urls")),
     path("clinical/", include("clinical.urls")),
     path("finance/", include("finance.urls")),
+    path("documents/", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -6,6 +6,8 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
+from documents.access import documents_visible_to
+from documents.models import ClinicalDocument, PatientImage
 from patients.models import Allergy
 from scheduling.models import Appointment
 
@@ -36,8 +38,8 @@ class Entry:
     obj: object
 
 
-def chart_timeline(patient, plan_status=""):
-    """Visits, records, plans and procedures, newest first."""
+def chart_timeline(patient, plan_status="", user=None):
+    """Visits, records, plans, procedures, and the documents and images the user may see, newest first."""
     visits = (
         Appointment.objects.filter(patient=patient).select_related("doctor__user").order_by("-start")[:TIMELINE_LIMIT]
     )
@@ -65,12 +67,28 @@ def chart_timeline(patient, plan_status=""):
         + [Entry("record", r.appointment.start if r.appointment else r.created_at, r) for r in records]
         + [Entry("plan", p.created_at, p) for p in plans]
         + [Entry("procedure", _procedure_time(p), p) for p in procedures]
+        + _files(patient, user)
     )
     return sorted(entries, key=lambda e: e.when, reverse=True)
 
 
+def _files(patient, user):
+    """Documents (by their date) and photos (by the day taken); archived ones stay off the chart."""
+    if user is None:
+        return []
+    documents = documents_visible_to(user, ClinicalDocument.objects.filter(patient=patient, is_archived=False))
+    documents = documents.select_related("current_version").order_by("-document_date", "-pk")[:TIMELINE_LIMIT]
+    entries = [Entry("document", _day_start(d.document_date), d) for d in documents]
+    if user.has_perm("documents.view_patientimage"):
+        images = PatientImage.objects.filter(patient=patient, is_archived=False).order_by("-taken_on", "-pk")
+        entries += [Entry("image", _day_start(i.taken_on), i) for i in images[:TIMELINE_LIMIT]]
+    return entries
+
+
+def _day_start(day):
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
 def _procedure_time(procedure):
     day = procedure.performed_date or procedure.scheduled_date
-    if day:
-        return timezone.make_aware(datetime.combine(day, datetime.min.time()))
-    return procedure.created_at
+    return _day_start(day) if day else procedure.created_at

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.views.generic import CreateView, DetailView, FormView, TemplateView, UpdateView, View
 
 from clinic.forms import add_service_errors
+from clinic.views import PermissionFirstMixin
 from patients.models import Patient
 from scheduling.models import Appointment
 
@@ -26,21 +27,6 @@ from .forms import (
 )
 from .models import MedicalRecord, Procedure, TreatmentPlan
 from .queries import chart_timeline, my_day
-
-
-class PermissionFirstMixin(PermissionRequiredMixin):
-    """Check the permission before any lookup, so a role without access gets 403 whether or not
-    the object exists (a 404 would tell them which records exist or are signed)."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not self.has_permission():
-            return self.handle_no_permission()
-        self.load(**kwargs)
-        return super().dispatch(request, *args, **kwargs)
-
-    def load(self, **kwargs):
-        """Look up the objects the page is about (after the permission check)."""
-
 
 RECORDS = MedicalRecord.objects.select_related("patient", "author", "signed_by", "appointment__doctor__user")
 
@@ -72,7 +58,7 @@ class ChartView(PermissionRequiredMixin, DetailView):
         return super().get_context_data(
             allergies=patient.allergies.filter(is_active=True),
             conditions=patient.conditions.filter(status="active"),
-            timeline=chart_timeline(patient, status),
+            timeline=chart_timeline(patient, status, self.request.user),
             plan_status=status,
             plan_statuses=TreatmentPlan.Status.choices,
             new_token=uuid.uuid4(),

@@ -12,7 +12,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.db.models.functions import TruncMonth
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from clinic.admin import NoDeleteAdmin
+from clinic.files import private_file_response
 from clinic.uploads import ACCEPTED_DESCRIPTION, check_upload
 
 from . import exports, reports, services
@@ -315,16 +316,11 @@ class ExpenseAdmin(EntryAdmin):
         expense = get_object_or_404(Expense, pk=pk)
         if not expense.receipt:
             raise Http404("This expense has no receipt.")
-        response = FileResponse(
-            expense.receipt.open("rb"),
-            content_type=expense.receipt_type or "application/octet-stream",
-            as_attachment=expense.receipt_type not in ("application/pdf", "image/jpeg", "image/png", "image/webp"),
+        return private_file_response(
+            expense.receipt,
+            content_type=expense.receipt_type,
             filename=expense.receipt_name or expense.receipt.name.rsplit("/", 1)[-1],
         )
-        response["X-Content-Type-Options"] = "nosniff"
-        # Shown in the browser, but with no script and no access to the clinic's pages.
-        response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
-        return response
 
 
 class OtherIncomeAdminForm(forms.ModelForm):

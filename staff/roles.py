@@ -21,6 +21,9 @@ _FRONT_DESK = [
     "scheduling.cancel_appointment",
     "scheduling.check_in_appointment",
     "staff.view_doctor",
+    # Reception files referrals and consent forms and sees only those.
+    "documents.view_administrative_document",
+    "documents.add_administrative_document",
 ]
 _CLINICAL_HISTORY = [
     "patients.view_allergy",
@@ -57,6 +60,17 @@ _FINANCE = [
     "finance.view_monthlyreport",
 ]
 
+# Doctors and nurses file, read, correct and archive documents and images.
+_DOCUMENTS = [
+    "documents.view_clinicaldocument",
+    "documents.add_clinicaldocument",
+    "documents.change_clinicaldocument",
+    "documents.archive_clinicaldocument",
+    "documents.view_patientimage",
+    "documents.add_patientimage",
+    "documents.archive_patientimage",
+]
+
 ROLE_PERMISSIONS = {
     RECEPTIONIST: [*_FRONT_DESK, "finance.add_payment"],
     DOCTOR: [
@@ -75,6 +89,7 @@ ROLE_PERMISSIONS = {
         "clinical.change_treatmentplan",
         "clinical.add_procedure",
         "clinical.change_procedure",
+        *_DOCUMENTS,
     ],
     NURSE: [
         "patients.view_patient",
@@ -84,6 +99,7 @@ ROLE_PERMISSIONS = {
         "staff.view_doctor",
         *_CHART_READ,
         "clinical.record_vitals_medicalrecord",
+        *_DOCUMENTS,
     ],
     MANAGER: [
         "patients.view_patient",
@@ -108,6 +124,9 @@ ROLE_PERMISSIONS = {
         "staff.change_workinghours",
         "staff.delete_workinghours",
         *_FINANCE,
+        # Only an administrator brings back what was archived (seeing titles, not content).
+        "documents.restore_clinicaldocument",
+        "documents.restore_patientimage",
     ],
 }
 

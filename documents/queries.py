@@ -1,0 +1,46 @@
+"""The lists a patient's documents and images pages show: bounded, a fixed number of queries."""
+
+from dataclasses import dataclass, field
+
+from .access import documents_visible_to
+from .models import ClinicalDocument, PatientImage
+
+LIST_LIMIT = 200  # a patient's documents; beyond this the type filter narrows the list
+
+
+def patient_documents(patient, user, doc_type=""):
+    """(current, archived) documents of the patient that the user may see, newest first."""
+    documents = documents_visible_to(user, ClinicalDocument.objects.filter(patient=patient)).select_related(
+        "current_version", "uploaded_by", "appointment__doctor__user", "archived_by"
+    )
+    if doc_type:
+        documents = documents.filter(doc_type=doc_type)
+    current = list(documents.filter(is_archived=False)[:LIST_LIMIT])
+    archived = list(documents.filter(is_archived=True)[:LIST_LIMIT])
+    return current, archived
+
+
+@dataclass
+class SiteGroup:
+    """One body site's photos in date order: a wound or a lesion followed over time."""
+
+    body_site: str
+    images: list = field(default_factory=list)
+
+
+def gallery(patient, user, site_key=""):
+    images = PatientImage.objects.filter(patient=patient).select_related("uploaded_by", "archived_by")
+    if site_key:
+        images = images.filter(body_site_key=site_key)
+    groups = {}
+    for image in images.filter(is_archived=False).order_by("body_site_key", "taken_on", "pk")[:LIST_LIMIT]:
+        groups.setdefault(image.body_site_key, SiteGroup(image.body_site)).images.append(image)
+    archived = list(images.filter(is_archived=True).order_by("-taken_on")[:LIST_LIMIT])
+    return list(groups.values()), archived
+
+
+def archived_items(patient):
+    """Everything archived for the patient, for the administrator who restores (titles only)."""
+    documents = ClinicalDocument.objects.filter(patient=patient, is_archived=True).select_related("archived_by")
+    images = PatientImage.objects.filter(patient=patient, is_archived=True).select_related("archived_by")
+    return list(documents.order_by("-archived_at")[:LIST_LIMIT]), list(images.order_by("-archived_at")[:LIST_LIMIT])

@@ -1,0 +1,197 @@
+"""Filing, replacing, archiving and restoring documents and images.
+
+Every upload is checked by its content (clinic.uploads) before anything is stored; a failure at any
+later step removes the file just written, so a refused upload leaves neither a row nor a file.
+Files of saved records are never deleted.
+"""
+
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.uploads import check_upload, make_thumbnail
+
+from .models import ClinicalDocument, DocumentVersion, PatientImage
+
+
+def _checked(uploaded, **options):
+    try:
+        return check_upload(uploaded, **options)
+    except ValidationError as error:
+        raise ValidationError({"file": error.messages}) from error
+
+
+def already_on_record(patient, sha256):
+    """Where an identical file already is on this patient's record, in words; '' if nowhere."""
+    version = (
+        DocumentVersion.objects.filter(document__patient=patient, sha256=sha256).select_related("document").first()
+    )
+    if version is not None:
+        document = version.document
+        return f"the document '{document.title}' ({document.document_date:%d %b %Y}, version {version.number})"
+    image = PatientImage.objects.filter(patient=patient, sha256=sha256).first()
+    if image is not None:
+        return f"the image '{image.body_site}' taken {image.taken_on:%d %b %Y}"
+    return ""
+
+
+def _refuse_duplicate(patient, checked):
+    where = already_on_record(patient, checked.sha256)
+    if where:
+        raise ValidationError({"file": f"This exact file is already on the patient's record as {where}."})
+
+
+@contextmanager
+def _files_removed_on_failure():
+    """Collect stored files; if the block fails, delete them (they never reached a record)."""
+    written = []
+    try:
+        yield written
+    except BaseException:
+        for field_file in written:
+            field_file.storage.delete(field_file.name)
+        raise
+
+
+def _store(field_file, checked, written, extension=None):
+    field_file.save(f"upload.{extension or checked.extension}", checked.content, save=False)
+    written.append(field_file)
+
+
+def _check_links(patient, appointment=None, medical_record=None):
+    if appointment is not None and appointment.patient_id != patient.pk:
+        raise ValidationError({"appointment": "This appointment belongs to another patient."})
+    if medical_record is not None and medical_record.patient_id != patient.pk:
+        raise ValidationError({"medical_record": "This record belongs to another patient."})
+
+
+def _check_date(field, day):
+    if day and day > timezone.localdate():
+        raise ValidationError({field: "The date cannot be in the future."})
+
+
+def upload_document(
+    *, patient, uploaded, doc_type, title, document_date, by, appointment=None, medical_record=None, notes=""
+):
+    _check_links(patient, appointment, medical_record)
+    _check_date("document_date", document_date)
+    checked = _checked(uploaded)
+    with _files_removed_on_failure() as written, transaction.atomic():
+        _refuse_duplicate(patient, checked)
+        document = ClinicalDocument(
+            patient=patient,
+            appointment=appointment,
+            medical_record=medical_record,
+            doc_type=doc_type,
+            title=title.strip(),
+            document_date=document_date,
+            notes=notes,
+            uploaded_by=by,
+        )
+        document.full_clean()
+        document.save()
+        _add_version(document, checked, by, "", written)
+    return document
+
+
+def _add_version(document, checked, by, note, written):
+    latest = document.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version = DocumentVersion(
+        document=document,
+        number=latest + 1,
+        original_name=checked.display_name,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        uploaded_by=by,
+        note=note.strip(),
+    )
+    _store(version.file, checked, written)
+    version.save()
+    document.current_version = version
+    document.save(update_fields=["current_version"])
+    return version
+
+
+def replace_document_file(*, document, uploaded, by, note=""):
+    """Add a new version; every earlier one stays, viewable and downloadable."""
+    checked = _checked(uploaded)
+    with _files_removed_on_failure() as written, transaction.atomic():
+        document = ClinicalDocument.objects.select_for_update().select_related("current_version").get(pk=document.pk)
+        if document.is_archived:
+            raise ValidationError("An archived document cannot be changed; restore it first.")
+        if document.current_version_id and document.current_version.sha256 == checked.sha256:
+            raise ValidationError({"file": "This file is identical to the current version."})
+        return _add_version(document, checked, by, note, written)
+
+
+def _archive(model, obj, by, reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why it is archived."})
+    with transaction.atomic():
+        obj = model.objects.select_for_update().get(pk=obj.pk)
+        if obj.is_archived:
+            raise ValidationError("It is already archived.")
+        obj.is_archived, obj.archived_at, obj.archived_by, obj.archive_reason = True, timezone.now(), by, reason
+        obj.save(update_fields=["is_archived", "archived_at", "archived_by", "archive_reason"])
+    return obj
+
+
+def _restore(model, obj):
+    with transaction.atomic():
+        obj = model.objects.select_for_update().get(pk=obj.pk)
+        if not obj.is_archived:
+            raise ValidationError("It is not archived.")
+        # The archive details stay until the next archive: who hid it and why is still useful.
+        obj.is_archived = False
+        obj.save(update_fields=["is_archived"])
+    return obj
+
+
+def archive_document(*, document, by, reason):
+    return _archive(ClinicalDocument, document, by, reason)
+
+
+def restore_document(*, document):
+    return _restore(ClinicalDocument, document)
+
+
+def upload_image(*, patient, uploaded, body_site, taken_on, by, description="", appointment=None):
+    _check_links(patient, appointment)
+    _check_date("taken_on", taken_on)
+    if not (body_site or "").strip():
+        raise ValidationError({"body_site": "Say where on the body (or a tag)."})
+    checked = _checked(uploaded, images_only=True)
+    with _files_removed_on_failure() as written, transaction.atomic():
+        _refuse_duplicate(patient, checked)
+        image = PatientImage(
+            patient=patient,
+            appointment=appointment,
+            body_site=body_site,
+            taken_on=taken_on,
+            description=description,
+            original_name=checked.display_name,
+            content_type=checked.content_type,
+            size=checked.size,
+            sha256=checked.sha256,
+            width=checked.width,
+            height=checked.height,
+            uploaded_by=by,
+        )
+        _store(image.file, checked, written)
+        image.thumbnail.save("thumb.jpg", make_thumbnail(checked.content), save=False)
+        written.append(image.thumbnail)
+        image.full_clean()
+        image.save()
+    return image
+
+
+def archive_image(*, image, by, reason):
+    return _archive(PatientImage, image, by, reason)
+
+
+def restore_image(*, image):
+    return _restore(PatientImage, image)

@@ -1,0 +1,329 @@
+"""Documents and images of a patient: lists, uploads, versions, archive/restore, and the only ways
+their files leave storage (permission-checked downloads, images and thumbnails)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.views.generic import FormView, TemplateView, View
+
+from clinic.files import private_file_response
+from clinic.forms import add_service_errors
+from clinic.views import PermissionFirstMixin
+from patients.models import Patient
+
+from . import services
+from .access import ANY_DOCUMENT_ACCESS, can_view_document, document_types_user_may_add
+from .forms import ArchiveForm, DocumentUploadForm, ImageUploadForm, ReplaceFileForm
+from .models import ClinicalDocument, DocumentVersion, PatientImage
+from .queries import archived_items, gallery, patient_documents
+
+
+class AnyOfPermissionsMixin(PermissionFirstMixin):
+    """Allowed with any one of `permission_required` (reception's narrower rights count too)."""
+
+    def has_permission(self):
+        return any(self.request.user.has_perm(p) for p in self.get_permission_required())
+
+
+class PatientMixin:
+    def load(self, patient_pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=patient_pk)
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+class PatientDocumentsView(AnyOfPermissionsMixin, PatientMixin, TemplateView):
+    permission_required = ANY_DOCUMENT_ACCESS
+    template_name = "documents/patient_documents.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        doc_type = self.request.GET.get("type", "")
+        if doc_type not in ClinicalDocument.Type.values:
+            doc_type = ""
+        current, archived = patient_documents(self.patient, user, doc_type)
+        return super().get_context_data(
+            patient=self.patient,
+            documents=current,
+            archived=archived,
+            doc_type=doc_type,
+            types=ClinicalDocument.Type.choices,
+            can_upload=bool(document_types_user_may_add(user)),
+            **kwargs,
+        )
+
+
+class UploadDocumentView(AnyOfPermissionsMixin, PatientMixin, FormView):
+    permission_required = ("documents.add_clinicaldocument", "documents.add_administrative_document")
+    template_name = "documents/upload.html"
+    form_class = DocumentUploadForm
+
+    def get_form_kwargs(self):
+        user = self.request.user
+        return {
+            **super().get_form_kwargs(),
+            "patient": self.patient,
+            "types": document_types_user_may_add(user),
+            "clinical": user.has_perm("documents.add_clinicaldocument"),
+        }
+
+    def get_initial(self):
+        initial = super().get_initial()
+        visit = self.request.GET.get("visit")
+        if visit and visit.isdigit():
+            initial["appointment"] = int(visit)
+        return initial
+
+    def form_valid(self, form):
+        try:
+            document = services.upload_document(patient=self.patient, by=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"'{document.title}' is on {self.patient.full_name}'s record.")
+        return redirect(document)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(patient=self.patient, **kwargs)
+
+
+class DocumentMixin(AnyOfPermissionsMixin):
+    """Loads the document and refuses it (403) to a user who may not see its type."""
+
+    def load(self, pk, **kwargs):
+        self.document = get_object_or_404(
+            ClinicalDocument.objects.select_related("patient", "current_version", "uploaded_by", "archived_by"), pk=pk
+        )
+        if not can_view_document(self.request.user, self.document):
+            raise PermissionDenied
+
+
+class DocumentDetailView(DocumentMixin, TemplateView):
+    permission_required = ("documents.view_clinicaldocument", "documents.view_administrative_document")
+    template_name = "documents/document_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user, document = self.request.user, self.document
+        may_change = user.has_perm("documents.change_clinicaldocument") or (
+            document.is_administrative and user.has_perm("documents.add_administrative_document")
+        )
+        return super().get_context_data(
+            document=document,
+            patient=document.patient,
+            versions=document.versions.select_related("uploaded_by"),
+            can_replace=may_change and not document.is_archived,
+            can_archive=user.has_perm("documents.archive_clinicaldocument") and not document.is_archived,
+            can_restore=user.has_perm("documents.restore_clinicaldocument") and document.is_archived,
+            **kwargs,
+        )
+
+
+class ReplaceDocumentView(DocumentMixin, FormView):
+    permission_required = ("documents.change_clinicaldocument", "documents.add_administrative_document")
+    template_name = "documents/replace.html"
+    form_class = ReplaceFileForm
+
+    def load(self, pk, **kwargs):
+        super().load(pk)
+        user = self.request.user
+        if not (user.has_perm("documents.change_clinicaldocument") or self.document.is_administrative):
+            raise PermissionDenied
+
+    def form_valid(self, form):
+        try:
+            version = services.replace_document_file(document=self.document, by=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Version {version.number} saved; the earlier versions are kept below.")
+        return redirect(self.document)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(document=self.document, patient=self.document.patient, **kwargs)
+
+
+class ArchiveView(FormView):
+    """Shared by documents and images: a reason, then the service."""
+
+    form_class = ArchiveForm
+    template_name = "documents/archive.html"
+
+    def form_valid(self, form):
+        try:
+            self.archive(form.cleaned_data["reason"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "Archived: it no longer shows on the chart. An administrator can restore it.")
+        return redirect(self.target)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(target=self.target, patient=self.target.patient, **kwargs)
+
+
+class ArchiveDocumentView(DocumentMixin, ArchiveView):
+    permission_required = ("documents.archive_clinicaldocument",)
+
+    @property
+    def target(self):
+        return self.document
+
+    def archive(self, reason):
+        services.archive_document(document=self.document, by=self.request.user, reason=reason)
+
+
+class ArchivedItemsView(AnyOfPermissionsMixin, PatientMixin, TemplateView):
+    """Archived documents and images of a patient, for the administrator who restores them: titles,
+    dates and reasons only (an administrator does not read clinical content)."""
+
+    permission_required = ("documents.restore_clinicaldocument", "documents.restore_patientimage")
+    template_name = "documents/archived.html"
+
+    def get_context_data(self, **kwargs):
+        documents, images = archived_items(self.patient)
+        return super().get_context_data(patient=self.patient, documents=documents, images=images, **kwargs)
+
+
+class RestoreView(View):
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        try:
+            self.restore()
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Restored '{self.target}': it shows on the chart again.")
+        return redirect("documents:archived", self.target.patient_id)
+
+
+class RestoreDocumentView(AnyOfPermissionsMixin, RestoreView):
+    permission_required = ("documents.restore_clinicaldocument",)
+
+    def load(self, pk, **kwargs):
+        # Administrators restore documents whose content they may not read: the lookup is by id only.
+        self.target = get_object_or_404(ClinicalDocument, pk=pk)
+
+    def restore(self):
+        services.restore_document(document=self.target)
+
+
+class DownloadVersionView(AnyOfPermissionsMixin, View):
+    permission_required = ("documents.view_clinicaldocument", "documents.view_administrative_document")
+
+    def load(self, pk, **kwargs):
+        self.version = get_object_or_404(DocumentVersion.objects.select_related("document"), pk=pk)
+        if not can_view_document(self.request.user, self.version.document):
+            raise PermissionDenied
+
+    def get(self, request, pk):
+        version = self.version
+        return private_file_response(
+            version.file,
+            content_type=version.content_type,
+            filename=version.original_name,
+            as_attachment=request.GET.get("download") == "1",
+        )
+
+
+# --- images --------------------------------------------------------------------------------------
+
+
+class GalleryView(PermissionFirstMixin, PatientMixin, TemplateView):
+    permission_required = "documents.view_patientimage"
+    template_name = "documents/gallery.html"
+
+    def get_context_data(self, **kwargs):
+        groups, archived = gallery(self.patient, self.request.user, self.request.GET.get("site", ""))
+        return super().get_context_data(patient=self.patient, groups=groups, archived=archived, **kwargs)
+
+
+class UploadImageView(PermissionFirstMixin, PatientMixin, FormView):
+    permission_required = "documents.add_patientimage"
+    template_name = "documents/image_upload.html"
+    form_class = ImageUploadForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "patient": self.patient}
+
+    def get_initial(self):
+        site = self.request.GET.get("site", "")
+        return {**super().get_initial(), "body_site": site[:100]}
+
+    def form_valid(self, form):
+        try:
+            image = services.upload_image(patient=self.patient, by=self.request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"Photo of {image.body_site} ({image.taken_on:%d %b %Y}) added.")
+        return redirect("documents:gallery", self.patient.pk)
+
+    def get_context_data(self, **kwargs):
+        sites = (
+            PatientImage.objects.filter(patient=self.patient, is_archived=False)
+            .order_by("body_site_key")
+            .values_list("body_site", flat=True)
+            .distinct()
+        )
+        return super().get_context_data(patient=self.patient, body_sites=sites, **kwargs)
+
+
+class ImageMixin(PermissionFirstMixin):
+    permission_required = "documents.view_patientimage"
+
+    def load(self, pk, **kwargs):
+        self.image = get_object_or_404(
+            PatientImage.objects.select_related("patient", "uploaded_by", "archived_by"), pk=pk
+        )
+
+
+class ImageDetailView(ImageMixin, TemplateView):
+    template_name = "documents/image_detail.html"
+
+    def get_context_data(self, **kwargs):
+        user, image = self.request.user, self.image
+        return super().get_context_data(
+            image=image,
+            patient=image.patient,
+            can_archive=user.has_perm("documents.archive_patientimage") and not image.is_archived,
+            can_restore=user.has_perm("documents.restore_patientimage") and image.is_archived,
+            **kwargs,
+        )
+
+
+class ImageFileView(ImageMixin, View):
+    thumbnail = False
+
+    def get(self, request, pk):
+        image = self.image
+        if self.thumbnail:
+            return private_file_response(image.thumbnail, content_type="image/jpeg", filename="thumbnail.jpg")
+        return private_file_response(
+            image.file,
+            content_type=image.content_type,
+            filename=image.original_name,
+            as_attachment=request.GET.get("download") == "1",
+        )
+
+
+class ArchiveImageView(ImageMixin, ArchiveView):
+    permission_required = "documents.archive_patientimage"
+
+    @property
+    def target(self):
+        return self.image
+
+    def archive(self, reason):
+        services.archive_image(image=self.image, by=self.request.user, reason=reason)
+
+
+class RestoreImageView(PermissionFirstMixin, RestoreView):
+    permission_required = "documents.restore_patientimage"
+
+    def load(self, pk, **kwargs):
+        self.target = get_object_or_404(PatientImage, pk=pk)
+
+    def restore(self):
+        services.restore_image(image=self.target)
