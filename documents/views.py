@@ -33,7 +33,7 @@ class PatientMixin:
 # --- documents -----------------------------------------------------------------------------------
 
 
-class PatientDocumentsView(AnyOfPermissionsMixin, PatientMixin, TemplateView):
+class PatientDocumentsView(PatientMixin, AnyOfPermissionsMixin, TemplateView):
     permission_required = ANY_DOCUMENT_ACCESS
     template_name = "documents/patient_documents.html"
 
@@ -54,7 +54,7 @@ class PatientDocumentsView(AnyOfPermissionsMixin, PatientMixin, TemplateView):
         )
 
 
-class UploadDocumentView(AnyOfPermissionsMixin, PatientMixin, FormView):
+class UploadDocumentView(PatientMixin, AnyOfPermissionsMixin, FormView):
     permission_required = ("documents.add_clinicaldocument", "documents.add_administrative_document")
     template_name = "documents/upload.html"
     form_class = DocumentUploadForm
@@ -77,7 +77,9 @@ class UploadDocumentView(AnyOfPermissionsMixin, PatientMixin, FormView):
 
     def form_valid(self, form):
         try:
-            document = services.upload_document(patient=self.patient, by=self.request.user, **form.cleaned_data)
+            data = dict(form.cleaned_data, uploaded=form.cleaned_data["file"])
+            del data["file"]
+            document = services.upload_document(patient=self.patient, by=self.request.user, **data)
         except ValidationError as error:
             add_service_errors(form, error)
             return self.form_invalid(form)
@@ -132,7 +134,12 @@ class ReplaceDocumentView(DocumentMixin, FormView):
 
     def form_valid(self, form):
         try:
-            version = services.replace_document_file(document=self.document, by=self.request.user, **form.cleaned_data)
+            version = services.replace_document_file(
+                document=self.document,
+                by=self.request.user,
+                uploaded=form.cleaned_data["file"],
+                note=form.cleaned_data["note"],
+            )
         except ValidationError as error:
             add_service_errors(form, error)
             return self.form_invalid(form)
@@ -173,7 +180,7 @@ class ArchiveDocumentView(DocumentMixin, ArchiveView):
         services.archive_document(document=self.document, by=self.request.user, reason=reason)
 
 
-class ArchivedItemsView(AnyOfPermissionsMixin, PatientMixin, TemplateView):
+class ArchivedItemsView(PatientMixin, AnyOfPermissionsMixin, TemplateView):
     """Archived documents and images of a patient, for the administrator who restores them: titles,
     dates and reasons only (an administrator does not read clinical content)."""
 
@@ -230,7 +237,7 @@ class DownloadVersionView(AnyOfPermissionsMixin, View):
 # --- images --------------------------------------------------------------------------------------
 
 
-class GalleryView(PermissionFirstMixin, PatientMixin, TemplateView):
+class GalleryView(PatientMixin, PermissionFirstMixin, TemplateView):
     permission_required = "documents.view_patientimage"
     template_name = "documents/gallery.html"
 
@@ -239,7 +246,7 @@ class GalleryView(PermissionFirstMixin, PatientMixin, TemplateView):
         return super().get_context_data(patient=self.patient, groups=groups, archived=archived, **kwargs)
 
 
-class UploadImageView(PermissionFirstMixin, PatientMixin, FormView):
+class UploadImageView(PatientMixin, PermissionFirstMixin, FormView):
     permission_required = "documents.add_patientimage"
     template_name = "documents/image_upload.html"
     form_class = ImageUploadForm
@@ -253,7 +260,9 @@ class UploadImageView(PermissionFirstMixin, PatientMixin, FormView):
 
     def form_valid(self, form):
         try:
-            image = services.upload_image(patient=self.patient, by=self.request.user, **form.cleaned_data)
+            data = dict(form.cleaned_data, uploaded=form.cleaned_data["file"])
+            del data["file"]
+            image = services.upload_image(patient=self.patient, by=self.request.user, **data)
         except ValidationError as error:
             add_service_errors(form, error)
             return self.form_invalid(form)
