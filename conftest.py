@@ -23,6 +23,18 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Uploaded files go to a fresh folder per test (never data/media); returns that folder."""
+    folder = tmp_path / "media"
+    settings.MEDIA_ROOT = str(folder)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(folder)}},
+    }
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def _fast_and_quiet(settings):
     # Sign-in failures wait on purpose in production; tests should not.
     settings.LOGIN_FAILURE_DELAY = 0
