@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinical.demo import seed_clinical_history
+from documents.demo import seed_documents
 from finance.demo import seed_finances, seed_past_visits
 from patients.models import Allergy, Condition, Patient
 from patients.text import fold
@@ -183,11 +184,13 @@ class Command(BaseCommand):
         past = seed_past_visits(self.seed)
         records, plans = seed_clinical_history(self.seed)
         entries = seed_finances(self.seed)
+        files = seed_documents(self.seed)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(doctors)} doctors, {len(patients)} patients, {made} new appointments this week,"
                 f" {past} past visits,"
-                f" {records} new medical records, {plans} new treatment plans, {entries} new finance entries."
+                f" {records} new medical records, {plans} new treatment plans, {entries} new finance entries,"
+                f" {files} new documents and images."
             )
         )
         if options["appointments"]:
