@@ -64,8 +64,8 @@ def wound_photo(day, seed):
     """A healing wound: smaller and paler as the days go by."""
     rnd = random.Random(seed)
     image = Image.new("RGB", (800, 600), (224, 182, 160))
-    radius = max(30, 170 - day * 9)
-    redness = max(120, 200 - day * 4)
+    radius = max(40, 170 - int(day * 2.8))
+    redness = max(150, 205 - day)
     ImageDraw.Draw(image).ellipse(
         (400 - radius, 300 - radius * 0.7, 400 + radius, 300 + radius * 0.7),
         fill=(redness, 70 + rnd.randint(0, 20), 70),
