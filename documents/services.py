@@ -119,7 +119,12 @@ def replace_document_file(*, document, uploaded, by, note=""):
     """Add a new version; every earlier one stays, viewable and downloadable."""
     checked = _checked(uploaded)
     with _files_removed_on_failure() as written, transaction.atomic():
-        document = ClinicalDocument.objects.select_for_update().select_related("current_version").get(pk=document.pk)
+        # Lock the document row only: PostgreSQL cannot lock the nullable side of the outer join.
+        document = (
+            ClinicalDocument.objects.select_for_update(of=("self",))
+            .select_related("current_version")
+            .get(pk=document.pk)
+        )
         if document.is_archived:
             raise ValidationError("An archived document cannot be changed; restore it first.")
         if document.current_version_id and document.current_version.sha256 == checked.sha256:
