@@ -125,6 +125,13 @@ def make_thumbnail(content, pixels=THUMBNAIL_PIXELS):
     return ContentFile(out.getvalue())
 
 
+def _named_as(name, extension):
+    """The display name ends with the real type's extension ('photo.jpg' holding a PDF -> 'photo.pdf')."""
+    stem, current = os.path.splitext(name)
+    aliases = {"jpg": {"jpg", "jpeg"}}.get(extension, {extension})
+    return name if current[1:].lower() in aliases else f"{stem or 'file'}.{extension}"
+
+
 def _checked_pdf(data, name):
     if b"%%EOF" not in data[-2048:]:
         raise ValidationError("This PDF is incomplete or damaged; upload the whole file.", code="truncated")
@@ -135,7 +142,7 @@ def _checked_pdf(data, name):
             code="active_content",
         )
     content = ContentFile(data)
-    return CheckedUpload(content, "application/pdf", "pdf", name, len(data), sha256_of(content))
+    return CheckedUpload(content, "application/pdf", "pdf", _named_as(name, "pdf"), len(data), sha256_of(content))
 
 
 def _checked_image(data, name, images_only=False):
@@ -168,5 +175,12 @@ def _checked_image(data, name, images_only=False):
         upright.save(out, image_format)  # no exif/icc arguments: metadata is not copied
     content = ContentFile(out.getvalue())
     return CheckedUpload(
-        content, content_type, extension, name, out.tell(), sha256_of(content), upright.width, upright.height
+        content,
+        content_type,
+        extension,
+        _named_as(name, extension),
+        out.tell(),
+        sha256_of(content),
+        upright.width,
+        upright.height,
     )
