@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from patients.text import fold
+
 from .access import documents_visible_to
 from .models import ClinicalDocument, PatientImage
 
@@ -30,8 +32,8 @@ class SiteGroup:
 
 def gallery(patient, user, site_key=""):
     images = PatientImage.objects.filter(patient=patient).select_related("uploaded_by", "archived_by")
-    if site_key:
-        images = images.filter(body_site_key=site_key)
+    if fold(site_key):
+        images = images.filter(body_site_key=fold(site_key))
     groups = {}
     for image in images.filter(is_archived=False).order_by("body_site_key", "taken_on", "pk")[:LIST_LIMIT]:
         groups.setdefault(image.body_site_key, SiteGroup(image.body_site)).images.append(image)

@@ -61,6 +61,8 @@ def _store(field_file, checked, written, extension=None):
 
 
 def _check_links(patient, appointment=None, medical_record=None):
+    if patient.is_archived:
+        raise ValidationError("This patient's record is archived; restore it before filing anything new.")
     if appointment is not None and appointment.patient_id != patient.pk:
         raise ValidationError({"appointment": "This appointment belongs to another patient."})
     if medical_record is not None and medical_record.patient_id != patient.pk:

@@ -26,8 +26,11 @@ class AnyOfPermissionsMixin(PermissionFirstMixin):
 
 
 class PatientMixin:
+    adds_files = False  # pages that file something: an archived patient's record takes nothing new
+
     def load(self, patient_pk, **kwargs):
-        self.patient = get_object_or_404(Patient, pk=patient_pk)
+        patients = Patient.objects.filter(is_archived=False) if self.adds_files else Patient.objects.all()
+        self.patient = get_object_or_404(patients, pk=patient_pk)
 
 
 # --- documents -----------------------------------------------------------------------------------
@@ -58,6 +61,7 @@ class UploadDocumentView(PatientMixin, AnyOfPermissionsMixin, FormView):
     permission_required = ("documents.add_clinicaldocument", "documents.add_administrative_document")
     template_name = "documents/upload.html"
     form_class = DocumentUploadForm
+    adds_files = True
 
     def get_form_kwargs(self):
         user = self.request.user
@@ -70,8 +74,8 @@ class UploadDocumentView(PatientMixin, AnyOfPermissionsMixin, FormView):
 
     def get_initial(self):
         initial = super().get_initial()
-        visit = self.request.GET.get("visit")
-        if visit and visit.isdigit():
+        visit = self.request.GET.get("visit", "")
+        if visit.isascii() and visit.isdigit():
             initial["appointment"] = int(visit)
         return initial
 
@@ -250,6 +254,7 @@ class UploadImageView(PatientMixin, PermissionFirstMixin, FormView):
     permission_required = "documents.add_patientimage"
     template_name = "documents/image_upload.html"
     form_class = ImageUploadForm
+    adds_files = True
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "patient": self.patient}

@@ -19,6 +19,9 @@ from clinical.tests.factories import (
     ProcedureFactory,
     TreatmentPlanFactory,
 )
+from documents import services as document_services
+from documents.models import ClinicalDocument
+from documents.tests.factories import make_document, make_image, pdf_upload
 from finance.tests.factories import CompletedVisitFactory, DoneProcedureFactory, PaymentFactory
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment
@@ -106,6 +109,25 @@ ACCESS = {
     "finance:pay_visit": TAKES_PAYMENTS,
     "finance:pay_procedure": TAKES_PAYMENTS,
     "finance:receipt": TAKES_PAYMENTS,
+    # documents: doctors and nurses file, read, replace and archive documents and photos. The front
+    # desk lists and files referrals and consent forms only (the builders below use a clinical lab
+    # result, so reception is refused it; administrative documents are in
+    # documents/tests/test_permissions.py). Only administrators see the archived page and restore.
+    "documents:patient": CLINICAL | FRONT_DESK,
+    "documents:upload": CLINICAL | FRONT_DESK,
+    "documents:detail": CLINICAL,
+    "documents:replace": CLINICAL,
+    "documents:archive": CLINICAL,
+    "documents:restore": frozenset({ADMINISTRATOR}),
+    "documents:download": CLINICAL,
+    "documents:archived": frozenset({ADMINISTRATOR}),
+    "documents:gallery": CLINICAL,
+    "documents:image_upload": CLINICAL,
+    "documents:image": CLINICAL,
+    "documents:image_file": CLINICAL,
+    "documents:image_thumbnail": CLINICAL,
+    "documents:image_archive": CLINICAL,
+    "documents:image_restore": frozenset({ADMINISTRATOR}),
 }
 
 
@@ -170,6 +192,25 @@ def _plan():
     return {"pk": TreatmentPlanFactory().pk}
 
 
+def _patient_with_files():
+    """A patient with a lab result (in two versions), a referral, a photo, and an archived document and
+    photo: every list on the documents pages has rows."""
+    patient = PatientFactory()
+    lab = make_document(patient)
+    document_services.replace_document_file(document=lab, uploaded=pdf_upload(), by=lab.uploaded_by, note="Corrected")
+    make_document(patient, doc_type=ClinicalDocument.Type.REFERRAL, title="Referral to dermatology")
+    make_image(patient)
+    _archive(make_document(patient, title="Wrong patient's result"))
+    _archive(make_image(patient, body_site="Sacrum"))
+    return {"patient_pk": patient.pk}
+
+
+def _archive(item):
+    if isinstance(item, ClinicalDocument):
+        return document_services.archive_document(document=item, by=item.uploaded_by, reason="Filed in error")
+    return document_services.archive_image(image=item, by=item.uploaded_by, reason="Filed in error")
+
+
 # URL arguments, built fresh for each request (an archive by one role must not 404 the next).
 KWARGS = {
     "patients:detail": _patient,
@@ -213,6 +254,22 @@ KWARGS = {
     "finance:pay_visit": lambda: {"pk": CompletedVisitFactory().pk},
     "finance:pay_procedure": lambda: {"pk": DoneProcedureFactory().pk},
     "finance:receipt": lambda: {"pk": PaymentFactory().pk},
+    "documents:patient": _patient_with_files,
+    "documents:upload": _new_patient,
+    "documents:archived": _patient_with_files,
+    "documents:gallery": _patient_with_files,
+    "documents:image_upload": _new_patient,
+    # A clinical document (a lab result), its current version, a photo; archived ones to restore.
+    "documents:detail": lambda: {"pk": make_document().pk},
+    "documents:replace": lambda: {"pk": make_document().pk},
+    "documents:archive": lambda: {"pk": make_document().pk},
+    "documents:restore": lambda: {"pk": _archive(make_document()).pk},
+    "documents:download": lambda: {"pk": make_document().current_version_id},
+    "documents:image": lambda: {"pk": make_image().pk},
+    "documents:image_file": lambda: {"pk": make_image().pk},
+    "documents:image_thumbnail": lambda: {"pk": make_image().pk},
+    "documents:image_archive": lambda: {"pk": make_image().pk},
+    "documents:image_restore": lambda: {"pk": _archive(make_image()).pk},
 }
 # Builders that depend on who asks (a doctor edits and signs only their own drafts): given the user.
 FOR_USER = {"clinical:record_edit", "clinical:record_sign"}
@@ -226,6 +283,15 @@ def url_kwargs(name, user=None):
 
 
 FRIENDLY_403 = "This page is not available to you"
+
+
+def page_text(response):
+    """The response's text; a file (a download, a thumbnail) is read through and closed."""
+    if response.streaming:
+        # Read to the end, the test client's wrapper closes the file (an explicit close() would
+        # also close the test's database connection).
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode()
 
 
 def walk_urls(resolver=None, namespace="", *, all_admin=False):
@@ -320,14 +386,14 @@ def test_access(name, principal, client_for):
         assert not response["Location"].startswith((reverse("login"), reverse("admin:login")))
     elif principal in ACCESS[name]:
         assert response.status_code == 200, response.status_code
-        assert FRIENDLY_403 not in response.content.decode()
+        assert FRIENDLY_403 not in page_text(response)
     elif name.startswith("admin:"):
         # The admin keeps its own door: a signed-in user who is not staff is sent to the admin's sign-in.
         assert response.status_code == 302
         assert response["Location"] == f"{reverse('admin:login')}?next={quote(url)}"
     else:
         assert response.status_code == 403
-        assert FRIENDLY_403 in response.content.decode()
+        assert FRIENDLY_403 in page_text(response)
 
 
 @pytest.mark.django_db

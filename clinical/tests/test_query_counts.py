@@ -23,6 +23,9 @@ from clinical.tests.factories import (
     ProcedureFactory,
     TreatmentPlanFactory,
 )
+from documents import services as document_services
+from documents.models import ClinicalDocument
+from documents.tests.factories import make_document, make_image, pdf_upload, photo_upload
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
@@ -128,6 +131,33 @@ def a_patient():
     return patient
 
 
+def file_paperwork(patient, *, count, first_day):
+    """`count` documents of every type (every other one corrected, every fifth archived) and as many
+    photos of a few body sites (every fourth archived), each filed by a different clinician."""
+    types = list(ClinicalDocument.Type)
+    for i in range(count):
+        document = make_document(
+            patient,
+            doc_type=types[i % len(types)],
+            title=f"Document {first_day}-{i}",
+            document_date=days_ago(first_day + i).date(),
+        )
+        if i % 2 == 0:
+            document_services.replace_document_file(
+                document=document, uploaded=pdf_upload(), by=UserFactory(roles=["Nurse"]), note="Corrected"
+            )
+        image = make_image(
+            patient,
+            body_site=["Left shin", "Sacrum", "Right heel"][i % 3],
+            taken_on=days_ago(first_day + i).date(),
+            uploaded=photo_upload(size=(160, 120)),
+        )
+        if i % 5 == 4:
+            document_services.archive_document(document=document, by=document.uploaded_by, reason="Filed in error")
+        if i % 4 == 3:
+            document_services.archive_image(image=image, by=image.uploaded_by, reason="Blurred")
+
+
 # --- the chart ------------------------------------------------------------------------------------
 
 
@@ -138,6 +168,7 @@ def test_chart(persona, plan_status, request):
     patient = a_patient()
     doctors = [DoctorFactory() for _ in range(3)]
     grow_history(patient, visits=2, first_day=1, doctors=doctors)
+    file_paperwork(patient, count=1, first_day=1)
     url = reverse("clinical:chart", args=[patient.pk])
     data = {"plan_status": plan_status} if plan_status else None
 
@@ -145,13 +176,16 @@ def test_chart(persona, plan_status, request):
         grow_history(patient, visits=28, first_day=3, doctors=[*doctors, DoctorFactory(), DoctorFactory()])
         AllergyFactory(patient=patient, substance="Ibuprofen")
         ConditionFactory(patient=patient, name="Asthma", icd10_code="J45")
+        file_paperwork(patient, count=20, first_day=3)
 
     assert_does_not_grow(client, url, add_more, data)
-    # The long history is really on the page.
+    # The long history is really on the page, documents and photos too (the archived ones are not).
     timeline = client.get(url, data).context["timeline"]
     kinds = {entry.kind for entry in timeline}
-    assert kinds == {"visit", "record", "plan", "procedure"}
+    assert kinds == {"visit", "record", "plan", "procedure", "document", "image"}
     assert len([e for e in timeline if e.kind == "record"]) == 30
+    assert len([e for e in timeline if e.kind == "document"]) == 1 + 16
+    assert len([e for e in timeline if e.kind == "image"]) == 1 + 15
     assert MedicalRecord.objects.signed().filter(patient=patient, amendments__isnull=False).exists()
 
 
