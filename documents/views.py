@@ -3,6 +3,7 @@ their files leave storage (permission-checked downloads, images and thumbnails).
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import FormView, TemplateView, View
 
@@ -12,7 +13,7 @@ from clinic.views import PermissionFirstMixin
 from patients.models import Patient
 
 from . import services
-from .access import ANY_DOCUMENT_ACCESS, can_view_document, document_types_user_may_add
+from .access import ANY_DOCUMENT_ACCESS, VIEW_ALL, can_view_document, document_types_user_may_add
 from .forms import ArchiveForm, DocumentUploadForm, ImageUploadForm, ReplaceFileForm
 from .models import ClinicalDocument, DocumentVersion, PatientImage
 from .queries import archived_items, gallery, patient_documents
@@ -94,15 +95,26 @@ class UploadDocumentView(PatientMixin, AnyOfPermissionsMixin, FormView):
         return super().get_context_data(patient=self.patient, **kwargs)
 
 
+def _visible_or_refused(user, queryset, pk, document=lambda obj: obj):
+    """The object if the user may see its document. Someone who sees only some types gets 403 both
+    for a type they may not see and for an id that does not exist, so ids reveal nothing."""
+    obj = queryset.filter(pk=pk).first()
+    if obj is not None and can_view_document(user, document(obj)):
+        return obj
+    if obj is None and user.has_perm(VIEW_ALL):
+        raise Http404("No such document.")
+    raise PermissionDenied
+
+
 class DocumentMixin(AnyOfPermissionsMixin):
     """Loads the document and refuses it (403) to a user who may not see its type."""
 
     def load(self, pk, **kwargs):
-        self.document = get_object_or_404(
-            ClinicalDocument.objects.select_related("patient", "current_version", "uploaded_by", "archived_by"), pk=pk
+        self.document = _visible_or_refused(
+            self.request.user,
+            ClinicalDocument.objects.select_related("patient", "current_version", "uploaded_by", "archived_by"),
+            pk,
         )
-        if not can_view_document(self.request.user, self.document):
-            raise PermissionDenied
 
 
 class DocumentDetailView(DocumentMixin, TemplateView):
@@ -224,9 +236,9 @@ class DownloadVersionView(AnyOfPermissionsMixin, View):
     permission_required = ("documents.view_clinicaldocument", "documents.view_administrative_document")
 
     def load(self, pk, **kwargs):
-        self.version = get_object_or_404(DocumentVersion.objects.select_related("document"), pk=pk)
-        if not can_view_document(self.request.user, self.version.document):
-            raise PermissionDenied
+        self.version = _visible_or_refused(
+            self.request.user, DocumentVersion.objects.select_related("document"), pk, document=lambda v: v.document
+        )
 
     def get(self, request, pk):
         version = self.version

@@ -442,6 +442,7 @@ HOLDERS = {
     "documents:image_restore": ADMINISTRATORS,
 }
 POST_ONLY = {"documents:restore", "documents:image_restore"}
+DOCUMENT_PAGES = {"documents:detail", "documents:replace", "documents:download"}
 
 
 def test_every_documents_url_is_in_the_table():
@@ -454,7 +455,10 @@ def test_a_nonexistent_item_is_403_for_roles_without_the_permission(name, princi
     client = client_as(principal, client_for)
     url = reverse(name, args=[UNKNOWN])
     response = client.post(url) if name in POST_ONLY else client.get(url)
-    if principal in HOLDERS[name]:
+    # Reception sees only some document types: an unknown document id is refused like a clinical
+    # one, so guessing ids tells nothing.
+    sees_some_types_only = principal in FRONT_DESK and name in DOCUMENT_PAGES
+    if principal in HOLDERS[name] and not sees_some_types_only:
         assert response.status_code == 404
     else:
         assert_refused(response, url)
