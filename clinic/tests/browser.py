@@ -115,6 +115,23 @@ def browser_context_args(browser_context_args, live_server):
     return {**browser_context_args, "base_url": live_server.url}
 
 
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violations(request):
+    """Every browser journey also proves the pages work under the Content Security Policy: a
+    blocked inline script or style (or any other violation) reported by Chromium fails the test."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    violations = []
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    yield
+    assert violations == []
+
+
 def sign_in(page, username, password):
     """Sign in through the login page, the way a person does."""
     page.goto("/accounts/login/")
