@@ -44,18 +44,21 @@ def _fast_and_quiet(settings):
 @pytest.fixture(autouse=True)
 def _let_flush_empty_signed_records(request):
     """SQLite empties a transactional test's database with DELETE, which the triggers guarding
-    signed records and closed months refuse; drop those delete guards just before (the flush's
-    post_migrate puts them back). PostgreSQL uses TRUNCATE, which row triggers do not see."""
+    signed records, closed months and the audit trail refuse; drop those delete guards just before
+    (the flush's post_migrate puts them back). PostgreSQL uses TRUNCATE, which row triggers do not
+    see; only the audit trail's TRUNCATE guard has to go."""
     yield
     marker = request.node.get_closest_marker("django_db")
     if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
         from django.db import connection
 
+        from clinic.guards import drop_guards_for_test_flush
         from clinical.guards import drop_sqlite_delete_guards
         from finance.guards import drop_sqlite_delete_guards as drop_finance_delete_guards
 
         drop_sqlite_delete_guards(connection)
         drop_finance_delete_guards(connection)
+        drop_guards_for_test_flush(connection)
 
 
 def _client_for(role):

@@ -168,6 +168,8 @@ AXES_RESET_ON_SUCCESS = True
 # Behind PROXY_COUNT reverse proxies the client's address comes from X-Forwarded-For (one rule for
 # lockouts and the audit trail); without it, every sign-in would seem to come from the proxy.
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+# The key of the audit trail's hash chain (clinic/audit.py); derived from SECRET_KEY when empty.
+AUDIT_KEY = env("AUDIT_KEY", default="")
 AXES_CLIENT_IP_CALLABLE = "clinic.context.client_address"
 AXES_VERBOSE = False
 # Each failed sign-in for an account waits a little longer (seconds per earlier failure, capped).

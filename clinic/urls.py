@@ -19,6 +19,7 @@ urlpatterns = [
     path("clinical/", include("clinical.urls")),
     path("finance/", include("finance.urls")),
     path("documents/", include("documents.urls")),
+    path("audit/", include("clinic.audit_urls")),
     path("admin/", admin.site.urls),
 ]
 

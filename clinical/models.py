@@ -13,6 +13,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.audit import Action, Audited
 from patients.models import ICD10_VALIDATOR, Patient
 from patients.text import fold
 from scheduling.models import Appointment
@@ -44,10 +45,12 @@ class MedicalRecordQuerySet(models.QuerySet):
         return super().delete()
 
 
-class MedicalRecord(models.Model):
+class MedicalRecord(Audited, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SIGNED = "signed", "Signed"
+
+    audit_status_actions = {"signed": Action.SIGN}
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="medical_records")
     appointment = models.ForeignKey(
@@ -234,7 +237,7 @@ class MedicationQuerySet(models.QuerySet):
         return super().delete()
 
 
-class Medication(models.Model):
+class Medication(Audited, models.Model):
     """One prescribed medication: a structured row of a record."""
 
     record = models.ForeignKey(MedicalRecord, on_delete=models.CASCADE, related_name="medications")
@@ -254,6 +257,9 @@ class Medication(models.Model):
     def __str__(self):
         return " ".join(filter(None, [self.drug, self.strength, self.dose, self.route, self.frequency, self.duration]))
 
+    def audit_patient_id(self):
+        return self.record.patient_id
+
     def _locked(self):
         # The record it belongs to now and, for a stored row, the one it is being moved away from.
         records = models.Q(pk=self.record_id)
@@ -272,7 +278,7 @@ class Medication(models.Model):
         return super().delete(*args, **kwargs)
 
 
-class Amendment(models.Model):
+class Amendment(Audited, models.Model):
     """A correction or addition to a signed record: append-only, with its author, time and reason."""
 
     class Section(models.TextChoices):
@@ -299,6 +305,12 @@ class Amendment(models.Model):
     def __str__(self):
         return f"Amendment to {self.get_section_display()} by {self.author}"
 
+    def audit_patient_id(self):
+        return self.record.patient_id
+
+    def audit_create_action(self):
+        return Action.AMEND
+
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise SignedRecordError("An amendment cannot be changed; add another amendment.")
@@ -308,7 +320,7 @@ class Amendment(models.Model):
         raise SignedRecordError("An amendment cannot be deleted.")
 
 
-class TreatmentPlan(models.Model):
+class TreatmentPlan(Audited, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         ACTIVE = "active", "Active"
@@ -374,7 +386,7 @@ class TreatmentPlan(models.Model):
         return self.TRANSITIONS[self.Status(self.status)]
 
 
-class Procedure(models.Model):
+class Procedure(Audited, models.Model):
     class Status(models.TextChoices):
         PLANNED = "planned", "Planned"
         DONE = "done", "Done"

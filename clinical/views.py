@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.generic import CreateView, DetailView, FormView, TemplateView, UpdateView, View
 
+from clinic.audit import RecordsAccess
 from clinic.forms import add_service_errors
 from clinic.views import PermissionFirstMixin
 from patients.models import Patient
@@ -31,9 +32,10 @@ from .queries import chart_timeline, my_day
 RECORDS = MedicalRecord.objects.select_related("patient", "author", "signed_by", "appointment__doctor__user")
 
 
-class MyDayView(PermissionRequiredMixin, TemplateView):
+class MyDayView(PermissionRequiredMixin, RecordsAccess, TemplateView):
     """A doctor's appointments today: each one click from starting, charting and completing."""
 
+    audit_summary = "my day (today's patients)"
     permission_required = "clinical.add_medicalrecord"
     template_name = "clinical/my_day.html"
 
@@ -44,8 +46,9 @@ class MyDayView(PermissionRequiredMixin, TemplateView):
         return super().get_context_data(doctor=doctor, today=today, appointments=appointments, **kwargs)
 
 
-class ChartView(PermissionRequiredMixin, DetailView):
+class ChartView(PermissionRequiredMixin, RecordsAccess, DetailView):
     permission_required = "clinical.view_medicalrecord"
+    audit_summary = "chart"
     model = Patient
     template_name = "clinical/chart.html"
     context_object_name = "patient"
@@ -122,7 +125,7 @@ class NewRecordView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(_edit_url(record))
 
 
-class RecordDetailView(PermissionRequiredMixin, DetailView):
+class RecordDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
     permission_required = "clinical.view_medicalrecord"
     queryset = RECORDS.prefetch_related("medications", "amendments__author", "patient__allergies")
     template_name = "clinical/record_detail.html"
@@ -140,7 +143,7 @@ class RecordDetailView(PermissionRequiredMixin, DetailView):
         )
 
 
-class RecordEditView(PermissionRequiredMixin, UpdateView):
+class RecordEditView(PermissionRequiredMixin, RecordsAccess, UpdateView):
     """The author's draft: findings, vitals, diagnosis and medications in one form."""
 
     permission_required = "clinical.change_medicalrecord"
@@ -229,9 +232,10 @@ class AmendRecordView(PermissionFirstMixin, FormView):
         return HttpResponseRedirect(self.record.get_absolute_url())
 
 
-class PrescriptionView(PermissionRequiredMixin, DetailView):
+class PrescriptionView(PermissionRequiredMixin, RecordsAccess, DetailView):
     """A printable prescription of a signed record (print stylesheet; the browser's print-to-PDF)."""
 
+    audit_summary = "prescription"
     permission_required = "clinical.view_medicalrecord"
     queryset = RECORDS.filter(status=MedicalRecord.Status.SIGNED).prefetch_related("medications")
     template_name = "clinical/prescription.html"
@@ -316,7 +320,7 @@ class PlanCreateView(PermissionFirstMixin, _OnceOnlyCreateMixin, CreateView):
         return super().form_valid(form)
 
 
-class PlanDetailView(PermissionRequiredMixin, DetailView):
+class PlanDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
     permission_required = "clinical.view_treatmentplan"
     queryset = TreatmentPlan.objects.select_related("patient", "doctor__user", "created_by")
     template_name = "clinical/plan_detail.html"

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from clinic.audit import Audited
 from clinic.uploads import random_name
 from patients.models import Patient
 from patients.text import fold
@@ -55,7 +56,7 @@ class StoredFile(models.Model):
         abstract = True
 
 
-class ClinicalDocument(Archivable):
+class ClinicalDocument(Audited, Archivable):
     class Type(models.TextChoices):
         LAB_RESULT = "lab_result", "Lab result"
         REFERRAL = "referral", "Referral"
@@ -113,7 +114,7 @@ class ClinicalDocument(Archivable):
         return self.current_version.sha256 if self.current_version_id else ""
 
 
-class DocumentVersion(StoredFile):
+class DocumentVersion(Audited, StoredFile):
     document = models.ForeignKey(ClinicalDocument, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
     file = models.FileField(upload_to=document_upload_to, max_length=200)
@@ -126,11 +127,14 @@ class DocumentVersion(StoredFile):
     def __str__(self):
         return f"Version {self.number} of {self.document.title}"
 
+    def audit_patient_id(self):
+        return self.document.patient_id
+
     def get_absolute_url(self):
         return reverse("documents:download", args=[self.pk])
 
 
-class PatientImage(Archivable, StoredFile):
+class PatientImage(Audited, Archivable, StoredFile):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="images")
     body_site = models.CharField(
         max_length=100, help_text="Where on the body, or a tag: 'left shin', 'sacrum', 'mole, right shoulder'."

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import FormView, TemplateView, View
 
+from clinic.audit import Action, RecordsAccess
 from clinic.files import private_file_response
 from clinic.forms import add_service_errors
 from clinic.views import PermissionFirstMixin
@@ -37,8 +38,13 @@ class PatientMixin:
 # --- documents -----------------------------------------------------------------------------------
 
 
-class PatientDocumentsView(PatientMixin, AnyOfPermissionsMixin, TemplateView):
+class PatientDocumentsView(PatientMixin, AnyOfPermissionsMixin, RecordsAccess, TemplateView):
     permission_required = ANY_DOCUMENT_ACCESS
+    audit_summary = "documents list"
+
+    def audit_object(self):
+        return self.patient
+
     template_name = "documents/patient_documents.html"
 
     def get_context_data(self, **kwargs):
@@ -117,8 +123,12 @@ class DocumentMixin(AnyOfPermissionsMixin):
         )
 
 
-class DocumentDetailView(DocumentMixin, TemplateView):
+class DocumentDetailView(DocumentMixin, RecordsAccess, TemplateView):
     permission_required = ("documents.view_clinicaldocument", "documents.view_administrative_document")
+
+    def audit_object(self):
+        return self.document
+
     template_name = "documents/document_detail.html"
 
     def get_context_data(self, **kwargs):
@@ -232,8 +242,12 @@ class RestoreDocumentView(AnyOfPermissionsMixin, RestoreView):
         services.restore_document(document=self.target)
 
 
-class DownloadVersionView(AnyOfPermissionsMixin, View):
+class DownloadVersionView(AnyOfPermissionsMixin, RecordsAccess, View):
     permission_required = ("documents.view_clinicaldocument", "documents.view_administrative_document")
+    audit_action = Action.DOWNLOAD
+
+    def audit_object(self):
+        return self.version
 
     def load(self, pk, **kwargs):
         self.version = _visible_or_refused(
@@ -253,8 +267,13 @@ class DownloadVersionView(AnyOfPermissionsMixin, View):
 # --- images --------------------------------------------------------------------------------------
 
 
-class GalleryView(PatientMixin, PermissionFirstMixin, TemplateView):
+class GalleryView(PatientMixin, PermissionFirstMixin, RecordsAccess, TemplateView):
     permission_required = "documents.view_patientimage"
+    audit_summary = "image gallery"
+
+    def audit_object(self):
+        return self.patient
+
     template_name = "documents/gallery.html"
 
     def get_context_data(self, **kwargs):
@@ -296,8 +315,11 @@ class UploadImageView(PatientMixin, PermissionFirstMixin, FormView):
         return super().get_context_data(patient=self.patient, body_sites=sites, **kwargs)
 
 
-class ImageMixin(PermissionFirstMixin):
+class ImageMixin(PermissionFirstMixin, RecordsAccess):
     permission_required = "documents.view_patientimage"
+
+    def audit_object(self):
+        return self.image
 
     def load(self, pk, **kwargs):
         self.image = get_object_or_404(
@@ -321,6 +343,12 @@ class ImageDetailView(ImageMixin, TemplateView):
 
 class ImageFileView(ImageMixin, View):
     thumbnail = False
+    audit_action = Action.DOWNLOAD
+
+    def record_access(self, response):
+        # Thumbnails come by the dozen with a gallery or a chart, whose own view is recorded.
+        if not self.thumbnail:
+            super().record_access(response)
 
     def get(self, request, pk):
         image = self.image

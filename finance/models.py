@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.audit import Action, Audited
 from clinic.uploads import random_name
 from patients.models import Patient
 
@@ -53,7 +54,7 @@ class ClosedMonthQuerySet(models.QuerySet):
         raise LockedEntryError("A closed month stays closed.")
 
 
-class ClosedMonth(models.Model):
+class ClosedMonth(Audited, models.Model):
     """A month whose finance entries are final: nothing dated in it is added, changed or removed."""
 
     month = models.DateField(unique=True, help_text="The first day of the month.")
@@ -80,7 +81,7 @@ class ClosedMonth(models.Model):
         raise LockedEntryError("A closed month stays closed.")
 
 
-class ExpenseCategory(models.Model):
+class ExpenseCategory(Audited, models.Model):
     """A managed list; a manager adds categories and retires them (never deletes: entries use them)."""
 
     name = models.CharField(max_length=80)
@@ -125,7 +126,7 @@ class EntryQuerySet(models.QuerySet):
         return super().delete()
 
 
-class Entry(models.Model):
+class Entry(Audited, models.Model):
     """What every money entry shares: a date, a positive amount (negative only for a reversal), who recorded it."""
 
     date = models.DateField(default=timezone.localdate, db_index=True)
@@ -178,6 +179,9 @@ class Entry(models.Model):
             raise ValidationError({"date": "An entry cannot be dated in the future."})
         if self.date and ClosedMonth.objects.covering(self.date).exists():
             raise ValidationError({"date": f"{month_label(self.date)} is closed; date the entry in an open month."})
+
+    def audit_create_action(self):
+        return Action.REVERSE if self.reverses_id else Action.CREATE
 
     def _stored(self):
         if self.pk is None:

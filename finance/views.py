@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.generic import DetailView, FormView, ListView
 
+from clinic.audit import RecordsAccess
 from clinic.forms import add_service_errors
 from clinical.models import Procedure
 from patients.models import Patient
@@ -85,7 +86,7 @@ class RecordPaymentView(PermissionRequiredMixin, FormView):
         )
 
 
-class ReceiptView(PermissionRequiredMixin, DetailView):
+class ReceiptView(PermissionRequiredMixin, RecordsAccess, DetailView):
     """A printable receipt for the patient (and a refund note for a reversal)."""
 
     permission_required = ("finance.add_payment",)

@@ -8,6 +8,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.audit import Audited
+
 from .text import digits, fold
 
 ICD10_VALIDATOR = RegexValidator(
@@ -77,7 +79,7 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(q)
 
 
-class Patient(models.Model):
+class Patient(Audited, models.Model):
     class Sex(models.TextChoices):
         FEMALE = "female", "Female"
         MALE = "male", "Male"
@@ -119,6 +121,11 @@ class Patient(models.Model):
             models.Index(fields=["name_key", "date_of_birth"], name="patient_duplicate_key"),
             models.Index(fields=["last_name", "first_name"], name="patient_name_order"),
         ]
+
+    audit_derived_fields = frozenset({"search_text", "phone_digits"})
+
+    def audit_patient_id(self):
+        return self.pk
 
     def __str__(self):
         return f"{self.last_name.upper()}, {self.first_name}" + (f" ({self.mrn})" if self.mrn else "")
@@ -174,7 +181,7 @@ class Patient(models.Model):
         self.save(update_fields=["is_archived", "archived_at", "archived_by", "updated_at"])
 
 
-class Allergy(models.Model):
+class Allergy(Audited, models.Model):
     class Severity(models.TextChoices):
         MILD = "mild", "Mild"
         MODERATE = "moderate", "Moderate"
@@ -200,7 +207,7 @@ class Allergy(models.Model):
         return f"{self.substance} ({self.get_severity_display()})"
 
 
-class Condition(models.Model):
+class Condition(Audited, models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         RESOLVED = "resolved", "Resolved"

@@ -6,13 +6,14 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.generic import CreateView, DetailView, ListView, UpdateView, View
 
+from clinic.audit import Action, RecordsAccess, record
 from scheduling.models import Appointment
 
 from .forms import AllergyForm, ConditionForm, PatientCreateForm, PatientForm, PatientSearchForm
 from .models import Allergy, Condition, Patient
 
 
-class PatientListView(PermissionRequiredMixin, ListView):
+class PatientListView(PermissionRequiredMixin, RecordsAccess, ListView):
     permission_required = "patients.view_patient"
     template_name = "patients/patient_list.html"
     paginate_by = 25
@@ -28,6 +29,13 @@ class PatientListView(PermissionRequiredMixin, ListView):
             # No search yet: the most recently registered, newest first.
             return patients.order_by("-pk")
         return patients.search(self.form.cleaned_data["q"]).order_by("last_name", "first_name", "pk")
+
+    def record_access(self, response):
+        # A list reveals patients: what was asked and how many answered (counted for the page already).
+        query = self.form.cleaned_data["q"] if self.form.is_valid() else ""
+        found = response.context_data["paginator"].count
+        asked = f'"{query}"' if query else "newest registrations"
+        record(Action.SEARCH, summary=f"patients: {asked}, {found} found", patient_id=None)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -48,7 +56,7 @@ class PatientCreateView(PermissionRequiredMixin, CreateView):
         return response
 
 
-class PatientUpdateView(PermissionRequiredMixin, UpdateView):
+class PatientUpdateView(PermissionRequiredMixin, RecordsAccess, UpdateView):
     permission_required = "patients.change_patient"
     model = Patient
     form_class = PatientForm
@@ -62,7 +70,7 @@ class PatientUpdateView(PermissionRequiredMixin, UpdateView):
         return super().form_valid(form)
 
 
-class PatientDetailView(PermissionRequiredMixin, DetailView):
+class PatientDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
     permission_required = "patients.view_patient"
     model = Patient
     template_name = "patients/patient_detail.html"

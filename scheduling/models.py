@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from clinic.audit import Action, Audited
 from patients.models import Patient
 from staff.models import Doctor, WorkingHours
 
@@ -38,7 +39,7 @@ class AppointmentQuerySet(models.QuerySet):
         return self.select_related("patient", "doctor__user", "doctor__specialty")
 
 
-class Appointment(models.Model):
+class Appointment(Audited, models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         CONFIRMED = "confirmed", "Confirmed"
@@ -121,6 +122,11 @@ class Appointment(models.Model):
                 condition=~models.Q(status__in=INACTIVE_STATUSES),
             ),
         ]
+
+    def audit_action(self, changes):
+        if "start" in changes or "end" in changes:
+            return Action.RESCHEDULE, "changed: " + ", ".join(sorted(changes))
+        return super().audit_action(changes)
 
     def __str__(self):
         local = timezone.localtime(self.start)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import DetailView, FormView, TemplateView, View
 
+from clinic.audit import RecordsAccess
 from clinic.forms import add_service_errors
 from finance.queries import visit_charges
 from patients.forms import PatientSearchForm
@@ -63,7 +64,7 @@ STEPS = [
 ]
 
 
-class AppointmentDetailView(PermissionRequiredMixin, DetailView):
+class AppointmentDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/appointment_detail.html"
     queryset = Appointment.objects.with_people().select_related("booked_by", "cancelled_by", "checked_in_by")

@@ -107,6 +107,8 @@ ROLE_PERMISSIONS = {
         "staff.view_doctor",
         "staff.view_specialty",
         *_FINANCE,
+        # The audit trail: who saw or changed what (searching it shows names, never clinical content).
+        "clinic.view_auditentry",
     ],
     ADMINISTRATOR: [
         *_FRONT_DESK,
@@ -127,6 +129,7 @@ ROLE_PERMISSIONS = {
         # Only an administrator brings back what was archived (seeing titles, not content).
         "documents.restore_clinicaldocument",
         "documents.restore_patientimage",
+        "clinic.view_auditentry",
     ],
 }
 

@@ -1,0 +1,103 @@
+"""Searching the audit trail (Managers, Administrators) and a patient's "who accessed this record"."""
+
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db.models import Count, Max, Min
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.views.generic import ListView
+
+from patients.models import Patient
+
+from .models import AuditEntry
+
+ENTRIES = AuditEntry.objects.select_related("user", "patient").order_by("-seq")
+
+
+def _start_of(day):
+    """The UTC instant a day begins in the clinic's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class AuditSearchForm(forms.Form):
+    patient = forms.CharField(label="Patient MRN", required=False, max_length=12)
+    user = forms.ModelChoiceField(
+        label="Staff member",
+        queryset=get_user_model().objects.order_by("username"),
+        required=False,
+        empty_label="Anyone",
+    )
+    action = forms.ChoiceField(choices=[("", "Any action"), *AuditEntry.Action.choices], required=False)
+    date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_patient(self):
+        mrn = self.cleaned_data["patient"].strip()
+        if not mrn:
+            return None
+        patient = Patient.objects.filter(mrn=mrn).first()
+        if patient is None:
+            raise forms.ValidationError(f"No patient has the MRN {mrn}.")
+        return patient
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+    def filter(self, entries):
+        data = self.cleaned_data
+        if data["patient"]:
+            entries = entries.filter(patient=data["patient"])
+        if data["user"]:
+            entries = entries.filter(user=data["user"])
+        if data["action"]:
+            entries = entries.filter(action=data["action"])
+        if data["date_from"]:
+            entries = entries.filter(at__gte=_start_of(data["date_from"]))
+        if data["date_to"]:
+            entries = entries.filter(at__lt=_start_of(data["date_to"] + timedelta(days=1)))
+        return entries
+
+
+class AuditSearchView(PermissionRequiredMixin, ListView):
+    permission_required = "clinic.view_auditentry"
+    template_name = "clinic/audit_list.html"
+    context_object_name = "entries"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.form = AuditSearchForm(self.request.GET)
+        if not self.form.is_valid():
+            return AuditEntry.objects.none()
+        return self.form.filter(ENTRIES)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(form=self.form, **kwargs)
+
+
+class PatientAccessView(PermissionRequiredMixin, ListView):
+    """Who accessed this patient's record: each person with how often and when, then every entry."""
+
+    permission_required = "clinic.view_auditentry"
+    template_name = "clinic/audit_patient.html"
+    context_object_name = "entries"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.patient = get_object_or_404(Patient, pk=self.kwargs["pk"])
+        return ENTRIES.filter(patient=self.patient)
+
+    def get_context_data(self, **kwargs):
+        people = (
+            AuditEntry.objects.filter(patient=self.patient)
+            .values("user_id", "username")
+            .annotate(entries=Count("id"), first=Min("at"), last=Max("at"))
+            .order_by("-last")[:200]
+        )
+        return super().get_context_data(patient=self.patient, people=people, **kwargs)

@@ -1,0 +1,89 @@
+"""The audit trail: who saw or changed which patient's data, when, from where.
+
+Entries are append-only (model, queryset and database triggers refuse changes and deletions) and
+each carries an HMAC of its content chained to the previous entry's, so an edit or a deletion made
+directly in the database is found by `manage.py verify_audit` (clinic/audit.py).
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditTrailError(Exception):
+    """Raised for any attempt to change or delete an audit entry."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AuditTrailError("Audit entries never change.")
+
+    def delete(self):
+        raise AuditTrailError("Audit entries are never deleted.")
+
+    def bulk_create(self, *args, **kwargs):
+        raise AuditTrailError("Audit entries are written one at a time, in the chain (clinic.audit.record).")
+
+    def bulk_update(self, *args, **kwargs):
+        raise AuditTrailError("Audit entries never change.")
+
+
+class AuditEntry(models.Model):
+    class Action(models.TextChoices):
+        VIEW = "view", "viewed"
+        SEARCH = "search", "searched"
+        DOWNLOAD = "download", "downloaded"
+        CREATE = "create", "created"
+        CHANGE = "change", "changed"
+        STATUS = "status", "changed status"
+        RESCHEDULE = "reschedule", "rescheduled"
+        SIGN = "sign", "signed"
+        AMEND = "amend", "amended"
+        ARCHIVE = "archive", "archived"
+        RESTORE = "restore", "restored"
+        REVERSE = "reverse", "reversed"
+        DELETE = "delete", "deleted"
+
+    seq = models.BigIntegerField(unique=True, editable=False)
+    at = models.DateTimeField(editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    # The name at the time: accounts are renamed, the trail is not.
+    username = models.CharField(max_length=150, editable=False)
+    action = models.CharField(max_length=12, choices=Action.choices, editable=False)
+    object_type = models.CharField(max_length=60, blank=True, editable=False)
+    object_id = models.CharField(max_length=40, blank=True, editable=False)
+    patient = models.ForeignKey(
+        "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+    summary = models.CharField(max_length=300, blank=True, editable=False)
+    ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    user_agent = models.CharField(max_length=200, blank=True, editable=False)
+    request_id = models.CharField(max_length=64, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name_plural = "audit entries"
+        # Only reading exists: no role can be given a right to add, change or delete entries.
+        default_permissions = ("view",)
+        indexes = [
+            models.Index(fields=["-at"], name="audit_at"),
+            models.Index(fields=["patient", "-at"], name="audit_patient"),
+            models.Index(fields=["user", "-at"], name="audit_user"),
+            models.Index(fields=["action", "-at"], name="audit_action"),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.username or 'system'} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AuditTrailError("Audit entries never change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AuditTrailError("Audit entries are never deleted.")

@@ -1,0 +1,420 @@
+"""The audit trail: an entry for each kind of access and change, written in the same transaction,
+append-only through every path on both databases, and a chain that finds tampering."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic import audit
+from clinic.models import AuditEntry, AuditTrailError
+from clinic.tests.concurrency import at_once
+from clinical import services as clinical_services
+from clinical.tests.factories import MedicalRecordFactory, SignedRecordFactory
+from documents import services as document_services
+from documents.tests.factories import make_document, make_image
+from finance import services as finance_services
+from finance.models import PaymentMethod
+from finance.tests.factories import CompletedVisitFactory, ExpenseFactory
+from patients.models import Patient
+from patients.tests.factories import PatientFactory
+from scheduling.tests.factories import AppointmentFactory, tomorrow_at
+from staff.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def newest(**filters):
+    return AuditEntry.objects.filter(**filters).order_by("-seq").first()
+
+
+def actions_on(obj):
+    return list(
+        AuditEntry.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+
+
+# --- what is recorded ----------------------------------------------------------------------------
+
+
+def test_a_change_made_in_a_request_names_who_when_what_and_from_where(reception):
+    response = reception.post(
+        reverse("patients:create"),
+        {"first_name": "Ines", "last_name": "Quarshie", "date_of_birth": "1980-02-03", "sex": "female", "phone": "07700 900123"},
+        HTTP_USER_AGENT="Firefox/140 (front desk 2)",
+        REMOTE_ADDR="192.0.2.44",
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    patient = Patient.objects.get(last_name="Quarshie")
+
+    entry = newest(object_type="patients.patient")
+    assert entry.action == AuditEntry.Action.CREATE
+    assert (entry.user, entry.username) == (reception.user, reception.user.username)
+    assert entry.object_id == str(patient.pk) and entry.patient == patient
+    assert entry.ip == "192.0.2.44" and entry.user_agent == "Firefox/140 (front desk 2)"
+    assert entry.request_id == response["X-Request-ID"]
+    assert timezone.now() - entry.at < timedelta(minutes=1)
+
+
+def test_a_change_lists_the_fields_it_changed_and_nothing_when_nothing_changed():
+    patient = PatientFactory(phone="07700 900001")
+    patient = Patient.objects.get(pk=patient.pk)
+    patient.phone = "07700 900002"
+    patient.email = "new@example.org"
+    patient.save()
+    assert newest().summary == "changed: email, phone"
+
+    before = AuditEntry.objects.count()
+    Patient.objects.get(pk=patient.pk).save()  # the same values again
+    assert AuditEntry.objects.count() == before
+
+
+def test_archive_and_restore_of_a_patient(reception):
+    patient = PatientFactory()
+    reception.post(reverse("patients:archive", args=[patient.pk]))
+    reception.post(reverse("patients:restore", args=[patient.pk]))
+    assert actions_on(patient)[-2:] == ["archive", "restore"]
+
+
+def test_appointment_status_changes_and_reschedules():
+    now = timezone.localtime()
+    appointment = AppointmentFactory(start=now - timedelta(minutes=5), end=now + timedelta(minutes=15))
+    appointment.refresh_from_db()
+    clinic_user = UserFactory()
+    appointment.check_in(by=clinic_user)
+    entry = newest(object_type="scheduling.appointment")
+    assert (entry.action, entry.summary) == ("status", "status: scheduled → checked_in")
+    assert entry.patient_id == appointment.patient_id
+
+    other = AppointmentFactory(start=tomorrow_at(12))
+    from scheduling import services as scheduling_services
+
+    scheduling_services.reschedule_appointment(appointment=other, start=tomorrow_at(14), by=clinic_user)
+    assert newest(object_type="scheduling.appointment").action == "reschedule"
+
+
+def test_signing_and_amending_a_record_are_named_and_belong_to_the_patient():
+    record = MedicalRecordFactory(diagnosis="Tension headache")
+    record = clinical_services.sign_record(record=record, by=record.author)
+    assert actions_on(record) == ["create", "sign"]
+    amendment = clinical_services.amend_record(
+        record=record, by=record.author, section="plan", text="Review in 2 weeks", reason="Omitted"
+    )
+    entry = newest(object_type="clinical.amendment")
+    assert entry.action == "amend" and entry.object_id == str(amendment.pk)
+    assert entry.patient_id == record.patient_id
+
+
+def test_documents_uploaded_archived_and_downloaded():
+    document = make_document()
+    by = document.uploaded_by
+    document_services.archive_document(document=document, by=by, reason="Wrong patient")
+    document_services.restore_document(document=document)
+    # Created, then pointed at its first version, archived and restored.
+    assert actions_on(document) == ["create", "change", "archive", "restore"]
+    version = document.versions.get()
+    assert actions_on(version) == ["create"]
+    assert newest(object_type="documents.documentversion").patient_id == document.patient_id
+
+
+def test_payments_and_their_reversals():
+    visit = CompletedVisitFactory()
+    payment = finance_services.record_payment(
+        item=visit, amount=finance_services.standard_fee(visit), method=PaymentMethod.CASH, received_by=UserFactory()
+    )
+    refund = finance_services.reverse_entry(entry=payment, reason="Charged twice", by=UserFactory())
+    assert actions_on(payment) == ["create"]
+    assert actions_on(refund) == ["reverse"]
+    assert newest(object_type="finance.payment").patient_id == visit.patient_id
+    expense = ExpenseFactory()
+    assert newest(object_type="finance.expense").patient_id is None and actions_on(expense) == ["create"]
+
+
+def test_reading_a_chart_a_record_and_a_photo_is_recorded(doctor_client):
+    record = SignedRecordFactory()
+    image = make_image(patient=record.patient)
+    patient = record.patient
+
+    doctor_client.get(reverse("clinical:chart", args=[patient.pk]))
+    assert (newest().action, newest().summary, newest().patient) == ("view", "chart", patient)
+    doctor_client.get(reverse("clinical:record", args=[record.pk]))
+    assert newest().object_type == "clinical.medicalrecord" and newest().patient == patient
+    response = doctor_client.get(reverse("documents:image_file", args=[image.pk]))
+    b"".join(response.streaming_content)
+    assert (newest().action, newest().object_id) == ("download", str(image.pk))
+
+    # Thumbnails come with a page whose own view is recorded; they add nothing.
+    before = AuditEntry.objects.count()
+    doctor_client.get(reverse("documents:image_thumbnail", args=[image.pk]))
+    assert AuditEntry.objects.count() == before
+
+
+def test_a_search_records_what_was_asked_and_how_many_were_revealed(reception):
+    PatientFactory(last_name="Oyelaran")
+    PatientFactory(last_name="Oyelaran")
+    reception.get(reverse("patients:list"), {"q": "oyel"})
+    entry = newest()
+    assert (entry.action, entry.summary, entry.patient) == ("search", 'patients: "oyel", 2 found', None)
+
+
+def test_a_refused_page_records_nothing(manager):
+    patient = PatientFactory()
+    before = AuditEntry.objects.count()
+    assert manager.get(reverse("clinical:chart", args=[patient.pk])).status_code == 403
+    assert AuditEntry.objects.count() == before
+
+
+def test_commands_are_recorded_as_the_system():
+    PatientFactory()
+    entry = newest()
+    assert entry.user is None and entry.username == "" and entry.user_agent.startswith("manage.py")
+
+
+# --- same transaction ----------------------------------------------------------------------------
+
+
+def test_when_the_entry_cannot_be_written_the_change_is_not_made(monkeypatch):
+    patient = PatientFactory(phone="07700 900001")
+    patient = Patient.objects.get(pk=patient.pk)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr(audit, "record", broken)
+    patient.phone = "07700 999999"
+    with pytest.raises(RuntimeError), transaction.atomic():
+        patient.save()
+    assert Patient.objects.get(pk=patient.pk).phone == "07700 900001"
+
+
+def test_when_the_change_is_refused_no_entry_is_left():
+    first = AppointmentFactory(start=tomorrow_at(10))
+    before = AuditEntry.objects.count()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        # The database's own double-booking guard refuses the overlap.
+        AppointmentFactory(doctor=first.doctor, start=tomorrow_at(10, 10))
+    assert AuditEntry.objects.count() == before
+
+
+def test_a_page_whose_view_cannot_be_recorded_is_not_served(doctor_client, monkeypatch):
+    patient = PatientFactory()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr("clinic.audit.record", broken)
+    doctor_client.raise_request_exception = False
+    assert doctor_client.get(reverse("clinical:chart", args=[patient.pk])).status_code == 500
+
+
+# --- append-only ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def entries():
+    PatientFactory.create_batch(3)
+    return AuditEntry.objects.order_by("seq")
+
+
+def test_no_orm_path_changes_or_deletes_an_entry(entries):
+    entry = entries.first()
+    with pytest.raises(AuditTrailError):
+        entries.update(summary="nothing happened")
+    with pytest.raises(AuditTrailError):
+        entries.delete()
+    with pytest.raises(AuditTrailError):
+        AuditEntry.objects.bulk_create([AuditEntry(seq=999, at=timezone.now(), action="view", prev_hash="", hash="x")])
+    entry.summary = "nothing happened"
+    with pytest.raises(AuditTrailError):
+        entry.save()
+    with pytest.raises(AuditTrailError):
+        entry.delete()
+    assert AuditEntry.objects.get(pk=entry.pk).summary != "nothing happened"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE clinic_auditentry SET summary = 'nothing happened'", "DELETE FROM clinic_auditentry"],
+)
+def test_the_database_refuses_raw_updates_and_deletes(entries, sql):
+    count = entries.count()
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+    assert entries.count() == count
+    assert not entries.filter(summary="nothing happened").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE is PostgreSQL's")
+def test_postgresql_refuses_truncate(entries):
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE clinic_auditentry CASCADE")
+    assert entries.count() == 3
+
+
+def test_the_admin_offers_no_audit_entry_to_change(administrator):
+    from django.contrib import admin
+
+    assert AuditEntry not in admin.site._registry
+
+
+# --- the chain -----------------------------------------------------------------------------------
+
+
+def _tamper(sql, params=()):
+    """What someone with direct database access could do: switch the guards off and write."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The test's own writes leave deferred foreign-key checks pending; settle them first.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("ALTER TABLE clinic_auditentry DISABLE TRIGGER USER")
+        else:
+            cursor.execute("DROP TRIGGER clinic_auditentry_update")
+            cursor.execute("DROP TRIGGER clinic_auditentry_delete")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE clinic_auditentry ENABLE TRIGGER USER")
+
+
+def test_an_intact_trail_verifies(entries, capsys):
+    call_command("verify_audit")
+    head = entries.last()
+    assert f"intact: 3 entries; the newest is #{head.seq}, hash {head.hash}" in capsys.readouterr().out
+
+
+def test_an_empty_trail_verifies(capsys):
+    call_command("verify_audit")
+    assert "empty" in capsys.readouterr().out
+
+
+def test_an_edited_entry_is_found(entries):
+    second = entries[1]
+    _tamper("UPDATE clinic_auditentry SET username = %s WHERE seq = %s", ["someone-else", second.seq])
+    with pytest.raises(CommandError, match="tampered with: 1 problem"):
+        call_command("verify_audit")
+    _, _, breaks = audit.verify()
+    assert [(b.seq, b.problem) for b in breaks] == [(second.seq, "its content does not match its hash (edited)")]
+
+
+def test_a_deleted_entry_is_found(entries):
+    second = entries[1]
+    _tamper("DELETE FROM clinic_auditentry WHERE seq = %s", [second.seq])
+    _, _, breaks = audit.verify()
+    assert [b.seq for b in breaks] == [second.seq + 1, second.seq + 1]
+    assert "missing" in breaks[0].problem and "does not link" in breaks[1].problem
+
+
+def test_an_edit_with_a_recomputed_hash_is_found_without_the_key(entries, settings):
+    """Rewriting an entry and its hash needs AUDIT_KEY, which is not in the database."""
+    last = entries.last()
+    forged = AuditEntry.objects.get(pk=last.pk)
+    forged.username = "someone-else"
+    settings.AUDIT_KEY = "a guess at the key"
+    _tamper("UPDATE clinic_auditentry SET username = %s, hash = %s WHERE seq = %s", [
+        forged.username, audit.entry_hash(forged), last.seq
+    ])
+    settings.AUDIT_KEY = ""
+    assert [b.seq for b in audit.verify()[2]] == [last.seq]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_make_one_unbroken_chain():
+    patients = PatientFactory.create_batch(8)
+
+    def view(i):
+        return audit.record(AuditEntry.Action.VIEW, patients[i], summary="chart")
+
+    outcomes = at_once(view, 8)
+    assert all(isinstance(outcome, AuditEntry) for outcome in outcomes), outcomes
+    count, head, breaks = audit.verify()
+    assert breaks == [] and head.seq == count == 16
+
+
+# --- searching the trail -------------------------------------------------------------------------
+
+
+def test_search_by_patient_user_action_and_dates(manager, reception):
+    anna, ben = PatientFactory(last_name="Anwar"), PatientFactory(last_name="Bello")
+    reception.get(reverse("patients:detail", args=[anna.pk]))
+    reception.get(reverse("patients:detail", args=[ben.pk]))
+    url = reverse("audit:search")
+
+    by_patient = manager.get(url, {"patient": anna.mrn}).context["entries"]
+    assert {e.patient_id for e in by_patient} == {anna.pk} and len(by_patient) == 2  # created, viewed
+    viewed = manager.get(url, {"user": reception.user.pk, "action": "view"}).context["entries"]
+    assert [e.patient_id for e in viewed] == [ben.pk, anna.pk]
+    today = timezone.localdate()
+    assert len(manager.get(url, {"date_from": today, "date_to": today}).context["entries"]) == 4
+    assert len(manager.get(url, {"date_to": today - timedelta(days=1)}).context["entries"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ({"patient": "999999"}, "patient", "No patient has the MRN 999999."),
+        ({"date_from": "2026-03-10", "date_to": "2026-03-01"}, "date_to", "The end date is before the start date."),
+        ({"date_from": "10/40/2026"}, "date_from", "Enter a valid date."),
+        ({"action": "erase"}, "action", "Select a valid choice."),
+    ],
+)
+def test_bad_search_input_gets_a_message_next_to_its_field(manager, query, field, message):
+    response = manager.get(reverse("audit:search"), query)
+    assert response.status_code == 200
+    assert any(message in error for error in response.context["form"].errors[field])
+
+
+def test_who_accessed_this_record(administrator, reception, doctor_client):
+    patient = PatientFactory()
+    reception.get(reverse("patients:detail", args=[patient.pk]))
+    reception.get(reverse("patients:detail", args=[patient.pk]))
+    doctor_client.get(reverse("clinical:chart", args=[patient.pk]))
+    PatientFactory()  # someone else's record is not in the report
+
+    response = administrator.get(reverse("audit:patient", args=[patient.pk]))
+    people = {p["username"]: p["entries"] for p in response.context["people"]}
+    assert people == {reception.user.username: 2, doctor_client.user.username: 1, "": 1}
+    assert len(response.context["entries"]) == 4
+    assert reverse("audit:patient", args=[patient.pk]) in administrator.get(
+        reverse("patients:detail", args=[patient.pk])
+    ).content.decode()
+
+
+def test_only_managers_and_administrators_read_the_trail(client_for):
+    patient = PatientFactory()
+    for role, allowed in [("Manager", True), ("Administrator", True), ("Receptionist", False), ("Doctor", False),
+                          ("Nurse", False), (None, False)]:
+        client = client_for(role)
+        for url in (reverse("audit:search"), reverse("audit:patient", args=[patient.pk])):
+            assert client.get(url).status_code == (200 if allowed else 403), (role, url)
+
+
+@pytest.mark.parametrize("url_name", ["audit:search", "audit:patient"])
+def test_trail_pages_make_the_same_queries_for_few_and_many_entries(manager, django_assert_num_queries, url_name):
+    patient = PatientFactory()
+    users = UserFactory.create_batch(3)
+
+    def grow(n):
+        for i in range(n):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(audit, "_who", lambda i=i: (users[i % 3], users[i % 3].username, "192.0.2.1", "t", ""))
+                audit.record(AuditEntry.Action.VIEW, patient, summary="chart")
+
+    url = reverse(url_name, args=[patient.pk] if url_name == "audit:patient" else [])
+    grow(3)
+    manager.get(url)  # warm the session and permission caches
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(conn) as few:
+        manager.get(url)
+    grow(60)
+    with django_assert_num_queries(len(few)):
+        response = manager.get(url)
+    assert len(response.context["entries"]) == 50
