@@ -26,8 +26,19 @@ def drop_sqlite_triggers(connection, names):
                 cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
+# app label -> install(connection), for every app that guards its tables (see install_all).
+INSTALLERS = {}
+
+
+def install_all(connection):
+    """Every app's guards, on a database that already has its tables (after a restore, say)."""
+    for install in INSTALLERS.values():
+        install(connection)
+
+
 def reinstall_after_migrate(app_label, install):
     """Connect `install(connection)` to run after every `migrate` of `app_label`; returns the receiver."""
+    INSTALLERS[app_label] = install
 
     def reinstall(sender, app_config=None, using="default", **kwargs):
         if app_config is not None and app_config.label == app_label:

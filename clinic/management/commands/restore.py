@@ -1,0 +1,303 @@
+"""`python manage.py restore DIR [--force]`: check a backup against its manifest, then bring it back.
+
+Order: every checksum first (a damaged backup is refused, naming the file), then the kind of
+database, then whether anything would be overwritten (refused without --force), then the media
+files, then the database (SQLite: the online backup API into the configured file; PostgreSQL:
+`pg_restore --clean --if-exists --no-owner` in one transaction), then a check that every table
+has the backup's row count and every database trigger is there. It runs no migrations: when the
+backup is older than the code, it says to run `migrate`.
+"""
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from django.core.files import File
+from django.core.files.storage import DEFAULT_STORAGE_ALIAS, FileSystemStorage, storages
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.loader import MigrationLoader
+
+from clinic.management.commands.backup import (
+    FORMAT,
+    MANIFEST,
+    MEDIA,
+    database_facts,
+    file_digest,
+    human_size,
+    run_pg_tool,
+    safe_name,
+    sqlite_path,
+)
+from clinic.triggers import INSTALLERS
+
+# --- Reading a backup ----------------------------------------------------------------------------
+
+
+def read_verified(folder: Path):
+    """The backup's manifest, once every file in the backup matches it; else a CommandError."""
+    if not (folder / MANIFEST).is_file():
+        raise CommandError(f"{folder} is not a backup: there is no {MANIFEST} in it. Nothing was restored.")
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        if manifest["format"] != FORMAT:
+            raise CommandError(f"This backup has format {manifest['format']}; this clinic reads format {FORMAT}.")
+        database = manifest["database"]
+        expected = {safe_name(entry["path"]): entry for entry in manifest["media"]["files"]}
+        checks = [(folder / safe_name(database["file"]), database, f"the database file {database['file']}")]
+        if not isinstance(database["tables"], dict) or not isinstance(manifest["migrations"], list):
+            raise TypeError("tables or migrations of the wrong type")
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise CommandError(
+            f"The manifest of {folder} is damaged or incomplete ({error!r}); nothing was restored."
+        ) from None
+
+    problems = []
+    checks += [(folder / MEDIA / name, entry, f"media file {name}") for name, entry in expected.items()]
+    for path, entry, what in checks:
+        if not path.is_file():
+            problems.append(f"{what} is missing")
+            continue
+        size, sha256 = file_digest(path)
+        if (size, sha256) != (entry["size"], entry["sha256"]):
+            problems.append(f"{what} does not match its checksum ({size} bytes, SHA-256 {sha256[:12]}…)")
+    media_root = folder / MEDIA
+    if media_root.is_dir():
+        for path in sorted(media_root.rglob("*")):
+            if path.is_file() and path.relative_to(media_root).as_posix() not in expected:
+                problems.append(f"media file {path.relative_to(media_root).as_posix()} is not in the manifest")
+    if problems:
+        shown = problems[:20] + ([f"… and {len(problems) - 20} more"] if len(problems) > 20 else [])
+        raise CommandError(
+            f"The backup at {folder} is damaged; nothing was restored.\n" + "\n".join(f"  - {p}" for p in shown)
+        )
+    return manifest
+
+
+def migration_notes(applied_pairs):
+    """Lines telling how the backup's applied migrations compare with this code's migrations."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    applied = {tuple(pair) for pair in applied_pairs}
+
+    def is_applied(key):
+        replaces = loader.graph.nodes[key].replaces
+        return key in applied or (bool(replaces) and all(tuple(old) in applied for old in replaces))
+
+    missing = sorted(f"{app}.{name}" for app, name in loader.graph.nodes if not is_applied((app, name)))
+    unknown = sorted(f"{app}.{name}" for app, name in applied if (app, name) not in loader.disk_migrations)
+    notes = []
+    if unknown:
+        notes.append(
+            f"Warning: the backup has migrations this code does not know ({', '.join(unknown)}): it was made by "
+            "a newer version of the clinic; run that version, or a later one, on the restored database."
+        )
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        notes.append(
+            f"The backup predates {len(missing)} migration(s) of this code ({shown}): "
+            "run `python manage.py migrate` before starting the clinic."
+        )
+    return notes
+
+
+# --- Database ------------------------------------------------------------------------------------
+
+
+def current_facts(connection):
+    with connection.cursor() as cursor:
+        return database_facts(cursor, connection.vendor)
+
+
+def load_sqlite(connection, source: Path):
+    """Copy the backup into the configured SQLite file with the online backup API."""
+    target_path = sqlite_path(connection.settings_dict)
+    timeout = connection.settings_dict.get("OPTIONS", {}).get("timeout", 20)
+    # Read-only and immutable: reading the backup writes no journal next to it.
+    try:
+        backup = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            target = sqlite3.connect(target_path, timeout=timeout)
+            try:
+                # The backup API cannot write into a WAL database whose page size differs; copying in
+                # rollback mode always works, and WAL is switched back on after.
+                (mode,) = target.execute("PRAGMA journal_mode").fetchone()
+                target.execute("PRAGMA journal_mode=DELETE")
+                backup.backup(target)
+                target.execute(f"PRAGMA journal_mode={'WAL' if mode.lower() == 'wal' else 'DELETE'}")
+                (check,) = target.execute("PRAGMA quick_check").fetchone()
+            finally:
+                target.close()
+        finally:
+            backup.close()
+    except sqlite3.Error as error:  # e.g. "database is locked": the clinic is still writing to it
+        raise CommandError(f"Restoring the SQLite database {target_path} failed: {error}") from error
+    if check != "ok":
+        raise CommandError(f"The restored SQLite database failed its check: {check}")
+
+
+def load_postgresql(connection, source: Path):
+    """pg_restore into the configured database, in one transaction: a failure leaves it as it was.
+
+    --clean drops each table before re-creating it; the row triggers guarding signed records,
+    closed months and the audit trail do not fire on DROP TABLE, and pg_restore creates triggers
+    only after the rows are loaded.
+    """
+    run_pg_tool(
+        "pg_restore",
+        connection.settings_dict,
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--single-transaction",
+        "--dbname",
+        str(connection.settings_dict["NAME"]),
+        str(source),
+    )
+
+
+def reinstall_triggers(connection):
+    """Run each app's (idempotent) trigger installation; returns warnings for any that failed."""
+    warnings = []
+    for label, install in INSTALLERS.items():
+        try:
+            install(connection)
+        except DatabaseError as error:
+            warnings.append(f"Warning: the {label} triggers were not installed ({error}); run `migrate`.")
+    return warnings
+
+
+# --- Media ---------------------------------------------------------------------------------------
+
+
+def media_taken(storage, entries):
+    return [entry["path"] for entry in entries if storage.exists(entry["path"])]
+
+
+def restore_media(storage, source: Path, entries):
+    """Write each backed-up file into the storage under its own name, replacing what is there."""
+    for entry in entries:
+        name = safe_name(entry["path"])
+        # save() picks another name when one is taken; the database's rows need this one.
+        if storage.exists(name):
+            storage.delete(name)
+        with open(source / name, "rb") as content:
+            saved = storage.save(name, File(content, name=name))
+        if saved != name:
+            raise CommandError(f"The media storage saved {name} as {saved}; the records point at {name}.")
+
+
+class Command(BaseCommand):
+    help = (
+        "Restore a backup made by `backup` (the folder holding manifest.json) into the configured "
+        "database and media storage. Every file is checked against the manifest first. A database that "
+        "is not empty, or media files at the backup's names, are overwritten only with --force. Runs no migrations."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("backup", metavar="DIR", help="A backup folder, e.g. data/backups/20250301T020000Z.")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Replace a database that is not empty, and media files at the backup's names.",
+        )
+
+    def handle(self, *args, backup, force, **options):
+        started = time.monotonic()
+        folder = Path(backup)
+        manifest = read_verified(folder)
+        connection = connections[DEFAULT_DB_ALIAS]
+        database = manifest["database"]
+        if database["vendor"] != connection.vendor:
+            raise CommandError(
+                f"This is a backup of a {database['vendor']} database and the configured database is "
+                f"{connection.vendor}; a backup is restored into the same kind of database. Nothing was restored."
+            )
+        entries = manifest["media"]["files"]
+        storage = storages[DEFAULT_STORAGE_ALIAS]
+
+        in_the_way = self._in_the_way(connection, storage, entries)
+        if in_the_way and not force:
+            raise CommandError(
+                "Refusing to restore over data already here; nothing was restored.\n"
+                + "\n".join(in_the_way)
+                + "\nRestore into a new, empty database and media folder, or run again with --force to replace it."
+            )
+        if in_the_way:
+            self.stderr.write("Replacing what is here (--force):\n" + "\n".join(in_the_way))
+
+        # Media first: should the database fail after, extra files hurt nobody, whereas rows
+        # pointing at files not yet restored would.
+        restore_media(storage, folder / MEDIA, entries)
+        connections.close_all()
+        if connection.vendor == "sqlite":
+            load_sqlite(connection, folder / database["file"])
+        else:
+            load_postgresql(connection, folder / database["file"])
+
+        warnings = self._check_database(connection, database) + migration_notes(manifest["migrations"])
+        self.stdout.write(
+            f"Restored {folder} (made {manifest['created']}): the {database['vendor']} database "
+            f"({len(database['tables'])} tables, {sum(database['tables'].values())} rows, every count as in the "
+            f"backup; {len(database['triggers'])} triggers present) and {len(entries)} media files "
+            f"({human_size(sum(entry['size'] for entry in entries))}), in {time.monotonic() - started:.1f} s."
+        )
+        for line in warnings:
+            self.stdout.write(line)
+
+    def _in_the_way(self, connection, storage, entries):
+        lines = []
+        tables = current_facts(connection)["tables"]
+        if tables:
+            busiest = sorted(tables.items(), key=lambda item: -item[1])[:5]
+            lines.append(
+                f"  The database {connection.settings_dict['NAME']} is not empty: {len(tables)} tables, "
+                f"{sum(tables.values())} rows (" + ", ".join(f"{table}: {rows}" for table, rows in busiest) + ")."
+            )
+        taken = media_taken(storage, entries)
+        if taken:
+            place = storage.location if isinstance(storage, FileSystemStorage) else "the media storage"
+            lines.append(f"  {len(taken)} of the backup's {len(entries)} media files already exist in {place}, e.g.")
+            lines += [f"    {name}" for name in taken[:5]]
+        return lines
+
+    def _check_database(self, connection, database):
+        """Every table with the backup's row count and every trigger present; returns warnings."""
+        after = current_facts(connection)
+        problems = [
+            f"  {table}: {after['tables'].get(table, 'no such table')} rows, the backup has {rows}"
+            for table, rows in database["tables"].items()
+            if after["tables"].get(table) != rows
+        ]
+        if problems:
+            raise CommandError(
+                "The database was restored but does not hold what the backup lists; do not start the clinic "
+                "on it:\n" + "\n".join(problems)
+            )
+        warnings = []
+        extra = sorted(set(after["tables"]) - set(database["tables"]))
+        if extra:
+            warnings.append(f"Warning: tables not in the backup were left as they were: {', '.join(extra)}.")
+
+        # SQLite drops triggers when a migration rebuilds a table, so the live database (and so the
+        # backup) may have lost some: re-install them here. On PostgreSQL pg_restore brings them back.
+        expected = {tuple(trigger) for trigger in database["triggers"]}
+        present = {tuple(trigger) for trigger in after["triggers"]}
+        if connection.vendor == "sqlite" or expected - present:
+            warnings += reinstall_triggers(connection)
+            added = {tuple(trigger) for trigger in current_facts(connection)["triggers"]} - present
+            present |= added
+            if added:
+                warnings.append(
+                    f"Re-installed {len(added)} database triggers the backup lacked: "
+                    + ", ".join(f"{name} on {table}" for table, name in sorted(added))
+                    + "."
+                )
+        missing = expected - present
+        if missing:
+            raise CommandError(
+                "The restored database lacks triggers the backup had: "
+                + ", ".join(f"{name} on {table}" for table, name in sorted(missing))
+                + ". Run `python manage.py migrate`, which installs them, before starting the clinic."
+            )
+        return warnings
