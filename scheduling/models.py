@@ -125,7 +125,15 @@ class Appointment(Audited, models.Model):
 
     def audit_action(self, changes):
         if "start" in changes or "end" in changes:
-            return Action.RESCHEDULE, "changed: " + ", ".join(sorted(changes))
+            # The earlier time stays findable: an appointment is rescheduled in place.
+            starts = changes.get("start") or (self.start, self.start)
+            ends = changes.get("end") or (self.end, self.end)
+            moved = " → ".join(
+                f"{timezone.localtime(s):%Y-%m-%d %H:%M}–{timezone.localtime(e):%H:%M}"
+                for s, e in zip(starts, ends, strict=True)
+            )
+            doctor = " (doctor changed)" if "doctor" in changes else ""
+            return Action.RESCHEDULE, f"{moved}{doctor}"
         return super().audit_action(changes)
 
     def __str__(self):

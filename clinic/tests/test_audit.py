@@ -46,7 +46,13 @@ def actions_on(obj):
 def test_a_change_made_in_a_request_names_who_when_what_and_from_where(reception):
     response = reception.post(
         reverse("patients:create"),
-        {"first_name": "Ines", "last_name": "Quarshie", "date_of_birth": "1980-02-03", "sex": "female", "phone": "07700 900123"},
+        {
+            "first_name": "Ines",
+            "last_name": "Quarshie",
+            "date_of_birth": "1980-02-03",
+            "sex": "female",
+            "phone": "07700 900123",
+        },
         HTTP_USER_AGENT="Firefox/140 (front desk 2)",
         REMOTE_ADDR="192.0.2.44",
     )
@@ -96,7 +102,9 @@ def test_appointment_status_changes_and_reschedules():
     from scheduling import services as scheduling_services
 
     scheduling_services.reschedule_appointment(appointment=other, start=tomorrow_at(14), by=clinic_user)
-    assert newest(object_type="scheduling.appointment").action == "reschedule"
+    entry = newest(object_type="scheduling.appointment")
+    day = f"{timezone.localdate() + timedelta(days=1):%Y-%m-%d}"
+    assert (entry.action, entry.summary) == ("reschedule", f"{day} 12:00–12:20 → {day} 14:00–14:20")
 
 
 def test_signing_and_amending_a_record_are_named_and_belong_to_the_patient():
@@ -317,9 +325,10 @@ def test_an_edit_with_a_recomputed_hash_is_found_without_the_key(entries, settin
     forged = AuditEntry.objects.get(pk=last.pk)
     forged.username = "someone-else"
     settings.AUDIT_KEY = "a guess at the key"
-    _tamper("UPDATE clinic_auditentry SET username = %s, hash = %s WHERE seq = %s", [
-        forged.username, audit.entry_hash(forged), last.seq
-    ])
+    _tamper(
+        "UPDATE clinic_auditentry SET username = %s, hash = %s WHERE seq = %s",
+        [forged.username, audit.entry_hash(forged), last.seq],
+    )
     settings.AUDIT_KEY = ""
     assert [b.seq for b in audit.verify()[2]] == [last.seq]
 
@@ -381,15 +390,22 @@ def test_who_accessed_this_record(administrator, reception, doctor_client):
     people = {p["username"]: p["entries"] for p in response.context["people"]}
     assert people == {reception.user.username: 2, doctor_client.user.username: 1, "": 1}
     assert len(response.context["entries"]) == 4
-    assert reverse("audit:patient", args=[patient.pk]) in administrator.get(
-        reverse("patients:detail", args=[patient.pk])
-    ).content.decode()
+    assert (
+        reverse("audit:patient", args=[patient.pk])
+        in administrator.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    )
 
 
 def test_only_managers_and_administrators_read_the_trail(client_for):
     patient = PatientFactory()
-    for role, allowed in [("Manager", True), ("Administrator", True), ("Receptionist", False), ("Doctor", False),
-                          ("Nurse", False), (None, False)]:
+    for role, allowed in [
+        ("Manager", True),
+        ("Administrator", True),
+        ("Receptionist", False),
+        ("Doctor", False),
+        ("Nurse", False),
+        (None, False),
+    ]:
         client = client_for(role)
         for url in (reverse("audit:search"), reverse("audit:patient", args=[patient.pk])):
             assert client.get(url).status_code == (200 if allowed else 403), (role, url)
