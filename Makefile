@@ -8,7 +8,7 @@ PORT   ?= 8000
 # A local run: a generated SECRET_KEY kept under data/, plain HTTP on 127.0.0.1 (production sets neither).
 export LOCAL_RUN ?= 1
 
-.PHONY: run test lint check venv deps dev-deps migrate seed clean
+.PHONY: run test lint check venv deps dev-deps migrate seed clean loadtest
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -41,7 +41,7 @@ run: $(VENV)/.deps
 	@if [ ! -f data/.demo-loaded ]; then $(BIN)/python manage.py seed_demo && touch data/.demo-loaded; fi
 	@$(BIN)/python manage.py demo_logins
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops; data stays in data/)."
-	$(BIN)/gunicorn clinic.wsgi:application --bind $(HOST):$(PORT) --workers 3 --threads 4 --access-logfile -
+	$(BIN)/gunicorn clinic.wsgi:application --bind $(HOST):$(PORT) --workers 3 --threads 4
 
 test: $(VENV)/.dev-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -49,6 +49,11 @@ test: $(VENV)/.dev-deps
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# A throwaway local clinic under a reception-and-doctor workload (locust) for LOADTEST_SECONDS
+# (default 60) with LOADTEST_USERS (default 20); prints throughput, latency percentiles, failures.
+loadtest: $(VENV)/.dev-deps
+	BIN=$(BIN) bash loadtest/run.sh
 
 seed: $(VENV)/.deps
 	$(BIN)/python manage.py seed_demo

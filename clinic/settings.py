@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "clinic.health.HealthCheckMiddleware",
     # A request id for every request (logs, audit trail, the X-Request-ID response header).
     "clinic.context.RequestContextMiddleware",
+    # One log line per request (method, path without the query string, status, duration, user id).
+    "clinic.logs.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "clinic.health.PermissionsPolicyMiddleware",
@@ -258,10 +260,43 @@ CONTENT_SECURITY_POLICY = {
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# --- Logs and errors ----------------------------------------------------------------------
+# One line per event on stderr, each with the request id and no patient data (clinic/logs.py):
+# JSON for a log collector (the default in production), plain for a person reading a local run.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG or LOCAL_RUN else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "clinic.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "clinic.logs.JsonFormatter"},
+        "plain": {"()": "clinic.logs.PlainFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "null": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # Django's records go through the one handler above (not its own console or admin e-mails).
+        "django": {"handlers": [], "propagate": True},
+        # SQL is logged with its parameters (patients' names among them) at DEBUG: never.
+        "django.db.backends": {"level": "INFO"},
+        # runserver's request line has the query string; clinic.access writes one without it.
+        "django.server": {"handlers": ["null"], "propagate": False},
+        "axes": {"level": "WARNING"},
+    },
 }
+
+# Error reports to Sentry only when SENTRY_DSN is set, with personal data scrubbed (clinic/sentry.py).
+if env.str("SENTRY_DSN", default=""):
+    from clinic.sentry import init_sentry
+
+    init_sentry(
+        dsn=env.str("SENTRY_DSN"),
+        environment=env.str("SENTRY_ENVIRONMENT", default="") or None,
+        release=env.str("SENTRY_RELEASE", default="") or None,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

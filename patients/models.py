@@ -4,7 +4,7 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -155,13 +155,15 @@ class Patient(Audited, models.Model):
         self.name_key = fold(f"{self.first_name} {self.last_name}")
         self.phone_digits = digits(self.phone)
         self._refresh_search_text()
-        super().save(*args, **kwargs)
-        if not self.mrn:
-            # The MRN is derived from the row's id (sequential, never reused) plus a check digit.
-            number = f"{self.pk:06d}"
-            self.mrn = number + luhn_digit(number)
-            self._refresh_search_text()
-            Patient.objects.filter(pk=self.pk).update(mrn=self.mrn, search_text=self.search_text)
+        # One transaction: a patient is never left without an MRN.
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if not self.mrn:
+                # The MRN is derived from the row's id (sequential, never reused) plus a check digit.
+                number = f"{self.pk:06d}"
+                self.mrn = number + luhn_digit(number)
+                self._refresh_search_text()
+                Patient.objects.filter(pk=self.pk).update(mrn=self.mrn, search_text=self.search_text)
 
     def _refresh_search_text(self):
         # The squashed name lets "obrien" find "O'Brien" (folded to "o brien").
