@@ -3,7 +3,7 @@
 
 from django.contrib import admin
 
-from clinic.admin import NoDeleteAdmin
+from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
 
 from .models import Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
 
@@ -38,7 +38,7 @@ class AmendmentInline(admin.TabularInline):
 
 
 @admin.register(MedicalRecord)
-class MedicalRecordAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class MedicalRecordAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
     list_display = ["created_at", "patient", "author", "status", "diagnosis", "signed_at"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["patient__last_name", "patient__mrn", "diagnosis", "icd10_codes"]
@@ -68,7 +68,7 @@ class MedicalRecordAdmin(NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(Amendment)
-class AmendmentAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class AmendmentAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
     list_display = ["created_at", "record", "section", "author", "reason"]
     list_filter = ["section"]
     search_fields = ["record__patient__last_name", "reason", "text"]
@@ -93,7 +93,7 @@ class ProcedureInline(admin.TabularInline):
 
 
 @admin.register(TreatmentPlan)
-class TreatmentPlanAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class TreatmentPlanAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
     list_display = ["created_at", "patient", "doctor", "status", "start_date", "expected_end_date"]
     list_filter = ["status", "doctor"]
     search_fields = ["patient__last_name", "patient__mrn", "diagnosis_summary"]
@@ -110,7 +110,7 @@ class TreatmentPlanAdmin(NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(Procedure)
-class ProcedureAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class ProcedureAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
     list_display = ["name", "code", "patient", "status", "scheduled_date", "performed_date", "fee"]
     list_filter = ["status", ("performed_date", admin.DateFieldListFilter)]
     search_fields = ["name", "code", "patient__last_name", "patient__mrn"]

@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from clinic.admin import NoDeleteAdmin
+from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
 from clinic.files import private_file_response
 from clinic.uploads import ACCEPTED_DESCRIPTION, check_upload
 
@@ -330,7 +330,7 @@ class OtherIncomeAdminForm(forms.ModelForm):
 
 
 @admin.register(OtherIncome)
-class OtherIncomeAdmin(EntryAdmin):
+class OtherIncomeAdmin(RecordsAdminAccess, EntryAdmin):
     form = OtherIncomeAdminForm
     list_display = ["date", "source", "description", "payer", "patient", "amount_column", "recorded_by", "state"]
     list_display_links = ["date", "description"]
@@ -368,7 +368,7 @@ def _paid_for(obj):
 
 
 @admin.register(Payment)
-class PaymentAdmin(EntryAdmin):
+class PaymentAdmin(RecordsAdminAccess, EntryAdmin):
     """Payments are taken at the front desk (Payments due); here they are found, exported and refunded."""
 
     list_display = [

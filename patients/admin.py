@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from clinic.admin import NoDeleteAdmin
+from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
 
 from .models import Allergy, Condition, Patient
 
@@ -18,7 +18,7 @@ class ConditionInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class PatientAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
     list_display = ["mrn", "last_name", "first_name", "date_of_birth", "sex", "phone", "is_archived", "created_at"]
     list_filter = ["is_archived", "sex", "created_at"]
     search_fields = ["mrn", "last_name", "first_name", "phone_digits", "email", "search_text"]
@@ -28,7 +28,7 @@ class PatientAdmin(NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(Allergy)
-class AllergyAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class AllergyAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
     list_display = ["substance", "patient", "severity", "reaction", "is_active", "recorded_at"]
     list_filter = ["severity", "is_active"]
     search_fields = ["substance", "patient__last_name", "patient__mrn"]
@@ -38,7 +38,7 @@ class AllergyAdmin(NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(Condition)
-class ConditionAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class ConditionAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
     list_display = ["name", "icd10_code", "patient", "status", "onset_date"]
     list_filter = ["status"]
     search_fields = ["name", "icd10_code", "patient__last_name", "patient__mrn"]

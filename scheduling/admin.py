@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from clinic.admin import NoDeleteAdmin
+from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
 
 from .models import Appointment
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class AppointmentAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
     list_display = ["start", "end", "patient", "doctor", "status", "reason", "booked_by"]
     list_filter = ["status", "doctor", "doctor__specialty", ("start", admin.DateFieldListFilter)]
     search_fields = ["patient__last_name", "patient__first_name", "patient__mrn", "reason"]

@@ -434,3 +434,18 @@ def test_trail_pages_make_the_same_queries_for_few_and_many_entries(manager, dja
     with django_assert_num_queries(len(few)):
         response = manager.get(url)
     assert len(response.context["entries"]) == 50
+
+
+def test_admin_pages_showing_patients_are_recorded(manager):
+    from finance.tests.factories import PaymentFactory
+
+    payment = PaymentFactory()
+    manager.get(reverse("admin:finance_payment_change", args=[payment.pk]))
+    entry = newest()
+    assert (entry.action, entry.summary, entry.patient_id) == ("view", "admin", payment.patient_id)
+    manager.get(reverse("admin:finance_payment_changelist"), {"q": "Oyelaran"})
+    assert (newest().action, newest().summary) == ("search", 'admin payments: "Oyelaran", 0 found')
+    # Expenses name no patient: their pages are not recorded.
+    before = AuditEntry.objects.count()
+    manager.get(reverse("admin:finance_expense_changelist"))
+    assert AuditEntry.objects.count() == before
