@@ -1,31 +1,89 @@
-# The clinic application: a slim, non-root image serving with gunicorn.
-# Build: docker build -t clinic .   Run: see README "Deployment".
-FROM python:3.11-slim-bookworm AS base
+# The clinic application: a slim image that runs as a non-root user and serves with gunicorn.
+#   docker build -t clinic .
+# How to run it (environment, release command, health checks, volumes): docs/deployment.md.
+# One server with PostgreSQL beside it: docker-compose.yml.
 
+# --- Build: every requirement as a wheel, installed into a virtualenv -------------------------
+FROM python:3.11-slim-bookworm AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Every pinned requirement ships binary wheels for Linux (x86-64 and arm64), so no compiler is
+# needed. A future one without a wheel would need `apt-get install build-essential` here, in the
+# build stage only: nothing of this stage but /opt/venv reaches the runtime image.
+COPY requirements.txt /tmp/requirements.txt
+RUN python -m venv /opt/venv \
+    && /opt/venv/bin/pip wheel --wheel-dir /tmp/wheels -r /tmp/requirements.txt \
+    && /opt/venv/bin/pip install --no-index --find-links /tmp/wheels -r /tmp/requirements.txt
+
+# --- Runtime --------------------------------------------------------------------------------
+# Same base as the build stage, so the virtualenv's interpreter links are valid here.
+FROM python:3.11-slim-bookworm
+
+# DATA_DIR and MEDIA_ROOT: the /data volume. PORT and WEB_CONCURRENCY are read by gunicorn itself
+# (it binds 0.0.0.0:$PORT and starts $WEB_CONCURRENCY workers), so a platform can set them.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH \
     DATA_DIR=/data \
-    PORT=8000
+    MEDIA_ROOT=/data/media \
+    PORT=8000 \
+    WEB_CONCURRENCY=3 \
+    RUN_MIGRATIONS=1
 
-RUN groupadd --system clinic && useradd --system --gid clinic --home-dir /app --shell /usr/sbin/nologin clinic
+# pg_dump and pg_restore for `manage.py backup` and `restore` (Debian bookworm: PostgreSQL 15's
+# client, which dumps servers up to 15; see docs/deployment.md for a newer server). Not pinned to a
+# version: Debian replaces a package's old versions in its archive with each security update.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
+
+# A fixed numeric id, so orchestrators can check "runs as non-root" (Kubernetes runAsNonRoot).
+# /data holds uploaded files (a volume), /backups is where `manage.py backup` writes in compose;
+# a new named volume takes these folders' owner, so the app's user can write to both.
+RUN groupadd --system --gid 10001 clinic \
+    && useradd --system --uid 10001 --gid clinic --home-dir /app --no-create-home \
+       --shell /usr/sbin/nologin clinic \
+    && mkdir -p /data/media /backups \
+    && chown -R clinic:clinic /data /backups
+
+COPY --from=build /opt/venv /opt/venv
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
-
-COPY --chown=clinic:clinic . .
-# Static files are collected at build time and served by whitenoise; the key is only for this step.
+# The code stays owned by root: the app's user can read it, not change it; it writes only to /data.
+COPY . .
+# Static files are collected at build time and served by whitenoise from gunicorn. The key only
+# lets the settings load for this step; a real one is given at run time (SECRET_KEY).
 RUN SECRET_KEY=collectstatic-only-not-a-real-key python manage.py collectstatic --noinput --verbosity 0 \
-    && mkdir -p /data && chown clinic:clinic /data
+    && python -m compileall -q /app
 
-USER clinic
+USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000
 
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -m clinic.healthcheck
+# Liveness: /healthz answers without touching the database, so a database restart does not get
+# the container killed. Readiness for a load balancer is /readyz (docs/deployment.md).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-m", "clinic.healthcheck"]
 
-# Migrations run on release (each start); then gunicorn serves. WEB_CONCURRENCY sets the worker count.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn clinic.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY:-3} --threads 4 --access-logfile - --forwarded-allow-ips='*'"]
+# Before the web server starts, migrations are applied ("release"), unless RUN_MIGRATIONS=0: set
+# that when the platform runs `python manage.py migrate --noinput` as its release command, and
+# always when several replicas start at once. Other commands (`docker run clinic python manage.py
+# createsuperuser`, `... backup /backups`) run as given, without migrating first.
+ENTRYPOINT ["/bin/sh", "-c", "if [ \"$1\" = gunicorn ] && [ \"${RUN_MIGRATIONS:-1}\" = 1 ]; then python manage.py migrate --noinput || exit 1; fi; exec \"$@\"", "clinic-entrypoint"]
+
+# gthread workers: WEB_CONCURRENCY processes (about one per core, plus one) of 4 threads each; a
+# worker silent for 60 s is replaced; workers are recycled after ~1,000 requests (image decoding
+# can leave a process large); X-Forwarded-* trusted from the proxy in front. Logs go to the
+# container's output: gunicorn's own, and the app's, which has one access line per request
+# (logger clinic.access: LOG_FORMAT json by default, with the request id). gunicorn's access log
+# stays off: it would repeat each line, with the query string and Referer, and a patient search
+# is ?q=<name>, which the app's logs never hold.
+CMD ["gunicorn", "clinic.wsgi:application", \
+     "--worker-class", "gthread", "--threads", "4", \
+     "--timeout", "60", "--graceful-timeout", "30", "--keep-alive", "5", \
+     "--max-requests", "1000", "--max-requests-jitter", "100", \
+     "--worker-tmp-dir", "/dev/shm", \
+     "--forwarded-allow-ips", "*"]
