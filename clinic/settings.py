@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "axes",
+    # Two-factor sign-in: TOTP authenticator apps and one-time backup codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "clinic",  # the project package: shared template tags, operations commands (backup, restore)
     "staff",
     "patients",
@@ -83,6 +87,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed the two-factor code step?
+    "django_otp.middleware.OTPMiddleware",
+    # Absolute session lifetime, the sessions list's bookkeeping, then the two-factor step:
+    # a user who owes a code (or, when required, a set-up) reaches nothing else.
+    "staff.middleware.SessionLifetimeMiddleware",
+    "staff.middleware.TwoFactorMiddleware",
     # Default deny: every view needs a signed-in user unless marked login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -182,6 +192,11 @@ SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Absolute lifetime: hours after sign-in when a session ends, however active it is.
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12)
+# Two-factor sign-in is optional for everyone; with this on, Administrators and superusers
+# must set it up before they reach anything (the admin site included).
+REQUIRE_2FA_FOR_ADMINS = env.bool("REQUIRE_2FA_FOR_ADMINS", default=False)
 
 # --- Time, language -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"

@@ -1,5 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.admin import NoDeleteAdmin
 
@@ -55,3 +57,11 @@ class WorkingHoursAdmin(admin.ModelAdmin):
     list_filter = ["weekday", "doctor__specialty"]
     search_fields = ["doctor__user__first_name", "doctor__user__last_name"]
     list_select_related = ["doctor__user"]
+
+
+# django-otp registers its devices in the admin, where a superuser could read anyone's TOTP secret
+# (and its QR code) or backup codes. Two-factor sign-in is managed from the staff pages instead:
+# each person sets up their own, administrators reset someone else's.
+for _otp_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_otp_model):
+        admin.site.unregister(_otp_model)

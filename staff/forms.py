@@ -125,3 +125,44 @@ class DoctorSearchForm(forms.Form):
     q = forms.CharField(
         label="Name or specialty", required=False, max_length=100, widget=forms.TextInput(attrs={"type": "search"})
     )
+
+
+# --- two-factor sign-in ---------------------------------------------------------------------------
+
+
+def _code_field(label, help_text=""):
+    return forms.CharField(
+        label=label,
+        max_length=20,
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}),
+    )
+
+
+class CodeForm(forms.Form):
+    """A code from the app (or, where `backup`, a backup code), checked by staff.twofactor."""
+
+    code = _code_field("Code from your authenticator app")
+
+
+class SignInCodeForm(forms.Form):
+    code = _code_field(
+        "Code", "The 6-digit code your authenticator app shows now, or one of your backup codes if you have no phone."
+    )
+
+
+class TurnOffTwoFactorForm(forms.Form):
+    password = forms.CharField(
+        label="Your password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    code = _code_field("Code from your authenticator app", "Or one of your backup codes.")
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That is not your password.")
+        return password

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -129,3 +130,56 @@ class WorkingHours(models.Model):
             ).exclude(pk=self.pk)
             if overlapping.exists():
                 raise ValidationError("These hours overlap another interval on the same day.")
+
+
+class StaffSession(models.Model):
+    """One signed-in session of a member of staff: what "Your sessions" lists and what signing out
+    other sessions ends. Written at sign-in, its last_seen refreshed at most once a minute, removed
+    at sign-out. The session itself lives in Django's session store under the same key."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created = models.DateTimeField("signed in at", default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField("address", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        indexes = [models.Index(fields=["user", "last_seen"])]
+
+    def __str__(self):
+        return f"{self.user} on {self.device} since {self.created:%Y-%m-%d %H:%M}"
+
+    @property
+    def device(self):
+        """The browser and system, in a few words ("Firefox on Windows"), from the user agent."""
+        return describe_user_agent(self.user_agent)
+
+
+_BROWSERS = [  # order matters: Edge and Opera also say "Chrome", Chrome also says "Safari"
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+]
+_SYSTEMS = [
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+]
+
+
+def describe_user_agent(user_agent):
+    if not user_agent:
+        return "Unknown device"
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), "Another browser")
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
+    return f"{browser} on {system}" if system else browser

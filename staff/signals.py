@@ -1,7 +1,7 @@
 import time
 
 from django.conf import settings
-from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
@@ -27,3 +27,22 @@ def slow_down_failed_sign_in(sender, credentials, request=None, **kwargs):
         AccessAttempt.objects.filter(username=username).values_list("failures_since_start", flat=True).first() or 0
     )
     time.sleep(min(settings.LOGIN_FAILURE_DELAY * (failures + 1), 3.0))
+
+
+@receiver(user_logged_in, dispatch_uid="staff.session_signed_in")
+def session_signed_in(sender, request, user, **kwargs):
+    """Start the session's clock and its row in "Your sessions"; note whether it owes a code."""
+    if request is None or not hasattr(request, "session"):
+        return
+    from . import sessions, twofactor
+
+    sessions.record_sign_in(request, user)
+    twofactor.remember_state(request, user)
+
+
+@receiver(user_logged_out, dispatch_uid="staff.session_signed_out")
+def session_signed_out(sender, request, user, **kwargs):
+    if request is not None and hasattr(request, "session"):
+        from . import sessions
+
+        sessions.record_sign_out(request)

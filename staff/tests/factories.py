@@ -60,3 +60,26 @@ class WorkingHoursFactory(factory.django.DjangoModelFactory):
     weekday = 0
     start_time = factory.LazyFunction(lambda: __import__("datetime").time(9))
     end_time = factory.LazyFunction(lambda: __import__("datetime").time(17))
+
+
+def two_factor_for(user, *, backup_codes=("aaaa2222", "bbbb3333")):
+    """Turn two-factor sign-in on for `user` (an authenticator and backup codes); the authenticator."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    backup = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+    for code in backup_codes:
+        backup.token_set.create(token=code)
+    return device
+
+
+def code_for(device, *, steps_ahead=0):
+    """The code the person's app shows now (or `steps_ahead` time steps later), computed from the key."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
