@@ -22,9 +22,14 @@ def _start_of(day):
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+class StaffChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, user):
+        return f"{user.get_full_name() or user.username} ({user.username})"
+
+
 class AuditSearchForm(forms.Form):
     patient = forms.CharField(label="Patient MRN", required=False, max_length=12)
-    user = forms.ModelChoiceField(
+    user = StaffChoiceField(
         label="Staff member",
         queryset=get_user_model().objects.order_by("username"),
         required=False,

@@ -113,7 +113,8 @@ def _normalise(code):
 
 def _throttled_message(data):
     wait = math.ceil(((data or {}).get("locked_until", timezone.now()) - timezone.now()).total_seconds())
-    return f"Too many wrong codes. Wait {max(wait, 1)} seconds, then try the newest code."
+    wait = max(wait, 1)
+    return f"Too many wrong codes. Wait {wait} second{'s' if wait > 1 else ''}, then try the newest code."
 
 
 def check_code(user, code, *, device=None, backup=True):
