@@ -32,7 +32,11 @@ def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_
     page.set_default_timeout(10_000)
     UserFactory(username="ada", first_name="Ada", last_name="Admin", password=ADMIN_PASSWORD, roles=["Administrator"])
     UserFactory(
-        username="rita", first_name="Rita", last_name="Receptionist", password=RECEPTION_PASSWORD, roles=["Receptionist"]
+        username="rita",
+        first_name="Rita",
+        last_name="Receptionist",
+        password=RECEPTION_PASSWORD,
+        roles=["Receptionist"],
     )
     patient = PatientFactory(first_name="Wanjiru", last_name="Achterberg")
 
