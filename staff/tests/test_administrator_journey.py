@@ -25,9 +25,7 @@ def code_from_key(key_text):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
-def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_session(
-    page, new_context, settings
-):
+def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_session(page, new_context, settings):
     settings.REQUIRE_2FA_FOR_ADMINS = True
     page.set_default_timeout(10_000)
     UserFactory(username="ada", first_name="Ada", last_name="Admin", password=ADMIN_PASSWORD, roles=["Administrator"])
