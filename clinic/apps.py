@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class ClinicConfig(AppConfig):
@@ -12,3 +13,10 @@ class ClinicConfig(AppConfig):
         from clinic.triggers import reinstall_after_migrate
 
         reinstall_after_migrate("clinic", install_audit_guards)
+
+
+class ClinicAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin, with the clinic's admin site (clinic/admin.py) as admin.site."""
+
+    default = False  # named in INSTALLED_APPS; ClinicConfig stays the "clinic" app
+    default_site = "clinic.admin.ClinicAdminSite"

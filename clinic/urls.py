@@ -4,9 +4,6 @@ from django.urls import include, path
 
 from scheduling.views import DashboardView
 
-admin.site.site_header = "Clinic administration"
-admin.site.site_title = "Clinic admin"
-
 urlpatterns = [
     path("", DashboardView.as_view(), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

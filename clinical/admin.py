@@ -59,7 +59,10 @@ class MedicalRecordAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         # A signed record opens read-only: the change is an amendment, made on the record's page.
-        return super().has_change_permission(request, obj) and not (obj and obj.is_signed)
+        # A draft is its author's alone, here as on the record's own page.
+        if obj is not None and (obj.is_signed or obj.author_id != request.user.pk):
+            return False
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -14,6 +14,17 @@ class UserAdmin(NoDeleteAdmin, DjangoUserAdmin):
     list_filter = ["is_active", "is_staff", "groups"]
     search_fields = ["username", "first_name", "last_name", "email"]
 
+    # Rights come from roles (staff/roles.py): only a superuser may make another superuser, give
+    # admin access by hand or grant a permission outside the roles, so an Administrator cannot
+    # climb into clinical data through the user form.
+    SUPERUSER_ONLY = ("is_superuser", "is_staff", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += [name for name in self.SUPERUSER_ONLY if name not in fields]
+        return fields
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 

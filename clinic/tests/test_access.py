@@ -2,6 +2,10 @@
 
 The URLs come from the resolver, not from a hand-kept list, so a new page cannot slip in
 without a rule here: `test_every_url_has_an_access_rule` fails until ACCESS names it.
+
+The admin's index stands here for the admin site; every other admin page (each model's pages, the
+site's own views, custom pages) is walked against every role in test_admin_access.py, from its own
+table of what each role may do with each model.
 """
 
 from urllib.parse import quote
@@ -84,6 +88,22 @@ ACCESS = {
     "staff:reactivate": frozenset({ADMINISTRATOR}),
     "staff:doctor_profile": frozenset({ADMINISTRATOR}),
     "staff:doctors": EVERY_ROLE,
+    # sign-in security: one's own two-factor sign-in and sessions; administrators reset someone's
+    # two-factor sign-in and sign them out everywhere.
+    "staff:security": frozenset({ADMINISTRATOR}),
+    "staff:reset_two_factor": frozenset({ADMINISTRATOR}),
+    "staff:sign_out_everywhere": frozenset({ADMINISTRATOR}),
+    "staff:two_factor": ANY_SIGNED_IN,
+    "staff:two_factor_setup": ANY_SIGNED_IN,
+    "staff:backup_codes": ANY_SIGNED_IN,
+    "staff:new_backup_codes": ANY_SIGNED_IN,
+    "staff:two_factor_disable": ANY_SIGNED_IN,
+    "staff:two_factor_verify": ANY_SIGNED_IN,  # owing no code, it sends one on to today's page
+    "staff:sessions": ANY_SIGNED_IN,
+    "staff:sign_out_others": ANY_SIGNED_IN,
+    # the audit trail: read by managers and administrators
+    "audit:search": frozenset({MANAGER, ADMINISTRATOR}),
+    "audit:patient": frozenset({MANAGER, ADMINISTRATOR}),
     # clinical: nurses read the chart and record vital signs; only doctors chart, sign, amend and plan.
     # Receptionists, managers and administrators see none of it.
     "clinical:my_day": DOCTORS,
@@ -234,6 +254,10 @@ KWARGS = {
     "staff:deactivate": _other_user,
     "staff:reactivate": lambda: {"pk": UserFactory(is_active=False).pk},
     "staff:doctor_profile": lambda: {"pk": DoctorFactory().user_id},
+    "staff:security": _other_user,
+    "staff:reset_two_factor": _other_user,
+    "staff:sign_out_everywhere": _other_user,
+    "audit:patient": _patient,
     "clinical:chart": _patient,
     "clinical:record_create": _new_patient,
     "clinical:plan_create": _new_patient,
@@ -296,7 +320,7 @@ def page_text(response):
 
 def walk_urls(resolver=None, namespace="", *, all_admin=False):
     """(full name, pattern) for every URL pattern, recursing into includes. The admin's own pages
-    are skipped (unless all_admin) except its index, which stands for the whole admin site."""
+    are skipped (unless all_admin) except its index: test_admin_access.py walks the rest."""
     resolver = resolver or get_resolver()
     for pattern in resolver.url_patterns:
         if isinstance(pattern, URLResolver):
@@ -358,6 +382,13 @@ def test_admin_index_is_in_the_walk():
     assert not [name for name in URLS if name and name.startswith("admin:") and name != "admin:index"]
 
 
+def test_every_other_admin_page_is_walked_in_test_admin_access():
+    from clinic.tests.test_admin_access import ADMIN_URLS
+
+    admin_pages = {name for name, _ in walk_urls(all_admin=True) if name and name.startswith("admin:")}
+    assert admin_pages - set(ADMIN_URLS) == set()
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("principal", PRINCIPALS)
 @pytest.mark.parametrize("name", URL_NAMES)
@@ -376,8 +407,8 @@ def test_access(name, principal, client_for):
         assert response.status_code == 302
         assert response["Location"] == reverse("login")
         assert "_auth_user_id" not in client.session
-    elif name == "login" and principal != ANONYMOUS:
-        # Already signed in: the sign-in page sends them on to today's page.
+    elif name in ("login", "staff:two_factor_verify") and principal != ANONYMOUS:
+        # Already signed in (and owing no code): the sign-in page sends them on to today's page.
         assert response.status_code == 302
         assert response["Location"] == reverse("home")
     elif principal in ACCESS[name] and method == "post":
