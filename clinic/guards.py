@@ -3,33 +3,22 @@
 Surface in Django as IntegrityError. Installed after every `migrate` of the clinic app.
 """
 
-from clinic.triggers import drop_sqlite_triggers, install_triggers
+from clinic.triggers import append_only, drop_sqlite_triggers, install_triggers
 
 APPEND_ONLY = "audit_trail_is_append_only"
 
-SQLITE = {
-    f"clinic_auditentry_{op}": f"""
-        CREATE TRIGGER IF NOT EXISTS clinic_auditentry_{op} BEFORE {op.upper()} ON clinic_auditentry
-        BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"""
-    for op in ("update", "delete")
-}
+_SQLITE, _POSTGRES = append_only("clinic_auditentry", APPEND_ONLY, name="clinic_auditentry_append_only")
+SQLITE = _SQLITE
 # Dropped only so a test database can be emptied between transactional tests (see conftest.py).
 SQLITE_DELETE_GUARDS = ["clinic_auditentry_delete"]
 
 POSTGRES = [
-    f"""
-    CREATE OR REPLACE FUNCTION clinic_audit_append_only() RETURNS trigger AS $$
-    BEGIN
-        RAISE EXCEPTION '{APPEND_ONLY}' USING ERRCODE = 'integrity_constraint_violation';
-    END $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS clinic_auditentry_append_only ON clinic_auditentry",
-    """CREATE TRIGGER clinic_auditentry_append_only BEFORE UPDATE OR DELETE ON clinic_auditentry
-       FOR EACH ROW EXECUTE FUNCTION clinic_audit_append_only()""",
+    *_POSTGRES,
     # TRUNCATE skips row triggers; a statement trigger covers it. (Test databases are emptied by
     # TRUNCATE ... of every table at once, so tests drop only this one first, see conftest.py.)
     "DROP TRIGGER IF EXISTS clinic_auditentry_no_truncate ON clinic_auditentry",
     """CREATE TRIGGER clinic_auditentry_no_truncate BEFORE TRUNCATE ON clinic_auditentry
-       FOR EACH STATEMENT EXECUTE FUNCTION clinic_audit_append_only()""",
+       FOR EACH STATEMENT EXECUTE FUNCTION clinic_auditentry_append_only()""",
 ]
 
 

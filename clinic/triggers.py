@@ -8,6 +8,28 @@ from django.db import connections
 from django.db.models.signals import post_migrate
 
 
+def append_only(table, message, *, name):
+    """Triggers refusing every UPDATE and DELETE of `table`, whatever writes the SQL:
+    ({sqlite trigger name: sql}, [postgresql sql]); `name` names the PostgreSQL function and trigger."""
+    sqlite = {
+        f"{table}_{op}": f"""
+            CREATE TRIGGER IF NOT EXISTS {table}_{op} BEFORE {op.upper()} ON {table}
+            BEGIN SELECT RAISE(ABORT, '{message}'); END"""
+        for op in ("update", "delete")
+    }
+    postgresql = [
+        f"""
+        CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$
+        BEGIN
+            RAISE EXCEPTION '{message}' USING ERRCODE = 'integrity_constraint_violation';
+        END $$ LANGUAGE plpgsql""",
+        f"DROP TRIGGER IF EXISTS {name} ON {table}",
+        f"""CREATE TRIGGER {name} BEFORE UPDATE OR DELETE ON {table}
+            FOR EACH ROW EXECUTE FUNCTION {name}()""",
+    ]
+    return sqlite, postgresql
+
+
 def install_triggers(connection, *, needs_table, sqlite=(), postgresql=()):
     """Run the statements for this database, once `needs_table` exists (before, there is nothing to guard)."""
     statements = {"sqlite": sqlite, "postgresql": postgresql}.get(connection.vendor, ())

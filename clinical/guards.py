@@ -6,7 +6,7 @@ Django as IntegrityError. Installed by a migration and again after every `migrat
 triggers when a migration rebuilds a table); `CREATE OR REPLACE` / `IF NOT EXISTS` make that idempotent.
 """
 
-from clinic.triggers import drop_sqlite_triggers, install_triggers
+from clinic.triggers import append_only, drop_sqlite_triggers, install_triggers
 
 SIGNED = "signed_record_immutable"
 AMENDMENT = "amendment_immutable"
@@ -31,13 +31,9 @@ SQLITE = {
         CREATE TRIGGER IF NOT EXISTS clinical_medication_signed_delete BEFORE DELETE ON clinical_medication
         WHEN (SELECT status FROM clinical_medicalrecord WHERE id = OLD.record_id) = 'signed'
         BEGIN SELECT RAISE(ABORT, '{SIGNED}'); END""",
-    "clinical_amendment_update": f"""
-        CREATE TRIGGER IF NOT EXISTS clinical_amendment_update BEFORE UPDATE ON clinical_amendment
-        BEGIN SELECT RAISE(ABORT, '{AMENDMENT}'); END""",
-    "clinical_amendment_delete": f"""
-        CREATE TRIGGER IF NOT EXISTS clinical_amendment_delete BEFORE DELETE ON clinical_amendment
-        BEGIN SELECT RAISE(ABORT, '{AMENDMENT}'); END""",
 }
+_AMENDMENTS_SQLITE, _AMENDMENTS_POSTGRES = append_only("clinical_amendment", AMENDMENT, name="clinical_amendment_guard")
+SQLITE.update(_AMENDMENTS_SQLITE)
 # Dropped only so a test database can be emptied between transactional tests (see conftest.py).
 SQLITE_DELETE_GUARDS = [name for name in SQLITE if name.endswith("_delete")]
 
@@ -63,20 +59,13 @@ POSTGRES = [
         IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
         RETURN NEW;
     END $$ LANGUAGE plpgsql""",
-    f"""
-    CREATE OR REPLACE FUNCTION clinical_amendment_guard() RETURNS trigger AS $$
-    BEGIN
-        RAISE EXCEPTION '{AMENDMENT}' USING ERRCODE = 'integrity_constraint_violation';
-    END $$ LANGUAGE plpgsql""",
     "DROP TRIGGER IF EXISTS clinical_record_guard ON clinical_medicalrecord",
     """CREATE TRIGGER clinical_record_guard BEFORE UPDATE OR DELETE ON clinical_medicalrecord
        FOR EACH ROW EXECUTE FUNCTION clinical_record_guard()""",
     "DROP TRIGGER IF EXISTS clinical_medication_guard ON clinical_medication",
     """CREATE TRIGGER clinical_medication_guard BEFORE INSERT OR UPDATE OR DELETE ON clinical_medication
        FOR EACH ROW EXECUTE FUNCTION clinical_medication_guard()""",
-    "DROP TRIGGER IF EXISTS clinical_amendment_guard ON clinical_amendment",
-    """CREATE TRIGGER clinical_amendment_guard BEFORE UPDATE OR DELETE ON clinical_amendment
-       FOR EACH ROW EXECUTE FUNCTION clinical_amendment_guard()""",
+    *_AMENDMENTS_POSTGRES,
 ]
 
 

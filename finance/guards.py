@@ -6,12 +6,18 @@ Both surface in Django as IntegrityError. Installed after every `migrate` (SQLit
 migration rebuilds a table); `CREATE OR REPLACE` / `IF NOT EXISTS` make that idempotent.
 """
 
-from clinic.triggers import drop_sqlite_triggers, install_triggers
+from clinic.triggers import append_only, drop_sqlite_triggers, install_triggers
 
 CLOSED = "finance_month_closed"
 ENTRY_TABLES = ["finance_expense", "finance_otherincome", "finance_payment"]
 
 _IN_CLOSED = "EXISTS (SELECT 1 FROM finance_closedmonth WHERE month = strftime('%Y-%m-01', {row}.date))"
+
+
+# A closed month is never reopened.
+_CLOSED_MONTHS_SQLITE, _CLOSED_MONTHS_POSTGRES = append_only(
+    "finance_closedmonth", CLOSED, name="finance_closedmonth_guard"
+)
 
 
 def _sqlite():
@@ -27,10 +33,7 @@ def _sqlite():
         sql[f"{table}_closed_delete"] = f"""
             CREATE TRIGGER IF NOT EXISTS {table}_closed_delete BEFORE DELETE ON {table}
             WHEN {_IN_CLOSED.format(row="OLD")} BEGIN SELECT RAISE(ABORT, '{CLOSED}'); END"""
-    for op in ("update", "delete"):
-        sql[f"finance_closedmonth_{op}"] = f"""
-            CREATE TRIGGER IF NOT EXISTS finance_closedmonth_{op} BEFORE {op.upper()} ON finance_closedmonth
-            BEGIN SELECT RAISE(ABORT, '{CLOSED}'); END"""
+    sql.update(_CLOSED_MONTHS_SQLITE)
     return sql
 
 
@@ -51,14 +54,7 @@ POSTGRES = [
         IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
         RETURN NEW;
     END $$ LANGUAGE plpgsql""",
-    f"""
-    CREATE OR REPLACE FUNCTION finance_closedmonth_guard() RETURNS trigger AS $$
-    BEGIN
-        RAISE EXCEPTION '{CLOSED}' USING ERRCODE = 'integrity_constraint_violation';
-    END $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS finance_closedmonth_guard ON finance_closedmonth",
-    """CREATE TRIGGER finance_closedmonth_guard BEFORE UPDATE OR DELETE ON finance_closedmonth
-       FOR EACH ROW EXECUTE FUNCTION finance_closedmonth_guard()""",
+    *_CLOSED_MONTHS_POSTGRES,
 ]
 for _table in ENTRY_TABLES:
     POSTGRES += [

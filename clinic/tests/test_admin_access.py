@@ -14,11 +14,9 @@ door (its sign-in page); anonymous visitors are sent to sign in. Delete pages ar
 opened with GET (the confirmation page); nothing here posts a delete.
 """
 
-import io
 import re
 from collections import namedtuple
 from datetime import timedelta
-from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
@@ -26,11 +24,9 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms import CheckboxInput, MultiWidget
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
-from PIL import Image
 
 from clinic.tests.test_access import (
     ADMINISTRATOR,
@@ -45,16 +41,15 @@ from clinic.tests.test_access import (
     client_as,
     page_text,
 )
-from clinic.uploads import check_upload
 from clinical.tests.factories import AmendmentFactory, MedicalRecordFactory, ProcedureFactory, TreatmentPlanFactory
-from finance import services as finance_services
-from finance.models import ClosedMonth, PaymentMethod
+from finance.models import ClosedMonth
 from finance.tests.factories import (
     CategoryFactory,
     ClosedMonthFactory,
     ExpenseFactory,
     OtherIncomeFactory,
     PaymentFactory,
+    expense_with_receipt,
 )
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.tests.factories import AppointmentFactory
@@ -210,26 +205,6 @@ def page_of(key, model):
 
 
 # --- objects behind the URLs ------------------------------------------------------------------------
-
-
-def png_bytes():
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 30, 30)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def expense_with_receipt():
-    upload = SimpleUploadedFile("till-receipt.png", png_bytes(), content_type="image/png")
-    return finance_services.record_expense(
-        recorded_by=UserFactory(roles=[MANAGER], is_staff=True),
-        receipt=check_upload(upload),
-        date=timezone.localdate(),
-        amount=Decimal("42.00"),
-        category=CategoryFactory(name="Supplies"),
-        reason="Printer paper",
-        paid_to="Office Depot",
-        method=PaymentMethod.CARD,
-    )
 
 
 def closed_month():

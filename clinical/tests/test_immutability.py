@@ -549,7 +549,8 @@ def test_every_migrate_puts_the_triggers_back():
 
 @pytest.fixture
 def superuser_client(client):
-    client.force_login(UserFactory(is_superuser=True, is_staff=True))
+    client.user = UserFactory(is_superuser=True, is_staff=True)
+    client.force_login(client.user)
     return client
 
 
@@ -587,8 +588,9 @@ def admin_form(record, **changes):
 
 
 def test_the_admin_saves_changes_to_a_draft(superuser_client):
-    """The control: the same form on a draft does save, so the refusal below is about signing."""
-    record = MedicalRecordFactory(diagnosis="Acute tonsillitis")
+    """The control: the same form on a draft does save, so the refusal below is about signing.
+    (The draft is the superuser's own: anyone else's opens read-only, clinic/tests/test_object_access.py.)"""
+    record = MedicalRecordFactory(diagnosis="Acute tonsillitis", author=superuser_client.user)
     MedicationFactory(record=record)
 
     response = superuser_client.post(

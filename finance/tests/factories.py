@@ -1,14 +1,19 @@
 """Finance rows built directly (tests of the rules go through finance.services)."""
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 import factory
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image
 
+from clinic.uploads import check_upload
 from clinical.models import Procedure
 from clinical.tests.factories import ProcedureFactory
 from finance.models import ClosedMonth, Expense, ExpenseCategory, OtherIncome, Payment, PaymentMethod
+from finance.services import record_expense
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
 from staff.tests.factories import DoctorFactory, UserFactory
@@ -90,3 +95,24 @@ class ClosedMonthFactory(factory.django.DjangoModelFactory):
 
     month = factory.LazyFunction(lambda: (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1))
     closed_by = factory.LazyFunction(manager_user)
+
+
+def png_bytes(size=(8, 8), colour=(200, 30, 30)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def expense_with_receipt():
+    """An expense recorded through the service with a scanned receipt (a real PNG, checked)."""
+    upload = SimpleUploadedFile("till-receipt.png", png_bytes(), content_type="image/png")
+    return record_expense(
+        recorded_by=manager_user(),
+        receipt=check_upload(upload),
+        date=timezone.localdate(),
+        amount=Decimal("42.00"),
+        category=CategoryFactory(name="Supplies"),
+        reason="Printer paper",
+        paid_to="Office Depot",
+        method=PaymentMethod.CARD,
+    )

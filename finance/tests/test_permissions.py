@@ -6,29 +6,24 @@ MANAGERS_GET names it. Managers and administrators keep the books; nobody else g
 out of the admin, not even a receptionist or doctor who was made staff by mistake.
 """
 
-import io
 import re
 from datetime import timedelta
-from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from clinic.tests.test_access import walk_urls
-from clinic.uploads import check_upload
-from finance import services
-from finance.models import ClosedMonth, Expense, OtherIncome, Payment, PaymentMethod
+from finance.models import ClosedMonth, Expense, OtherIncome, Payment
 from finance.tests.factories import (
     CategoryFactory,
     ClosedMonthFactory,
     ExpenseFactory,
     OtherIncomeFactory,
     PaymentFactory,
+    expense_with_receipt,
 )
 from staff.tests.factories import UserFactory
 
@@ -114,12 +109,6 @@ def finance_admin_urls():
 URLS = finance_admin_urls()
 
 
-def png_bytes(size=(8, 8), colour=(200, 30, 30)):
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 @pytest.fixture(autouse=True)
 def private_media(settings, tmp_path):
     """Receipts written by these tests go to a temporary folder, not the project's media."""
@@ -127,20 +116,6 @@ def private_media(settings, tmp_path):
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
     }
-
-
-def expense_with_receipt():
-    upload = SimpleUploadedFile("till-receipt.png", png_bytes(), content_type="image/png")
-    return services.record_expense(
-        recorded_by=UserFactory(roles=[MANAGER], is_staff=True),
-        receipt=check_upload(upload),
-        date=timezone.localdate(),
-        amount=Decimal("42.00"),
-        category=CategoryFactory(name="Supplies"),
-        reason="Printer paper",
-        paid_to="Office Depot",
-        method=PaymentMethod.CARD,
-    )
 
 
 def last_month():
