@@ -44,7 +44,8 @@ def production_env(tmp_path, **overrides):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "LOCAL_RUN", "HTTPS", "DEBUG", "TRUST_PROXY_SSL_HEADER"}
+        # DJANGO_ALLOW_ASYNC_UNSAFE: set for the browser tests (clinic/tests/browser.py) when they ran first.
+        if k not in {"SECRET_KEY", "LOCAL_RUN", "HTTPS", "DEBUG", "TRUST_PROXY_SSL_HEADER", "DJANGO_ALLOW_ASYNC_UNSAFE"}
         and not k.startswith("SECURE_")
     }
     env.pop("DATABASE_URL", None)  # the checks need no database; SQLite under DATA_DIR if any
