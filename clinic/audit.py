@@ -17,6 +17,7 @@ transaction at a time (BEGIN IMMEDIATE).
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import sys
 from dataclasses import dataclass
@@ -54,7 +55,8 @@ def entry_hash(entry):
         entry.object_id,
         entry.patient_id,
         entry.summary,
-        entry.ip,
+        # Bytes, not text: "::ffff:192.0.2.10" is written differently by Python and by each database.
+        ipaddress.ip_address(entry.ip).packed.hex() if entry.ip else None,
         entry.user_agent,
         entry.request_id,
     ]
@@ -168,6 +170,13 @@ class Audited:
             old, new = changes["status"]
             return self.audit_status_actions.get(new, Action.STATUS), f"status: {old} → {new}"
         return Action.CHANGE, "changed: " + ", ".join(sorted(changes))
+
+    def audit_read_under_lock(self, **stored):
+        """Values just read from the row under a lock: a save names its change from these, not from
+        what this (perhaps stale) instance loaded earlier."""
+        loaded = getattr(self, "_audit_loaded", None) or {}
+        loaded.update({self._meta.get_field(name).attname: value for name, value in stored.items()})
+        self._audit_loaded = loaded
 
     def _remember_loaded(self):
         self._audit_loaded = {field.attname: getattr(self, field.attname) for field in self._meta.concrete_fields}

@@ -371,12 +371,15 @@ class TreatmentPlan(Audited, models.Model):
         from django.db import transaction
 
         with transaction.atomic():
-            current = TreatmentPlan.objects.select_for_update().values_list("status", flat=True).get(pk=self.pk)
+            current = (
+                TreatmentPlan.objects.select_for_update(no_key=True).values_list("status", flat=True).get(pk=self.pk)
+            )
             if status not in self.TRANSITIONS[self.Status(current)]:
                 raise ValidationError(
                     f"This plan is {self.Status(current).label.lower()}; "
                     f"it cannot become {self.Status(status).label.lower()}."
                 )
+            self.audit_read_under_lock(status=current)
             self.status = status
             if status == self.Status.ACTIVE and not self.start_date:
                 self.start_date = timezone.localdate()

@@ -80,29 +80,35 @@ def upload_document(
     _check_links(patient, appointment, medical_record)
     _check_date("document_date", document_date)
     checked = _checked(uploaded)
-    with _files_removed_on_failure() as written, transaction.atomic():
-        _refuse_duplicate(patient, checked)
-        document = ClinicalDocument(
-            patient=patient,
-            appointment=appointment,
-            medical_record=medical_record,
-            doc_type=doc_type,
-            title=title.strip(),
-            document_date=document_date,
-            notes=notes,
-            uploaded_by=by,
-        )
-        document.full_clean()
-        document.save()
-        _add_version(document, checked, by, "", written)
+    # The file is stored before the transaction: no database lock waits on storage (S3 can be slow).
+    with _files_removed_on_failure() as written:
+        version = _stored_version(checked, by, "", written)
+        with transaction.atomic():
+            _refuse_duplicate(patient, checked)
+            document = _new_document(patient, appointment, medical_record, doc_type, title, document_date, notes, by)
+            _make_current(document, version)
     return document
 
 
-def _add_version(document, checked, by, note, written):
-    latest = document.versions.order_by("-number").values_list("number", flat=True).first() or 0
+def _new_document(patient, appointment, medical_record, doc_type, title, document_date, notes, by):
+    document = ClinicalDocument(
+        patient=patient,
+        appointment=appointment,
+        medical_record=medical_record,
+        doc_type=doc_type,
+        title=title.strip(),
+        document_date=document_date,
+        notes=notes,
+        uploaded_by=by,
+    )
+    document.full_clean()
+    document.save()
+    return document
+
+
+def _stored_version(checked, by, note, written):
+    """A version whose file is already in storage, not yet saved (its document and number come later)."""
     version = DocumentVersion(
-        document=document,
-        number=latest + 1,
         original_name=checked.display_name,
         content_type=checked.content_type,
         size=checked.size,
@@ -111,6 +117,13 @@ def _add_version(document, checked, by, note, written):
         note=note.strip(),
     )
     _store(version.file, checked, written)
+    return version
+
+
+def _make_current(document, version):
+    """Number the version after the document's latest, save it and make it the current one."""
+    latest = document.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    version.document, version.number = document, latest + 1
     version.save()
     document.current_version = version
     document.save(update_fields=["current_version"])
@@ -120,10 +133,16 @@ def _add_version(document, checked, by, note, written):
 def replace_document_file(*, document, uploaded, by, note=""):
     """Add a new version; every earlier one stays, viewable and downloadable."""
     checked = _checked(uploaded)
-    with _files_removed_on_failure() as written, transaction.atomic():
+    with _files_removed_on_failure() as written:
+        version = _stored_version(checked, by, note, written)  # stored before any lock, as above
+        return _replace(document, checked, version)
+
+
+def _replace(document, checked, version):
+    with transaction.atomic():
         # Lock the document row only: PostgreSQL cannot lock the nullable side of the outer join.
         document = (
-            ClinicalDocument.objects.select_for_update(of=("self",))
+            ClinicalDocument.objects.select_for_update(no_key=True, of=("self",))
             .select_related("current_version")
             .get(pk=document.pk)
         )
@@ -131,7 +150,7 @@ def replace_document_file(*, document, uploaded, by, note=""):
             raise ValidationError("An archived document cannot be changed; restore it first.")
         if document.current_version_id and document.current_version.sha256 == checked.sha256:
             raise ValidationError({"file": "This file is identical to the current version."})
-        return _add_version(document, checked, by, note, written)
+        return _make_current(document, version)
 
 
 def _archive(model, obj, by, reason):
@@ -139,7 +158,7 @@ def _archive(model, obj, by, reason):
     if not reason:
         raise ValidationError({"reason": "Say why it is archived."})
     with transaction.atomic():
-        obj = model.objects.select_for_update().get(pk=obj.pk)
+        obj = model.objects.select_for_update(no_key=True).get(pk=obj.pk)
         if obj.is_archived:
             raise ValidationError("It is already archived.")
         obj.is_archived, obj.archived_at, obj.archived_by, obj.archive_reason = True, timezone.now(), by, reason
@@ -149,7 +168,7 @@ def _archive(model, obj, by, reason):
 
 def _restore(model, obj):
     with transaction.atomic():
-        obj = model.objects.select_for_update().get(pk=obj.pk)
+        obj = model.objects.select_for_update(no_key=True).get(pk=obj.pk)
         if not obj.is_archived:
             raise ValidationError("It is not archived.")
         # The archive details stay until the next archive: who hid it and why is still useful.
@@ -172,8 +191,7 @@ def upload_image(*, patient, uploaded, body_site, taken_on, by, description="", 
     if not (body_site or "").strip():
         raise ValidationError({"body_site": "Say where on the body (or a tag)."})
     checked = _checked(uploaded, images_only=True)
-    with _files_removed_on_failure() as written, transaction.atomic():
-        _refuse_duplicate(patient, checked)
+    with _files_removed_on_failure() as written:
         image = PatientImage(
             patient=patient,
             appointment=appointment,
@@ -188,11 +206,14 @@ def upload_image(*, patient, uploaded, body_site, taken_on, by, description="", 
             height=checked.height,
             uploaded_by=by,
         )
+        # Stored before the transaction: no database lock waits on storage.
         _store(image.file, checked, written)
         image.thumbnail.save("thumb.jpg", make_thumbnail(checked.content), save=False)
         written.append(image.thumbnail)
         image.full_clean()
-        image.save()
+        with transaction.atomic():
+            _refuse_duplicate(patient, checked)
+            image.save()
     return image
 
 

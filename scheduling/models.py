@@ -245,13 +245,16 @@ class Appointment(Audited, models.Model):
     def _move_to(self, new_status, **fields):
         """Change status under a row lock, so two clicks at once cannot both pass the check."""
         with transaction.atomic():
-            current = Appointment.objects.select_for_update().values_list("status", flat=True).get(pk=self.pk)
+            current = (
+                Appointment.objects.select_for_update(no_key=True).values_list("status", flat=True).get(pk=self.pk)
+            )
             if new_status not in self.TRANSITIONS[self.Status(current)]:
                 raise InvalidTransition(
                     f"This appointment is {self.Status(current).label.lower()}; "
                     f"it cannot be marked {self.Status(new_status).label.lower()}."
                 )
             self._loaded["status"] = current
+            self.audit_read_under_lock(status=current)
             self.status = new_status
             for name, value in fields.items():
                 setattr(self, name, value)

@@ -62,7 +62,7 @@ def book_appointment(*, patient, doctor, start, end=None, reason="", booked_by, 
 
 @transaction.atomic
 def reschedule_appointment(*, appointment, start, end=None, doctor=None, by) -> Appointment:
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    appointment = Appointment.objects.select_for_update(no_key=True).get(pk=appointment.pk)
     if appointment.status not in Appointment.RESCHEDULABLE:
         raise ValidationError(f"A {appointment.get_status_display().lower()} appointment cannot be rescheduled.")
     doctor = doctor or appointment.doctor

@@ -449,3 +449,71 @@ def test_admin_pages_showing_patients_are_recorded(manager):
     before = AuditEntry.objects.count()
     manager.get(reverse("admin:finance_expense_changelist"))
     assert AuditEntry.objects.count() == before
+
+
+def test_an_ipv4_mapped_address_from_a_proxy_keeps_the_chain_whole(reception, settings):
+    # Python and the databases write "::ffff:192.0.2.10" differently; the hash must not care.
+    settings.PROXY_COUNT = 1
+    patient = PatientFactory()
+    reception.get(reverse("patients:detail", args=[patient.pk]), HTTP_X_FORWARDED_FOR="::ffff:192.0.2.10")
+    assert newest().ip == "::ffff:192.0.2.10"
+    assert audit.verify()[2] == []
+
+
+def test_a_change_made_through_a_stale_copy_is_named_from_the_row_it_overwrote():
+    from clinical.models import TreatmentPlan
+    from clinical.tests.factories import TreatmentPlanFactory
+
+    plan = TreatmentPlanFactory(status=TreatmentPlan.Status.ACTIVE, start_date=timezone.localdate())
+    stale = TreatmentPlan.objects.get(pk=plan.pk)  # one request loads the plan, active
+    TreatmentPlan.objects.get(pk=plan.pk).move_to(TreatmentPlan.Status.ON_HOLD)  # another puts it on hold
+    stale.move_to(TreatmentPlan.Status.ACTIVE)  # the first: on hold -> active, allowed under the lock
+    entry = newest(object_type="clinical.treatmentplan")
+    assert (entry.action, entry.summary) == ("status", "status: on_hold → active")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row and advisory locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_status_change_and_a_record_on_the_same_visit_do_not_deadlock(monkeypatch):
+    """Reception confirms a visit (a row lock, then the chain's lock) while a nurse records vital
+    signs on it (the chain's lock, then the new record's reference to the visit): the row lock must
+    not be one that a reference waits for (FOR NO KEY UPDATE), or PostgreSQL aborts one of them."""
+    import threading
+    import time
+
+    appointment = AppointmentFactory()
+    nurse, desk = UserFactory(roles=["Nurse"]), UserFactory(roles=["Receptionist"])
+    real_lock = audit.lock_chain
+
+    def slow_lock(using="default"):
+        if threading.current_thread().name == "reception":
+            time.sleep(0.6)  # widen the gap between the row lock and the chain's lock
+        return real_lock(using)
+
+    monkeypatch.setattr(audit, "lock_chain", slow_lock)
+    outcomes = {}
+
+    def run(name, action, delay):
+        time.sleep(delay)
+        try:
+            action()
+            outcomes[name] = "ok"
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test looks at
+            outcomes[name] = repr(error)
+        finally:
+            connection.close()
+
+    actions = {
+        "reception": (lambda: type(appointment).objects.get(pk=appointment.pk).confirm(by=desk), 0),
+        "nurse": (
+            lambda: clinical_services.record_vitals(appointment=appointment, by=nurse, values={"pulse": 72}),
+            0.2,
+        ),
+    }
+    threads = [threading.Thread(target=run, name=name, args=(name, *job)) for name, job in actions.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == {"reception": "ok", "nurse": "ok"}
+    assert audit.verify()[2] == []
