@@ -17,6 +17,14 @@ class ClinicAdminSite(admin.AdminSite):
         checked = path("r/<int:content_type_id>/<path:object_id>/", self.admin_view(view_on_site), name="view_on_site")
         return [checked if getattr(url, "name", None) == "view_on_site" else url for url in super().get_urls()]
 
+    def autocomplete_view(self, request):
+        # A search box for a patient field answers with patients' names: recorded like any search.
+        response = super().autocomplete_view(request)
+        if response.status_code == 200:
+            field = ".".join(request.GET.get(key, "") for key in ("app_label", "model_name", "field_name"))
+            audit.record(audit.Action.SEARCH, summary=f'admin autocomplete {field}: "{request.GET.get("term", "")}"')
+        return response
+
 
 class NoDeleteAdmin:
     """Records with history are archived or deactivated, never deleted from the admin."""
@@ -29,6 +37,8 @@ class RecordsAdminAccess:
     """Admin pages that show patients' data are recorded in the audit trail like the app's own:
     an object's page as a view, a list (searched or not) as a search with what was asked and how
     many rows answered."""
+
+    records_access = True
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)

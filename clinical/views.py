@@ -205,10 +205,14 @@ class SignRecordView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(record.get_absolute_url())
 
 
-class AmendRecordView(PermissionFirstMixin, FormView):
+class AmendRecordView(PermissionFirstMixin, RecordsAccess, FormView):
     permission_required = "clinical.amend_medicalrecord"
     form_class = AmendmentForm
     template_name = "clinical/amend.html"
+    audit_summary = "amendment form"
+
+    def audit_object(self):
+        return self.record
 
     def load(self, **kwargs):
         self.record = get_object_or_404(RECORDS, pk=kwargs["pk"])
@@ -246,8 +250,13 @@ class PrescriptionView(PermissionRequiredMixin, RecordsAccess, DetailView):
         return super().get_context_data(doctor=doctor, **kwargs)
 
 
-class VitalsView(PermissionFirstMixin, FormView):
+class VitalsView(PermissionFirstMixin, RecordsAccess, FormView):
     """Vital signs on a visit: nurses record them before the doctor sees the patient."""
+
+    audit_summary = "vital signs form"
+
+    def audit_object(self):
+        return self.appointment
 
     permission_required = "clinical.record_vitals_medicalrecord"
     form_class = VitalsForm
@@ -343,7 +352,7 @@ class PlanDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
         )
 
 
-class PlanEditView(PermissionRequiredMixin, UpdateView):
+class PlanEditView(PermissionRequiredMixin, RecordsAccess, UpdateView):
     permission_required = "clinical.change_treatmentplan"
     queryset = TreatmentPlan.objects.select_related("patient").exclude(status__in=["completed", "cancelled"])
     form_class = TreatmentPlanForm
@@ -401,7 +410,7 @@ class ProcedureCreateView(PermissionFirstMixin, _ProcedureFormMixin, _OnceOnlyCr
         return initial
 
 
-class ProcedureEditView(PermissionRequiredMixin, _ProcedureFormMixin, UpdateView):
+class ProcedureEditView(PermissionRequiredMixin, _ProcedureFormMixin, RecordsAccess, UpdateView):
     permission_required = "clinical.change_procedure"
     queryset = Procedure.objects.select_related("patient", "plan", "appointment").exclude(status="cancelled")
 

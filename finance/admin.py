@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from clinic import audit
 from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
 from clinic.files import private_file_response
 from clinic.uploads import ACCEPTED_DESCRIPTION, check_upload
@@ -61,6 +62,7 @@ def _in_closed_month(obj):
 
 
 class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
+    records_access = False  # RecordsAdminAccess turns it on where entries name patients
     """Shared by the three kinds of entry: total of the filtered rows, exports, read-only when locked, reversal."""
 
     change_list_template = "admin/finance/change_list.html"
@@ -152,6 +154,11 @@ class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
         except admin.options.IncorrectLookupParameters:
             return HttpResponseRedirect(reverse(f"admin:finance_{self.opts.model_name}_changelist") + "?e=1")
         rows = changelist.get_queryset(request)
+        if self.records_access:
+            asked = f'"{changelist.query}"' if changelist.query else "all"
+            listed = self.opts.verbose_name_plural
+            summary = f"admin export ({fmt}) of {listed}: {asked}, {changelist.result_count} rows"
+            audit.record(audit.Action.SEARCH, summary=summary)
         respond = exports.xlsx_response if fmt == "xlsx" else exports.csv_response
         return respond(self.export_name, self.export_columns, rows)
 
@@ -195,6 +202,8 @@ class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
                     request, f"Reversed: {obj} is cancelled by #{reversal.pk} ({reversal.amount_display}) dated today."
                 )
                 return HttpResponseRedirect(reverse(f"admin:finance_{self.opts.model_name}_change", args=[reversal.pk]))
+        if request.method == "GET" and self.records_access:
+            audit.record(audit.Action.VIEW, obj, summary="admin: the reversal form")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.generic import DetailView, FormView, ListView
 
-from clinic.audit import RecordsAccess
+from clinic.audit import Action, RecordsAccess, record
 from clinic.forms import add_service_errors
 from clinical.models import Procedure
 from patients.models import Patient
@@ -22,8 +22,14 @@ from .models import Payment
 from .money import format_money
 
 
-class PaymentsDueView(PermissionRequiredMixin, ListView):
+class PaymentsDueView(PermissionRequiredMixin, RecordsAccess, ListView):
     """Completed visits and done procedures that nobody has paid for yet."""
+
+    def record_access(self, response):
+        query = self.filters.cleaned_data.get("q") if self.filters.is_valid() else ""
+        asked = f'"{query}"' if query else "all"
+        found = response.context_data["paginator"].count
+        record(Action.SEARCH, summary=f"payments due ({self.show}): {asked}, {found} found")
 
     permission_required = "finance.add_payment"
     template_name = "finance/due.html"
@@ -42,7 +48,7 @@ class PaymentsDueView(PermissionRequiredMixin, ListView):
         return super().get_context_data(filters=self.filters, show=self.show, **kwargs)
 
 
-class RecordPaymentView(PermissionRequiredMixin, FormView):
+class RecordPaymentView(PermissionRequiredMixin, RecordsAccess, FormView):
     """Take a payment for one completed visit (kind=visit) or one done procedure (kind=procedure)."""
 
     permission_required = "finance.add_payment"
@@ -61,6 +67,9 @@ class RecordPaymentView(PermissionRequiredMixin, FormView):
             messages.info(request, f"This was already paid: receipt {self.paid.receipt_number}.")
             return redirect(self.paid)
         return super().dispatch(request, *args, **kwargs)
+
+    def audit_object(self):
+        return self.item
 
     def get_initial(self):
         return {"amount": services.standard_fee(self.item), "date": timezone.localdate()}

@@ -143,7 +143,7 @@ class AllergyCreateView(_PatientChildMixin, CreateView):
     form_class = AllergyForm
 
 
-class AllergyUpdateView(_PatientChildMixin, UpdateView):
+class AllergyUpdateView(_PatientChildMixin, RecordsAccess, UpdateView):
     permission_required = "patients.change_allergy"
     model = Allergy
     form_class = AllergyForm
@@ -155,7 +155,7 @@ class ConditionCreateView(_PatientChildMixin, CreateView):
     form_class = ConditionForm
 
 
-class ConditionUpdateView(_PatientChildMixin, UpdateView):
+class ConditionUpdateView(_PatientChildMixin, RecordsAccess, UpdateView):
     permission_required = "patients.change_condition"
     model = Condition
     form_class = ConditionForm

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import DetailView, FormView, TemplateView, View
 
-from clinic.audit import RecordsAccess
+from clinic.audit import Action, RecordsAccess, record
 from clinic.forms import add_service_errors
 from finance.queries import visit_charges
 from patients.forms import PatientSearchForm
@@ -41,9 +41,10 @@ def _safe_next(request, default):
     return default
 
 
-class DashboardView(PermissionRequiredMixin, TemplateView):
+class DashboardView(PermissionRequiredMixin, RecordsAccess, TemplateView):
     """Reception's today: who is expected, waiting, in consultation, done, no-show."""
 
+    audit_summary = "today's board"
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/dashboard.html"
 
@@ -94,10 +95,18 @@ class AppointmentDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
         return super().get_context_data(steps=steps, links=links, charges=charges, **kwargs)
 
 
-class BookAppointmentView(PermissionRequiredMixin, FormView):
+class BookAppointmentView(PermissionRequiredMixin, RecordsAccess, FormView):
     permission_required = "scheduling.add_appointment"
     form_class = BookingForm
     template_name = "scheduling/book.html"
+
+    def record_access(self, response):
+        if self.patient is not None:
+            record(Action.VIEW, self.patient, summary="booking")
+        elif "results" in response.context_data:
+            found = len(response.context_data["results"])  # the page's own query, run once
+            query = response.context_data["search_form"].cleaned_data["q"]
+            record(Action.SEARCH, summary=f'booking: patients "{query}", {found} shown')
 
     def dispatch(self, request, *args, **kwargs):
         patient_id = _id_param(request, "patient")
@@ -140,10 +149,13 @@ class BookAppointmentView(PermissionRequiredMixin, FormView):
         return HttpResponseRedirect(appointment.get_absolute_url())
 
 
-class _AppointmentFormView(PermissionRequiredMixin, FormView):
+class _AppointmentFormView(PermissionRequiredMixin, RecordsAccess, FormView):
     def dispatch(self, request, *args, **kwargs):
         self.appointment = get_object_or_404(Appointment.objects.with_people(), pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
+
+    def audit_object(self):
+        return self.appointment
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(appointment=self.appointment, **kwargs)
@@ -215,9 +227,12 @@ class AppointmentActionView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(_safe_next(request, appointment.get_absolute_url()))
 
 
-class DayCalendarView(PermissionRequiredMixin, TemplateView):
+class DayCalendarView(PermissionRequiredMixin, RecordsAccess, TemplateView):
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/day.html"
+
+    def record_access(self, response):
+        record(Action.VIEW, summary=f"day calendar {response.context_data['day']:%Y-%m-%d}")
 
     def get_context_data(self, **kwargs):
         form = DayForm(self.request.GET or None)
@@ -234,9 +249,13 @@ class DayCalendarView(PermissionRequiredMixin, TemplateView):
         )
 
 
-class WeekCalendarView(PermissionRequiredMixin, TemplateView):
+class WeekCalendarView(PermissionRequiredMixin, RecordsAccess, TemplateView):
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/week.html"
+
+    def record_access(self, response):
+        context = response.context_data
+        record(Action.VIEW, context["doctor"], summary=f"week calendar from {context['day']:%Y-%m-%d}")
 
     def get_context_data(self, **kwargs):
         doctor = get_object_or_404(Doctor.objects.select_related("user", "specialty"), pk=kwargs["doctor_pk"])
