@@ -1,9 +1,9 @@
 """The request being served, for code far from the view: the audit trail and the logs.
 
-RequestContextMiddleware gives every request an id (the proxy's X-Request-ID when it sends a sane
-one, else a new one), echoes it in the response, and keeps the request in a context variable so
-that `current_request()` and `current_request_id()` answer anywhere below it (models, services,
-logging filters), also under threaded or async servers.
+RequestContextMiddleware gives every request an id (the proxy's X-Request-ID when there is a proxy,
+PROXY_COUNT, and it sends a sane one; else a new one), echoes it in the response, and keeps the
+request in a context variable so that `current_request()` and `current_request_id()` answer
+anywhere below it (models, services, logging filters), also under threaded or async servers.
 """
 
 import contextvars
@@ -47,7 +47,9 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        given = request.headers.get("X-Request-ID", "")
+        # A proxy's id ties its log to ours; without one in front, the header is the client's own
+        # claim and is not taken (it would let anyone forge or collide ids in logs and the trail).
+        given = request.headers.get("X-Request-ID", "") if settings.PROXY_COUNT else ""
         request.request_id = given if _SANE_ID.fullmatch(given) else uuid.uuid4().hex
         token = _request.set(request)
         try:

@@ -48,17 +48,3 @@ class HealthCheckMiddleware:
             if request.path == "/readyz":
                 return _answer("ready\n", 200) if database_ready() else _answer("not ready\n", 503)
         return self.get_response(request)
-
-
-class PermissionsPolicyMiddleware:
-    """Browser features the clinic's pages never use are switched off for them."""
-
-    POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), interest-cohort=()"
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        response.setdefault("Permissions-Policy", self.POLICY)
-        return response

@@ -81,7 +81,9 @@ MIDDLEWARE = [
     "clinic.logs.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "clinic.health.PermissionsPolicyMiddleware",
+    "clinic.headers.PermissionsPolicyMiddleware",
+    # Signed-in pages are not cached (placed before sessions/auth, so it sees the final response).
+    "clinic.headers.PrivatePagesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

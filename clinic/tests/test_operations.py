@@ -117,10 +117,13 @@ def test_every_form_page_sets_a_csrf_token(reception):
 
 
 @pytest.mark.django_db
-def test_every_response_carries_a_request_id_and_keeps_a_sane_one_from_the_proxy(client):
+def test_every_response_carries_a_request_id_and_keeps_a_sane_one_from_the_proxy(client, settings):
     fresh = client.get("/accounts/login/")["X-Request-ID"]
     assert len(fresh) == 32 and fresh != client.get("/accounts/login/")["X-Request-ID"]
+    # No proxy in front: the header is the client's own claim, not taken.
+    assert client.get("/accounts/login/", HTTP_X_REQUEST_ID="lb-7f3a9c01")["X-Request-ID"] != "lb-7f3a9c01"
 
+    settings.PROXY_COUNT = 1
     assert client.get("/accounts/login/", HTTP_X_REQUEST_ID="lb-7f3a9c01")["X-Request-ID"] == "lb-7f3a9c01"
     # Whatever a client makes up is not echoed into logs and headers as it is.
     forged = client.get("/accounts/login/", HTTP_X_REQUEST_ID="<script>\r\nx")["X-Request-ID"]
@@ -144,3 +147,16 @@ def test_the_client_address_behind_proxies(rf, settings, proxies, forwarded_for,
     settings.PROXY_COUNT = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded_for)
     assert client_address(request) == expected
+
+
+@pytest.mark.django_db
+def test_signed_in_pages_are_not_kept_by_the_browser_and_files_keep_their_own_rule(doctor_client, client):
+    patient = make_image().patient
+    chart = doctor_client.get(reverse("clinical:chart", args=[patient.pk]))
+    assert {"no-store", "private"} <= {part.strip() for part in chart["Cache-Control"].split(",")}
+    redirected = client.get(reverse("patients:list"))  # nobody signed in: sent to sign in, nothing private
+    assert redirected.status_code == 302 and "Cache-Control" not in redirected
+    image = patient.images.get()
+    served = doctor_client.get(reverse("documents:image_file", args=[image.pk]))
+    b"".join(served.streaming_content)
+    assert served["Cache-Control"] == "private, no-store"
