@@ -3,7 +3,11 @@
 Django keeps the session itself (idle sign-out: SESSION_COOKIE_AGE renewed on every request).
 On top of it:
 - the time of sign-in is kept in the session, and SessionLifetimeMiddleware ends a session
-  SESSION_ABSOLUTE_TIMEOUT hours after it, however active it has been;
+  SESSION_ABSOLUTE_TIMEOUT hours after it, however active it has been. "Signed in at" is when the
+  password was last given: every sign-in with a password (a second one in the same session
+  included) restarts the clock, and owes the code step again for a user with two-factor sign-in
+  (staff.twofactor.start_sign_in), so a restarted lifetime is never one that skipped the code.
+  Passing the code step does not restart it (time spent on the code page counts);
 - a StaffSession row per signed-in session (written at sign-in, last_seen refreshed at most once a
   minute, removed at sign-out) is what "Your sessions" lists and what signing out others ends.
 """

@@ -31,13 +31,15 @@ def slow_down_failed_sign_in(sender, credentials, request=None, **kwargs):
 
 @receiver(user_logged_in, dispatch_uid="staff.session_signed_in")
 def session_signed_in(sender, request, user, **kwargs):
-    """Start the session's clock and its row in "Your sessions"; note whether it owes a code."""
+    """Every sign-in with a password starts afresh: the session's clock and its row in "Your
+    sessions" start now, and a code step passed before in this session no longer counts, so a user
+    with two-factor sign-in owes the code again (see staff.twofactor.start_sign_in)."""
     if request is None or not hasattr(request, "session"):
         return
     from . import sessions, twofactor
 
+    twofactor.start_sign_in(request, user)
     sessions.record_sign_in(request, user)
-    twofactor.remember_state(request, user)
 
 
 @receiver(user_logged_out, dispatch_uid="staff.session_signed_out")

@@ -8,9 +8,16 @@ codes: a TOTP code is accepted once (`last_t`), within one time step either way 
 wrong codes slow the next try exponentially (throttling, per device).
 
 With REQUIRE_2FA_FOR_ADMINS, Administrators and superusers without it are sent to set it up
-before anything else. Whether a session owes the code step is decided at sign-in and kept in the
-session, so ordinary requests cost no query; turning two-factor sign-in on ends the user's other
-sessions, which never passed a code.
+before anything else. What a session owes is worked out at sign-in and kept in the session. It is
+looked up again (one query) on each request of a session that has not passed a code when it may
+have changed since: while a code is owed (the authenticator may have been turned off or reset), and
+while REQUIRE_2FA_FOR_ADMINS is on (the user may have been made an Administrator or superuser, or set
+up an authenticator in another session, since). A session that passed the code step costs no query.
+Turning two-factor sign-in on also ends the user's other sessions, which never passed a code.
+
+Every sign-in with a password owes the code again (start_sign_in): Django's login() keeps the
+session's data when the same user signs in again, django-otp's verified device included, so without
+this, giving the password again would keep the code step passed under a fresh session lifetime.
 """
 
 import math
@@ -20,6 +27,7 @@ from urllib.parse import quote, urlencode
 import segno
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
@@ -29,6 +37,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic import audit
 
 from . import sessions
+from .models import User
 from .roles import ADMINISTRATOR
 
 # What the session owes, decided at sign-in and kept in the session.
@@ -77,15 +86,41 @@ def is_required(user):
     return settings.REQUIRE_2FA_FOR_ADMINS and is_administrator(user)
 
 
+def _current_state(user):
+    """HAS_DEVICE, ADMIN_WITHOUT or NOTHING for `user` as the database has it now, in one query."""
+    devices = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    administrator = User.groups.through.objects.filter(user=OuterRef("pk"), group__name=ADMINISTRATOR)
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(has_device=Exists(devices), in_administrators=Exists(administrator))
+        .values_list("has_device", "in_administrators")
+        .first()
+    )
+    has_device, in_administrators = row or (False, False)
+    if has_device:
+        return HAS_DEVICE
+    # is_superuser is read from the user row loaded for this request, so it is current too.
+    if user.is_superuser or in_administrators:
+        return ADMIN_WITHOUT
+    return NOTHING
+
+
 def remember_state(request, user):
-    if is_enabled(user):
-        state = HAS_DEVICE
-    elif is_administrator(user):
-        state = ADMIN_WITHOUT
-    else:
-        state = NOTHING
-    request.session[STATE] = state
+    state = _current_state(user)
+    if request.session.get(STATE) != state:
+        request.session[STATE] = state
     return state
+
+
+def start_sign_in(request, user):
+    """At every sign-in with a password: a code step passed before no longer counts (Django's
+    login() keeps the session's data for the same user, django-otp's verified device included), and
+    what the session owes is worked out afresh."""
+    request.session.pop(DEVICE_ID_SESSION_KEY, None)
+    if hasattr(user, "otp_device"):
+        # So django-otp's own user_logged_in receiver, whichever runs last, has no device to keep.
+        user.otp_device = None
+    return remember_state(request, user)
 
 
 def step_owed(request):
@@ -93,9 +128,12 @@ def step_owed(request):
     if request.user.is_verified():
         return None
     state = request.session.get(STATE)
-    if state in (None, HAS_DEVICE):
-        # Looked up again while a code is owed: the authenticator may have been turned off (in
-        # another session) or reset since sign-in, and then there is no code to give.
+    if state in (None, HAS_DEVICE) or settings.REQUIRE_2FA_FOR_ADMINS:
+        # Looked up again rather than trusted from sign-in, one query: while a code is owed, the
+        # authenticator may have been turned off (in another session) or reset since, and then
+        # there is no code to give; while administrators must have it, the user may have been made
+        # an Administrator or superuser since (set-up owed), set one up in a session that survived
+        # (the code owed), or stopped being an administrator (set-up no longer owed).
         state = remember_state(request, request.user)
     if state == HAS_DEVICE:
         return VERIFY

@@ -80,8 +80,9 @@ def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_
     expect(people).to_contain_text("rita")
     expect(people).to_contain_text("ada")  # her own look at the page is in the trail too
 
-    # The trail, searched by person and action.
+    # The trail, searched by patient, person and action.
     page.get_by_role("link", name="Audit trail").click()
+    page.get_by_label("Patient MRN").fill(patient.mrn)
     page.get_by_label("Staff member").select_option(label="Rita Receptionist (rita)")
     page.get_by_label("Action").select_option(label="viewed")
     page.get_by_role("button", name="Search").click()

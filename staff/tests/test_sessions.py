@@ -16,7 +16,7 @@ from django.utils import timezone
 from clinic.models import AuditEntry
 from staff import sessions
 from staff.models import StaffSession, describe_user_agent
-from staff.tests.factories import UserFactory
+from staff.tests.factories import UserFactory, code_for, two_factor_for
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,64 @@ def test_lifetime_setting_defaults_to_twelve_hours():
     production = importlib.import_module("clinic.settings")
     assert production.SESSION_ABSOLUTE_TIMEOUT == 12
     assert production.REQUIRE_2FA_FOR_ADMINS is False
+
+
+# --- giving the password again -------------------------------------------------------------------------
+
+
+def _verified_administrator_client():
+    """An administrator (the admin site's sign-in page takes only staff) who signed in with the code."""
+    user = UserFactory(roles=["Administrator"], is_staff=True)
+    device = two_factor_for(user)
+    client = signed_in_client(user)
+    client.post(reverse("staff:two_factor_verify"), {"code": code_for(device)})
+    assert client.get(HOME).status_code == 200
+    return client, user, device
+
+
+def test_giving_the_password_again_owes_the_code_again(later, settings):
+    settings.SESSION_ABSOLUTE_TIMEOUT = 12
+    client, user, device = _verified_administrator_client()
+
+    later(hours=11.9)
+    response = client.post(reverse("admin:login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+    verify = reverse("staff:two_factor_verify")
+    for url in (HOME, reverse("admin:index"), reverse("patients:list"), reverse("staff:sessions"), SESSIONS):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(verify), url
+    response = client.post(reverse("staff:sign_out_others"))
+    assert response.status_code == 302 and response["Location"].startswith(verify)
+    assert client.get(verify).status_code == 200
+
+    # Password and code again: a whole new sign-in, so the lifetime starts again from the password.
+    client.post(verify, {"code": code_for(device, steps_ahead=1)})
+    assert client.get(reverse("admin:index")).status_code == 200
+    later(hours=12.1)
+    assert client.get(HOME).status_code == 200
+    later(hours=11.9 + 12.1)
+    assert is_signed_out(client)
+
+
+def test_giving_the_password_again_without_the_code_does_not_stretch_the_lifetime(later, settings):
+    settings.SESSION_ABSOLUTE_TIMEOUT = 12
+    client, user, _ = _verified_administrator_client()
+    later(hours=11.9)
+    client.post(reverse("admin:login"), {"username": user.username, "password": PASSWORD})
+    later(hours=12.1)
+    # Nothing but the code page and sign-out, however long it lives.
+    assert client.get(HOME)["Location"].startswith(reverse("staff:two_factor_verify"))
+
+
+def test_the_sign_in_page_turns_away_a_signed_in_session(rita, later):
+    client = signed_in_client(rita)
+    signed_in_at = client.session[sessions.SIGNED_IN_AT]
+    later(hours=11.9)
+    response = client.post(LOGIN, {"username": rita.username, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.session[sessions.SIGNED_IN_AT] == signed_in_at, "no new sign-in, no new lifetime"
 
 
 # --- password change --------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ from datetime import timedelta
 from urllib.parse import unquote
 
 import pytest
+from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -16,7 +19,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import AuditEntry
 from staff import twofactor
-from staff.models import StaffSession
+from staff.models import StaffSession, User
+from staff.roles import ADMINISTRATOR
 from staff.tests.factories import UserFactory, code_for, two_factor_for
 
 pytestmark = pytest.mark.django_db
@@ -488,3 +492,100 @@ def test_a_session_owing_a_code_is_let_go_when_two_factor_was_turned_off_meanwhi
     assert client.get(HOME)["Location"].startswith(VERIFY)
     TOTPDevice.objects.filter(user=rita).delete()  # turned off in another session
     assert client.get(HOME).status_code == 200
+
+
+# --- what a session owes can change after sign-in -------------------------------------------------------
+
+
+def _make_administrator(user):
+    user.groups.add(Group.objects.get(name=ADMINISTRATOR))
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+
+
+def _make_superuser(user):
+    User.objects.filter(pk=user.pk).update(is_superuser=True, is_staff=True)
+
+
+@pytest.mark.parametrize("promote", [_make_administrator, _make_superuser], ids=["administrator", "superuser"])
+def test_when_required_a_receptionist_promoted_mid_session_must_set_it_up_first(settings, rita, promote):
+    settings.REQUIRE_2FA_FOR_ADMINS = True
+    client = Client()
+    sign_in(client, rita)
+    assert client.get(HOME).status_code == 200, "a receptionist owes nothing"
+
+    promote(rita)  # by an administrator, in another session
+
+    for url in (HOME, reverse("staff:list"), reverse("admin:index"), TWO_FACTOR):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(SETUP), url
+    assert client.get(SETUP).status_code == 200
+
+
+def test_when_not_required_a_promoted_session_goes_on_with_its_password(settings, rita):
+    settings.REQUIRE_2FA_FOR_ADMINS = False
+    client = Client()
+    sign_in(client, rita)
+    _make_administrator(rita)
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_when_required_an_administrator_made_receptionist_is_no_longer_held_at_set_up(settings):
+    settings.REQUIRE_2FA_FOR_ADMINS = True
+    user = UserFactory(roles=["Administrator"], is_staff=True)
+    client = Client()
+    sign_in(client, user)
+    assert client.get(HOME)["Location"].startswith(SETUP)
+
+    user.groups.set([Group.objects.get(name="Receptionist")])
+    User.objects.filter(pk=user.pk).update(is_staff=False)
+    assert client.get(HOME).status_code == 200
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_a_password_only_session_owes_the_code_once_an_authenticator_is_set_up_elsewhere(settings, rita, required):
+    settings.REQUIRE_2FA_FOR_ADMINS = required
+    here, elsewhere = Client(), Client()
+    sign_in(here, rita)
+    sign_in(elsewhere, rita)
+    assert here.get(HOME).status_code == 200
+
+    elsewhere.get(SETUP)
+    elsewhere.post(SETUP, {"code": code_for(TOTPDevice.objects.get(user=rita))})
+    # Turning it on ends the other sessions (they never passed a code), whatever the setting.
+    assert here.get(HOME)["Location"].startswith(LOGIN)
+
+
+def test_when_required_a_surviving_password_only_session_owes_the_code_once_a_device_exists(settings, rita):
+    # A session that setting it up did not end (no row in "Your sessions", say) still owes the code.
+    settings.REQUIRE_2FA_FOR_ADMINS = True
+    client = Client()
+    sign_in(client, rita)
+    assert client.get(HOME).status_code == 200
+    two_factor_for(rita)
+    assert client.get(HOME)["Location"].startswith(VERIFY)
+
+
+def _home_queries(client):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(HOME).status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_when_required_the_re_check_costs_at_most_one_query_a_request(settings, rita):
+    client = Client()
+    sign_in(client, rita)
+    settings.REQUIRE_2FA_FOR_ADMINS = False
+    _home_queries(client)  # once, so both counts below are of an ordinary request
+    without = _home_queries(client)
+    settings.REQUIRE_2FA_FOR_ADMINS = True
+    assert _home_queries(client) <= without + 1
+
+
+def test_a_verified_session_pays_nothing_for_the_re_check(settings, rita, rita_2fa):
+    client = _verified_client(rita, rita_2fa)
+    settings.REQUIRE_2FA_FOR_ADMINS = False
+    _home_queries(client)
+    without = _home_queries(client)
+    settings.REQUIRE_2FA_FOR_ADMINS = True
+    assert _home_queries(client) == without
