@@ -5,6 +5,7 @@ each carries an HMAC of its content chained to the previous entry's, so an edit 
 directly in the database is found by `manage.py verify_audit` (clinic/audit.py).
 """
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 
@@ -79,6 +80,18 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.username or 'system'} {self.action} {self.object_type} {self.object_id}"
+
+    @property
+    def object_label(self):
+        """What the entry is about, in words: "Medical record #3129" (from the app registry, no query)."""
+        if not self.object_type:
+            return ""
+        try:
+            name = str(apps.get_model(self.object_type)._meta.verbose_name)
+            name = name[:1].upper() + name[1:]
+        except LookupError:  # a model since removed: its label says enough
+            name = self.object_type
+        return f"{name} #{self.object_id}" if self.object_id else name
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -579,3 +579,11 @@ def test_searches_for_patients_outside_the_patient_list_are_recorded(reception, 
 
     manager.get(reverse("admin:finance_payment_csv"))
     assert (newest().action, newest().summary) == ("search", "admin export (csv) of payments: all, 0 rows")
+
+
+def test_an_entry_says_what_it_is_about_in_words(manager):
+    record = MedicalRecordFactory()
+    entry = newest(object_type="clinical.medicalrecord")
+    assert entry.object_label == f"Medical record #{record.pk}"
+    assert AuditEntry(object_type="gone.model", object_id="4").object_label == "gone.model #4"
+    assert f"Medical record #{record.pk}" in manager.get(reverse("audit:search")).content.decode()
