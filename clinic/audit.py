@@ -71,6 +71,17 @@ def lock_chain(using="default"):
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
+def lock_rows(queryset, **options):
+    """`queryset.select_for_update(no_key=True)`, after the audit chain's lock.
+
+    A transaction that writes an audited row holds the chain's lock to its commit. Taking it before
+    any row lock gives every transaction one order (chain, then rows), so two never wait on each
+    other the other way round (PostgreSQL would abort one with "deadlock detected"). NO KEY UPDATE
+    leaves other transactions' references to the locked row unblocked."""
+    lock_chain(queryset.db)
+    return queryset.select_for_update(no_key=True, **options)
+
+
 def _who():
     """(user, username, address, client, request id) of the request being served, or the command."""
     request = current_request()

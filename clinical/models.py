@@ -13,7 +13,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.audit import Action, Audited
+from clinic.audit import Action, Audited, lock_rows
 from patients.models import ICD10_VALIDATOR, Patient
 from patients.text import fold
 from scheduling.models import Appointment
@@ -371,15 +371,16 @@ class TreatmentPlan(Audited, models.Model):
         from django.db import transaction
 
         with transaction.atomic():
-            current = (
-                TreatmentPlan.objects.select_for_update(no_key=True).values_list("status", flat=True).get(pk=self.pk)
-            )
+            current, started = lock_rows(TreatmentPlan.objects).values_list("status", "start_date").get(pk=self.pk)
             if status not in self.TRANSITIONS[self.Status(current)]:
                 raise ValidationError(
                     f"This plan is {self.Status(current).label.lower()}; "
                     f"it cannot become {self.Status(status).label.lower()}."
                 )
-            self.audit_read_under_lock(status=current)
+            # What the row holds now, not what this (perhaps stale) copy loaded: the start date
+            # another request just set is kept, and the trail names the change from the row.
+            self.audit_read_under_lock(status=current, start_date=started)
+            self.start_date = started
             self.status = status
             if status == self.Status.ACTIVE and not self.start_date:
                 self.start_date = timezone.localdate()

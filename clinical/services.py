@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.audit import lock_rows
+
 from .models import Amendment, MedicalRecord
 
 
@@ -54,9 +56,7 @@ def save_draft(*, record, by, medications=None) -> MedicalRecord:
 @transaction.atomic
 def sign_record(*, record, by, acknowledge_allergies=False) -> MedicalRecord:
     """Sign: the record becomes permanent. Needs a diagnosis; allergy conflicts must be acknowledged."""
-    record = (
-        MedicalRecord.objects.select_for_update(no_key=True, of=("self",)).select_related("patient").get(pk=record.pk)
-    )
+    record = lock_rows(MedicalRecord.objects, of=("self",)).select_related("patient").get(pk=record.pk)
     if record.is_signed:
         raise ValidationError("This record is already signed.")
     if record.author_id != by.pk:
@@ -98,7 +98,7 @@ def amend_record(*, record, by, section, text, reason, client_token=None) -> Ame
 def record_vitals(*, appointment, by, values: dict) -> MedicalRecord:
     """A nurse's (or doctor's) vital signs on a visit, into the visit's draft record."""
     _charting_allowed(appointment)
-    record, _ = MedicalRecord.objects.select_for_update(no_key=True).get_or_create(
+    record, _ = lock_rows(MedicalRecord.objects).get_or_create(
         appointment=appointment, defaults={"patient": appointment.patient, "author": appointment.doctor.user}
     )
     if record.is_signed:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.audit import lock_rows
 from clinic.uploads import check_upload, make_thumbnail
 
 from .models import ClinicalDocument, DocumentVersion, PatientImage
@@ -142,9 +143,7 @@ def _replace(document, checked, version):
     with transaction.atomic():
         # Lock the document row only: PostgreSQL cannot lock the nullable side of the outer join.
         document = (
-            ClinicalDocument.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("current_version")
-            .get(pk=document.pk)
+            lock_rows(ClinicalDocument.objects, of=("self",)).select_related("current_version").get(pk=document.pk)
         )
         if document.is_archived:
             raise ValidationError("An archived document cannot be changed; restore it first.")
@@ -158,7 +157,7 @@ def _archive(model, obj, by, reason):
     if not reason:
         raise ValidationError({"reason": "Say why it is archived."})
     with transaction.atomic():
-        obj = model.objects.select_for_update(no_key=True).get(pk=obj.pk)
+        obj = lock_rows(model.objects).get(pk=obj.pk)
         if obj.is_archived:
             raise ValidationError("It is already archived.")
         obj.is_archived, obj.archived_at, obj.archived_by, obj.archive_reason = True, timezone.now(), by, reason
@@ -168,7 +167,7 @@ def _archive(model, obj, by, reason):
 
 def _restore(model, obj):
     with transaction.atomic():
-        obj = model.objects.select_for_update(no_key=True).get(pk=obj.pk)
+        obj = lock_rows(model.objects).get(pk=obj.pk)
         if not obj.is_archived:
             raise ValidationError("It is not archived.")
         # The archive details stay until the next archive: who hid it and why is still useful.

@@ -62,8 +62,9 @@ def _in_closed_month(obj):
 
 
 class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
-    records_access = False  # RecordsAdminAccess turns it on where entries name patients
     """Shared by the three kinds of entry: total of the filtered rows, exports, read-only when locked, reversal."""
+
+    records_access = False  # RecordsAdminAccess turns it on where entries name patients
 
     change_list_template = "admin/finance/change_list.html"
     change_form_template = "admin/finance/change_form.html"

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from clinic.audit import lock_rows
 from clinical.models import Procedure
 from scheduling.models import Appointment
 
@@ -87,7 +88,7 @@ def record_payment(*, item, amount, method, received_by, date=None, fee_override
     """Record a patient's payment for a completed visit (Appointment) or a done Procedure."""
     with transaction.atomic():
         # Lock the visit or procedure so two desks cannot take the same payment twice.
-        item = type(item).objects.select_for_update(no_key=True).get(pk=item.pk)
+        item = lock_rows(type(item).objects).get(pk=item.pk)
         if isinstance(item, Appointment):
             item = Appointment.objects.select_related("doctor").get(pk=item.pk)
         _check_payable(item)
@@ -117,7 +118,7 @@ def reverse_entry(*, entry, reason, by):
         raise ValidationError({"reason": "Say why the entry is reversed."})
     model = type(entry)
     with transaction.atomic():
-        original = model.objects.select_for_update(no_key=True).get(pk=entry.pk)
+        original = lock_rows(model.objects).get(pk=entry.pk)
         if original.reverses_id:
             raise ValidationError("This entry is itself a reversal; it cannot be reversed.")
         if model.objects.filter(reverses=original).exists():

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from clinic.audit import Action, Audited
+from clinic.audit import Action, Audited, lock_rows
 from patients.models import Patient
 from staff.models import Doctor, WorkingHours
 
@@ -245,9 +245,7 @@ class Appointment(Audited, models.Model):
     def _move_to(self, new_status, **fields):
         """Change status under a row lock, so two clicks at once cannot both pass the check."""
         with transaction.atomic():
-            current = (
-                Appointment.objects.select_for_update(no_key=True).values_list("status", flat=True).get(pk=self.pk)
-            )
+            current = lock_rows(Appointment.objects).values_list("status", flat=True).get(pk=self.pk)
             if new_status not in self.TRANSITIONS[self.Status(current)]:
                 raise InvalidTransition(
                     f"This appointment is {self.Status(current).label.lower()}; "

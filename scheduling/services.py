@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic.audit import lock_rows
 from patients.models import Patient
 from staff.models import Doctor
 
@@ -21,8 +22,8 @@ def _queue_behind_other_bookings(*, doctor, patient):
     find each other's row and abort one with "deadlock detected" instead of an overlap error.
     NO KEY UPDATE leaves the foreign-key checks of other inserts unblocked.
     """
-    list(Doctor.objects.select_for_update(no_key=True).filter(pk=doctor.pk).values_list("pk"))
-    list(Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).values_list("pk"))
+    list(lock_rows(Doctor.objects.filter(pk=doctor.pk)).values_list("pk"))
+    list(lock_rows(Patient.objects.filter(pk=patient.pk)).values_list("pk"))
 
 
 def _save_guarded(appointment: Appointment):
@@ -62,7 +63,7 @@ def book_appointment(*, patient, doctor, start, end=None, reason="", booked_by, 
 
 @transaction.atomic
 def reschedule_appointment(*, appointment, start, end=None, doctor=None, by) -> Appointment:
-    appointment = Appointment.objects.select_for_update(no_key=True).get(pk=appointment.pk)
+    appointment = lock_rows(Appointment.objects).get(pk=appointment.pk)
     if appointment.status not in Appointment.RESCHEDULABLE:
         raise ValidationError(f"A {appointment.get_status_display().lower()} appointment cannot be rescheduled.")
     doctor = doctor or appointment.doctor

@@ -472,22 +472,17 @@ def test_a_change_made_through_a_stale_copy_is_named_from_the_row_it_overwrote()
     assert (entry.action, entry.summary) == ("status", "status: on_hold → active")
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row and advisory locks are PostgreSQL's")
-@pytest.mark.django_db(transaction=True)
-def test_a_status_change_and_a_record_on_the_same_visit_do_not_deadlock(monkeypatch):
-    """Reception confirms a visit (a row lock, then the chain's lock) while a nurse records vital
-    signs on it (the chain's lock, then the new record's reference to the visit): the row lock must
-    not be one that a reference waits for (FOR NO KEY UPDATE), or PostgreSQL aborts one of them."""
+def race(monkeypatch, actions, slow):
+    """Run {name: (action, delay)} in threads; in thread `slow`, taking the chain's lock waits 0.6 s
+    (a wide gap between what it locked before and the chain). Returns {name: "ok" or the error}."""
     import threading
     import time
 
-    appointment = AppointmentFactory()
-    nurse, desk = UserFactory(roles=["Nurse"]), UserFactory(roles=["Receptionist"])
     real_lock = audit.lock_chain
 
     def slow_lock(using="default"):
-        if threading.current_thread().name == "reception":
-            time.sleep(0.6)  # widen the gap between the row lock and the chain's lock
+        if threading.current_thread().name == slow:
+            time.sleep(0.6)
         return real_lock(using)
 
     monkeypatch.setattr(audit, "lock_chain", slow_lock)
@@ -503,20 +498,69 @@ def test_a_status_change_and_a_record_on_the_same_visit_do_not_deadlock(monkeypa
         finally:
             connection.close()
 
-    actions = {
-        "reception": (lambda: type(appointment).objects.get(pk=appointment.pk).confirm(by=desk), 0),
-        "nurse": (
-            lambda: clinical_services.record_vitals(appointment=appointment, by=nurse, values={"pulse": 72}),
-            0.2,
-        ),
-    }
     threads = [threading.Thread(target=run, name=name, args=(name, *job)) for name, job in actions.items()]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
+    return outcomes
+
+
+ON_POSTGRESQL_ONLY = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's row and advisory locks")
+
+
+@ON_POSTGRESQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_a_status_change_and_a_record_on_the_same_visit_do_not_deadlock(monkeypatch):
+    """Reception confirms a visit while a nurse records vital signs on it (a new record referring to
+    the visit): the visit's row lock must not be one that a reference waits for."""
+    appointment = AppointmentFactory()
+    nurse, desk = UserFactory(roles=["Nurse"]), UserFactory(roles=["Receptionist"])
+    outcomes = race(
+        monkeypatch,
+        {
+            "reception": (lambda: type(appointment).objects.get(pk=appointment.pk).confirm(by=desk), 0),
+            "nurse": (
+                lambda: clinical_services.record_vitals(appointment=appointment, by=nurse, values={"pulse": 72}),
+                0.2,
+            ),
+        },
+        slow="reception",
+    )
     assert outcomes == {"reception": "ok", "nurse": "ok"}
     assert audit.verify()[2] == []
+
+
+@ON_POSTGRESQL_ONLY
+@pytest.mark.django_db(transaction=True)
+def test_vital_signs_and_the_doctors_draft_saved_at_once_do_not_deadlock(monkeypatch):
+    """The nurse's service locks the record, the doctor's save takes the chain's lock first: both
+    take the chain's lock before any row lock (clinic.audit.lock_rows), so neither waits the other way."""
+    from clinical.models import MedicalRecord
+
+    appointment = AppointmentFactory()
+    record = MedicalRecordFactory(appointment=appointment, patient=appointment.patient, author=appointment.doctor.user)
+    nurse = UserFactory(roles=["Nurse"])
+
+    def doctor_saves():
+        draft = MedicalRecord.objects.get(pk=record.pk)
+        draft.examination = "Throat red"
+        clinical_services.save_draft(record=draft, by=draft.author)
+
+    outcomes = race(
+        monkeypatch,
+        {
+            "nurse": (
+                lambda: clinical_services.record_vitals(appointment=appointment, by=nurse, values={"pulse": 72}),
+                0,
+            ),
+            "doctor": (doctor_saves, 0.2),
+        },
+        slow="nurse",
+    )
+    assert outcomes == {"nurse": "ok", "doctor": "ok"}
+    saved = MedicalRecord.objects.get(pk=record.pk)
+    assert (saved.pulse, saved.examination) == (72, "Throat red")
 
 
 # Every page that shows patients' data records that it did (found missing by a review: forms and
@@ -587,3 +631,16 @@ def test_an_entry_says_what_it_is_about_in_words(manager):
     assert entry.object_label == f"Medical record #{record.pk}"
     assert AuditEntry(object_type="gone.model", object_id="4").object_label == "gone.model #4"
     assert f"Medical record #{record.pk}" in manager.get(reverse("audit:search")).content.decode()
+
+
+def test_a_stale_copy_of_a_plan_keeps_the_start_date_another_request_set():
+    from clinical.models import TreatmentPlan
+    from clinical.tests.factories import TreatmentPlanFactory
+
+    plan = TreatmentPlanFactory(status=TreatmentPlan.Status.DRAFT, start_date=None)
+    stale = TreatmentPlan.objects.get(pk=plan.pk)  # loaded as a draft without a start date
+    TreatmentPlan.objects.get(pk=plan.pk).move_to(TreatmentPlan.Status.ACTIVE)  # activated: starts today
+    stale.move_to(TreatmentPlan.Status.CANCELLED)  # the stale copy: active -> cancelled
+    plan.refresh_from_db()
+    assert (plan.status, plan.start_date) == ("cancelled", timezone.localdate())
+    assert newest(object_type="clinical.treatmentplan").summary == "status: active → cancelled"
