@@ -108,13 +108,15 @@ def _describe(obj):
     return obj._meta.label_lower, str(obj.pk or ""), patient_id
 
 
-def record(action, obj=None, *, summary="", patient_id=None, using=None):
-    """Append one entry, in the caller's transaction when there is one."""
+def record(action, obj=None, *, summary="", patient_id=None, using=None, chain_locked=False):
+    """Append one entry, in the caller's transaction when there is one (`chain_locked`: the caller
+    already holds the chain's lock in it)."""
     object_type, object_id, obj_patient = _describe(obj)
     user, username, ip, client, request_id = _who()
     using = using or router.db_for_write(AuditEntry)
     with transaction.atomic(using=using, savepoint=False):
-        lock_chain(using)
+        if not chain_locked:
+            lock_chain(using)
         last = AuditEntry.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
         entry = AuditEntry(
             seq=(last[0] + 1) if last else 1,
@@ -206,7 +208,7 @@ class Audited:
                     self._remember_loaded()
                     return
                 action, summary = self.audit_action(changes) if changes else (Action.CHANGE, "")
-            record(action, self, summary=summary, using=using)
+            record(action, self, summary=summary, using=using, chain_locked=True)
         self._remember_loaded()
 
     def audit_create_action(self):

@@ -70,11 +70,14 @@ class AuditSearchForm(forms.Form):
         return entries
 
 
-class AuditSearchView(PermissionRequiredMixin, ListView):
+class _EntriesView(PermissionRequiredMixin, ListView):
     permission_required = "clinic.view_auditentry"
-    template_name = "clinic/audit_list.html"
     context_object_name = "entries"
     paginate_by = 50
+
+
+class AuditSearchView(_EntriesView):
+    template_name = "clinic/audit_list.html"
 
     def get_queryset(self):
         self.form = AuditSearchForm(self.request.GET)
@@ -86,13 +89,10 @@ class AuditSearchView(PermissionRequiredMixin, ListView):
         return super().get_context_data(form=self.form, **kwargs)
 
 
-class PatientAccessView(PermissionRequiredMixin, ListView):
+class PatientAccessView(_EntriesView):
     """Who accessed this patient's record: each person with how often and when, then every entry."""
 
-    permission_required = "clinic.view_auditentry"
     template_name = "clinic/audit_patient.html"
-    context_object_name = "entries"
-    paginate_by = 50
 
     def get_queryset(self):
         self.patient = get_object_or_404(Patient, pk=self.kwargs["pk"])
