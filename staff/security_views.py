@@ -17,6 +17,7 @@ from django.views.generic import DetailView, FormView, TemplateView, View
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from . import sessions, twofactor
+from .landing import landing_url
 from .forms import CodeForm, SignInCodeForm, TurnOffTwoFactorForm
 from .models import User
 
@@ -166,7 +167,7 @@ class TwoFactorVerifyView(OwnAccountMixin, FormView):
         safe = url_has_allowed_host_and_scheme(
             target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
         )
-        return target if safe and target else reverse("home")
+        return target if safe and target else landing_url(self.request.user)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(next=self.request.GET.get("next", ""), **kwargs)
