@@ -17,8 +17,8 @@ from django.views.generic import DetailView, FormView, TemplateView, View
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from . import sessions, twofactor
-from .landing import landing_url
 from .forms import CodeForm, SignInCodeForm, TurnOffTwoFactorForm
+from .landing import landing_url
 from .models import User
 
 
