@@ -31,6 +31,7 @@ from django.db.migrations.loader import MigrationLoader
 from moto import mock_aws
 from storages.backends.s3 import S3Storage
 
+from clinic.backups import seal_manifest
 from clinic.management.commands import backup as backup_command
 from clinic.management.commands import restore as restore_command
 from clinic.triggers import INSTALLERS
@@ -146,9 +147,12 @@ def files_in(folder):
 
 
 def make_backup(folder):
+    """`backup FOLDER`; returns the path of the new backup inside it (from the command's last line)."""
     out = io.StringIO()
-    call_command("backup", "--output", str(folder), stdout=out)
-    return out.getvalue()
+    call_command("backup", str(folder), stdout=out)
+    last = out.getvalue().splitlines()[-1]
+    assert last.startswith("backup ok path="), last
+    return Path(re.match(r"backup ok path=(\S+) ", last).group(1))
 
 
 def manifest_of(folder):
@@ -192,8 +196,7 @@ def fresh(tmp_path):
 @pytest.mark.django_db(transaction=True)  # the backup and the restore read and write from other connections
 def test_a_backup_restored_into_a_fresh_database_has_every_row_and_every_file(tmp_path, media, fresh):
     data = clinic_data()
-    folder = tmp_path / "backup"
-    make_backup(folder)
+    folder = make_backup(tmp_path / "backups")
     with closing(source_database()) as source:
         rows, guards = every_row(source), triggers(source)
     files = files_in(media)
@@ -260,32 +263,32 @@ def test_the_manifest_lists_every_file_with_its_checksum_and_the_applied_migrati
     default_storage.save("documents/2025/a b.pdf", ContentFile(b"%PDF-1.4 one"))
     default_storage.save("images/2025/c.jpg", ContentFile(b"\xff\xd8 two"))
 
-    make_backup(tmp_path / "backup")
+    backup = make_backup(tmp_path / "backups")
 
-    manifest = manifest_of(tmp_path / "backup")
+    manifest = manifest_of(backup)
     assert manifest["database"]["vendor"] == connection.vendor
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", manifest["created"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", manifest["created"])
     assert manifest["media"]["files"] == [
         {"path": "documents/2025/a b.pdf", "size": 12, "sha256": hashlib.sha256(b"%PDF-1.4 one").hexdigest()},
         {"path": "images/2025/c.jpg", "size": 6, "sha256": hashlib.sha256(b"\xff\xd8 two").hexdigest()},
     ]
     assert ["clinical", "0001_initial"] in manifest["migrations"]
     assert "patients_patient" in manifest["database"]["tables"]
-    assert (tmp_path / "backup" / "media" / "documents/2025/a b.pdf").read_bytes() == b"%PDF-1.4 one"
-    assert (tmp_path / "backup" / manifest["database"]["file"]).stat().st_size == manifest["database"]["size"]
-    assert (tmp_path / "backup").stat().st_mode & 0o077 == 0  # patients' data: the owner only
+    assert (backup / "media" / "documents/2025/a b.pdf").read_bytes() == b"%PDF-1.4 one"
+    assert (backup / manifest["database"]["file"]).stat().st_size == manifest["database"]["size"]
+    assert (backup).stat().st_mode & 0o077 == 0  # patients' data: the owner only
 
 
 @pytest.mark.django_db
-def test_without_output_a_backup_goes_under_data_backups_named_by_utc_time(settings, tmp_path):
+def test_without_a_folder_a_backup_goes_under_data_backups_named_by_utc_time(settings, tmp_path):
     settings.DATA_DIR = tmp_path / "data"
 
     out = io.StringIO()
     call_command("backup", stdout=out)
 
     (folder,) = (tmp_path / "data" / "backups").iterdir()
-    assert re.fullmatch(r"\d{8}T\d{6}Z", folder.name)
-    assert (folder / "manifest.json").is_file()
+    assert re.fullmatch(r"clinic-backup-\d{8}T\d{6}\.\d{6}Z", folder.name)
+    assert (folder / "manifest.json").is_file() and (folder / "manifest.sha256").is_file()
     assert f"Backup written to {folder}" in out.getvalue()
 
 
@@ -296,14 +299,14 @@ def test_without_output_a_backup_goes_under_data_backups_named_by_utc_time(setti
 @pytest.mark.django_db
 def test_a_damaged_backup_is_refused_naming_the_file(tmp_path, media, damaged):
     default_storage.save("documents/2025/result.pdf", ContentFile(b"%PDF-1.4 the result"))
-    make_backup(tmp_path / "backup")
-    manifest = manifest_of(tmp_path / "backup")
+    backup = make_backup(tmp_path / "backups")
+    manifest = manifest_of(backup)
     name = "media/documents/2025/result.pdf" if damaged == "media" else manifest["database"]["file"]
-    target = tmp_path / "backup" / name
+    target = backup / name
     target.write_bytes(target.read_bytes()[:-1] + b"X")
 
     with pytest.raises(CommandError, match="damaged") as refused:
-        call_command("restore", str(tmp_path / "backup"), "--force")
+        call_command("restore", str(backup), "--force")
 
     assert (name.removeprefix("media/")) in str(refused.value)
     assert "nothing was restored" in str(refused.value)
@@ -313,11 +316,11 @@ def test_a_damaged_backup_is_refused_naming_the_file(tmp_path, media, damaged):
 def test_restoring_over_a_database_with_data_is_refused_without_force(tmp_path, media):
     patient = PatientFactory(last_name="Still-here")
     default_storage.save("documents/2025/result.pdf", ContentFile(b"%PDF-1.4 the result"))
-    make_backup(tmp_path / "backup")
+    backup = make_backup(tmp_path / "backups")
     (media / "documents/2025/result.pdf").write_bytes(b"%PDF-1.4 changed since")
 
     with pytest.raises(CommandError, match="not empty") as refused:
-        call_command("restore", str(tmp_path / "backup"))
+        call_command("restore", str(backup))
 
     assert "--force" in str(refused.value)
     assert "documents/2025/result.pdf" in str(refused.value)  # the media file it would overwrite
@@ -327,14 +330,18 @@ def test_restoring_over_a_database_with_data_is_refused_without_force(tmp_path, 
 
 @pytest.mark.django_db
 def test_a_backup_of_the_other_kind_of_database_is_refused(tmp_path):
-    make_backup(tmp_path / "backup")
-    manifest = manifest_of(tmp_path / "backup")
+    backup = make_backup(tmp_path / "backups")
+    manifest = manifest_of(backup)
     other = "sqlite" if ON_POSTGRES else "postgresql"
     manifest["database"]["vendor"] = other
-    (tmp_path / "backup" / "manifest.json").write_text(json.dumps(manifest))
+    manifest["database"]["file"] = {"sqlite": "database.sqlite3", "postgresql": "database.dump"}[other]
+    (backup / manifest["database"]["file"]).write_bytes(b"")  # sealed as if the other kind had made it
+    manifest["database"]["size"], manifest["database"]["sha256"] = 0, hashlib.sha256(b"").hexdigest()
+    (backup / "media").mkdir(exist_ok=True)
+    seal_manifest(backup, manifest)
 
     with pytest.raises(CommandError, match=f"backup of a {other} database"):
-        call_command("restore", str(tmp_path / "backup"), "--force")
+        call_command("restore", str(backup), "--force")
 
 
 def test_a_folder_without_a_manifest_is_not_a_backup(tmp_path):
@@ -343,15 +350,22 @@ def test_a_folder_without_a_manifest_is_not_a_backup(tmp_path):
 
 
 def test_a_manifest_naming_a_file_outside_the_backup_is_refused(tmp_path):
-    (tmp_path / "manifest.json").write_text(
-        json.dumps(
-            {
-                "format": 1,
-                "database": {"vendor": "sqlite", "file": "../../etc/passwd", "size": 1, "sha256": "0", "tables": {}},
-                "migrations": [],
-                "media": {"files": []},
-            }
-        )
+    seal_manifest(
+        tmp_path,
+        {
+            "format": 1,
+            "created": "2026-12-05T02:15:00.000000Z",
+            "database": {
+                "vendor": "sqlite",
+                "file": "database.sqlite3",
+                "size": 1,
+                "sha256": "0" * 64,
+                "tables": {},
+                "triggers": [],
+            },
+            "migrations": [],
+            "media": {"files": [{"path": "../../etc/passwd", "size": 1, "sha256": "0" * 64}]},
+        },
     )
     with pytest.raises(CommandError, match="unsafe path"):
         call_command("restore", str(tmp_path))
@@ -365,10 +379,10 @@ def test_a_missing_pg_dump_is_a_command_error_and_writes_nothing(tmp_path):
     no_tools = tmp_path / "empty-bin"
     no_tools.mkdir()
     environment = {**os.environ, "PATH": str(no_tools)}
-    output = tmp_path / "backups" / "tonight"
+    output = tmp_path / "backups"
 
     result = subprocess.run(
-        [sys.executable, "manage.py", "backup", "--output", str(output)],
+        [sys.executable, "manage.py", "backup", str(output)],
         cwd=BASE_DIR,
         env={
             **{k: v for k, v in environment.items() if k not in ("SECRET_KEY", "DJANGO_SETTINGS_MODULE")},
@@ -382,10 +396,9 @@ def test_a_missing_pg_dump_is_a_command_error_and_writes_nothing(tmp_path):
     )
 
     assert result.returncode == 1
-    assert result.stderr.startswith("CommandError: pg_dump was not found on PATH")
-    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("backup failed: pg_dump was not found on PATH")
+    assert len(result.stderr.strip().splitlines()) == 1
     assert not output.exists()
-    assert not (tmp_path / "backups").exists() or list((tmp_path / "backups").iterdir()) == []
 
 
 @pytest.mark.skipif(not backup_command.shutil.which("pg_dump"), reason="pg_dump is not installed")
@@ -434,7 +447,7 @@ def test_a_backup_that_fails_half_way_leaves_nothing_that_looks_like_a_backup(tm
     monkeypatch.setattr(backup_command, "back_up_media", disk_full)
 
     with pytest.raises(CommandError, match="No space left on device"):
-        make_backup(tmp_path / "backups" / "tonight")
+        make_backup(tmp_path / "backups")
 
     assert list((tmp_path / "backups").iterdir()) == []  # neither the backup nor its temporary folder
 
@@ -442,7 +455,7 @@ def test_a_backup_that_fails_half_way_leaves_nothing_that_looks_like_a_backup(tm
 @pytest.mark.django_db
 def test_a_backup_is_not_written_inside_the_media_folder(media):
     with pytest.raises(CommandError, match="inside the media folder"):
-        make_backup(media / "backup")
+        make_backup(media / "backups")
 
 
 # --- S3 media, migrations, triggers ---------------------------------------------------------------
@@ -480,9 +493,9 @@ def test_media_in_s3_are_backed_up_and_restored_through_the_storage(tmp_path, s3
     default_storage.save("images/2025/shin.jpg", ContentFile(b"\xff\xd8 shin"))
     default_storage.save("thumbnails/2025/shin.jpg", ContentFile(b"\xff\xd8 small"))
 
-    make_backup(tmp_path / "backup")
-    manifest = manifest_of(tmp_path / "backup")
-    restore_command.restore_media(restored_storage, tmp_path / "backup" / "media", manifest["media"]["files"])
+    backup = make_backup(tmp_path / "backups")
+    manifest = manifest_of(backup)
+    restore_command.restore_media(restored_storage, backup / "media", manifest["media"]["files"])
 
     assert manifest["media"]["storage"] == "storages.backends.s3.S3Storage"
     assert [entry["path"] for entry in manifest["media"]["files"]] == sorted(bucket(client, "clinic-media"))
@@ -512,10 +525,10 @@ def test_a_restore_reinstalls_the_sqlite_triggers_a_backup_lacks(tmp_path, fresh
     with connection.cursor() as cursor:  # as a migration rebuilding the tables would (the flush puts them back)
         for _table, name in lost:
             cursor.execute(f"DROP TRIGGER {name}")
-    make_backup(tmp_path / "backup")
-    assert not lost & {tuple(trigger) for trigger in manifest_of(tmp_path / "backup")["database"]["triggers"]}
+    backup = make_backup(tmp_path / "backups")
+    assert not lost & {tuple(trigger) for trigger in manifest_of(backup)["database"]["triggers"]}
 
-    restored = run_manage("restore", str(tmp_path / "backup"), database_url=fresh["url"], media_root=fresh["media"])
+    restored = run_manage("restore", str(backup), database_url=fresh["url"], media_root=fresh["media"])
 
     assert restored.returncode == 0, restored.stderr
     assert "Re-installed 2 database triggers the backup lacked" in restored.stdout

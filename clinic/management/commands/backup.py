@@ -1,16 +1,20 @@
-"""`python manage.py backup [--output DIR]`: the database and every media file, consistent, while the clinic runs.
+"""`python manage.py backup [FOLDER] [--keep N]`: the database and every media file, consistent, while the clinic runs.
 
-One backup is one directory, readable by its owner only:
+Each run writes a new backup inside FOLDER (default DATA_DIR/backups), named by its UTC time, so
+the same command runs every night: `manage.py backup /backups --keep 14`. One backup is one
+directory, readable by its owner only:
 
     database.sqlite3    SQLite: a copy made with SQLite's online backup API
     database.dump       PostgreSQL: `pg_dump --format=custom` (read by `pg_restore`)
     media/...           every file of the media storage (local folder or S3), under its storage name
-    manifest.json       written last: when, which code, which database (rows per table, triggers),
-                        the applied migrations, and the size and SHA-256 of every file
+    manifest.json       when, which code, which database (rows per table, triggers), the applied
+                        migrations, and the size and SHA-256 of every file
+    manifest.sha256     written last: the manifest's own SHA-256 (`sha256sum -c manifest.sha256`)
 
-It is written under a hidden temporary name beside DIR and renamed to DIR once complete, so a
-directory with a backup's name always holds a whole backup. `restore` reads it back; the helpers
-both commands share live here.
+It is written under a hidden `.partial` name in FOLDER and renamed once complete, so a folder with a
+backup's name always holds a whole backup (clinic/backups.py: names, retention, verification).
+The last line of output is for a monitor: `backup ok path=... size=... rows=... files=... seconds=...
+manifest_sha256=...` on stdout, or `backup failed: <reason>` on stderr with exit status 1.
 """
 
 import hashlib
@@ -19,10 +23,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import django
 from django.conf import settings
@@ -30,10 +35,20 @@ from django.core.files.storage import DEFAULT_STORAGE_ALIAS, FileSystemStorage, 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-FORMAT = 1
-MANIFEST = "manifest.json"
-MEDIA = "media"
-DUMP_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.dump"}
+from clinic.backups import (
+    DUMP_FILES,
+    FORMAT,
+    MANIFEST,
+    MEDIA,
+    PREFIX,
+    claim_name,
+    file_digest,
+    prune,
+    safe_name,
+    seal_manifest,
+    unfinished,
+)
+
 _CHUNK = 1024 * 1024
 # libpq reads these from the environment. The password goes there too, never on a command line,
 # where any user of the machine could read it in the process list.
@@ -63,36 +78,12 @@ def copy_hashing(source, target: Path):
     return size, digest.hexdigest()
 
 
-def file_digest(path: Path):
-    """(size, SHA-256) of a file."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as source:
-        while chunk := source.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
-
-
 def human_size(size):
     for unit in ("bytes", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return None  # not reached
-
-
-def safe_name(name):
-    """A relative storage name from a manifest, refused if it could point outside its folder."""
-    if (
-        not isinstance(name, str)
-        or not name
-        or "\\" in name
-        or PurePosixPath(name).is_absolute()
-        or any(part in ("", ".", "..") for part in name.split("/"))
-    ):
-        raise CommandError(f"The manifest names a file with an unsafe path: {name!r}. Nothing was restored.")
-    return name
 
 
 # --- Media, through the storage API (a local folder or an S3 bucket alike) ------------------------
@@ -297,36 +288,38 @@ def app_version():
     return {"version": getattr(settings, "CLINIC_VERSION", None), "revision": _git_revision()}
 
 
-def default_output(now: datetime):
-    data_dir = Path(getattr(settings, "DATA_DIR", Path(settings.BASE_DIR) / "data"))
-    return data_dir / "backups" / f"{now:%Y%m%dT%H%M%SZ}"
-
-
-def _check_output(output: Path, storage):
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
-        raise CommandError(f"{output} already exists and is not an empty folder; choose a new one.")
+def _check_folder(folder: Path, storage):
+    if folder.exists() and not folder.is_dir():
+        raise CommandError(f"{folder} is not a folder; give the folder that holds the backups.")
+    if (folder / MANIFEST).exists():
+        raise CommandError(
+            f"{folder} is a backup itself; give the folder that holds the backups (e.g. {folder.parent})."
+        )
     if isinstance(storage, FileSystemStorage):
         media_root = Path(storage.location).resolve()
-        if output.resolve().is_relative_to(media_root):
-            raise CommandError(f"{output} is inside the media folder {media_root}; keep backups elsewhere.")
+        if folder.resolve().is_relative_to(media_root):
+            raise CommandError(f"{folder} is inside the media folder {media_root}; keep backups elsewhere.")
 
 
-def create_backup(output: Path, *, connection, storage):
-    """Write a backup to `output` (a new folder); returns the manifest.
+def create_backup(folder: Path, *, connection, storage):
+    """Write a new backup inside `folder`; returns (its path, the manifest, the manifest's SHA-256).
 
     The database goes first: files are never deleted once a record points at them, so every file
     the copied database names is still there when the media are copied a moment later.
-    Everything is written into a hidden temporary folder beside `output`, the manifest last, and
-    the folder is renamed to `output` only when complete.
+    Everything is written into a hidden temporary folder, the manifest and its checksum last, and
+    the folder takes its timestamped name only when complete.
     """
     if connection.vendor not in DUMP_FILES:
         raise CommandError(f"Backups of a {connection.vendor} database are not supported (SQLite and PostgreSQL are).")
     if connection.vendor == "postgresql":
         client_tool("pg_dump")  # a missing pg_dump is found before anything is written
     created = datetime.now(UTC)
-    _check_output(output, storage)
-    output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    partial = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))  # mode 0700
+    _check_folder(folder, storage)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = Path(tempfile.mkdtemp(prefix=f".{PREFIX}{created:%Y%m%dT%H%M%SZ}.", suffix=".partial", dir=folder))
+    except OSError as error:
+        raise CommandError(f"Cannot write in {folder}: {error}") from error
     try:
         dump = partial / DUMP_FILES[connection.vendor]
         dump_database = dump_sqlite if connection.vendor == "sqlite" else dump_postgresql
@@ -335,7 +328,7 @@ def create_backup(output: Path, *, connection, storage):
         files = back_up_media(storage, partial / MEDIA)
         manifest = {
             "format": FORMAT,
-            "created": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "created": created.isoformat(timespec="microseconds").replace("+00:00", "Z"),
             "app": app_version(),
             "django": django.get_version(),
             "database": {
@@ -349,43 +342,110 @@ def create_backup(output: Path, *, connection, storage):
             "migrations": facts["migrations"],
             "media": {"storage": storage_label(storage), "files": files},
         }
-        (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if output.exists():
-            output.rmdir()  # empty (checked above); rename() needs the name free
-        partial.rename(output)
+        manifest_sha256 = seal_manifest(partial, manifest)
+        path = claim_name(partial, folder, created)
     except (OSError, sqlite3.Error) as error:  # a full disk, a locked or unreadable file: a message
         shutil.rmtree(partial, ignore_errors=True)
         raise CommandError(f"The backup failed and nothing was kept: {error}") from error
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    return manifest
+    return path, manifest, manifest_sha256
+
+
+def folder_size(path: Path):
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+
+
+def _field(value):
+    """A key=value value a monitor can split on spaces: quoted (JSON-style) only when it must be."""
+    text = str(value)
+    return json.dumps(text) if not text or any(c.isspace() or c in "\"'=" for c in text) else text
+
+
+def _one_line(text):
+    return " | ".join(line.strip() for line in str(text).splitlines() if line.strip())
 
 
 class Command(BaseCommand):
     help = (
-        "Write a consistent backup of the database (SQLite's online backup, or pg_dump) and of every "
-        "media file (local or S3) into a new folder, with a manifest of checksums. Safe while the clinic runs."
+        "Write a new backup of the database (SQLite's online backup, or pg_dump) and of every media file "
+        "(local or S3) into FOLDER, in a sub-folder named by the UTC time, with a manifest of checksums. "
+        "Safe while the clinic runs; run it every night. --keep N deletes the oldest backups beyond N."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "folder",
+            nargs="?",
+            metavar="FOLDER",
+            help="The folder that holds the backups (default: DATA_DIR/backups). Each run adds "
+            "FOLDER/clinic-backup-<UTC time>, e.g. clinic-backup-20250301T021500.123456Z.",
+        )
+        parser.add_argument(
             "--output",
-            metavar="DIR",
-            help="The new backup folder (default: DATA_DIR/backups/<UTC time>, e.g. data/backups/20250301T020000Z).",
+            metavar="FOLDER",
+            help="The same as FOLDER (kept for older crontabs): a new backup is written inside it.",
+        )
+        parser.add_argument(
+            "--keep",
+            type=int,
+            metavar="N",
+            help="After a successful backup, delete the oldest complete backups in FOLDER beyond the newest N "
+            "(the new one counts). Nothing else in FOLDER is touched. Default: keep all.",
         )
 
-    def handle(self, *args, output=None, **options):
+    def execute(self, *args, **options):
+        """Every failure ends in one line, `backup failed: <reason>`, and exit status 1."""
+        try:
+            return super().execute(*args, **options)
+        except CommandError as error:
+            failure = CommandError(f"backup failed: {_one_line(error)}", returncode=error.returncode)
+        except Exception as error:  # a bug: its traceback first, then the line a monitor reads
+            if options.get("traceback"):
+                raise
+            import traceback
+
+            self.stderr.write(traceback.format_exc())
+            failure = CommandError(f"backup failed: {type(error).__name__}: {_one_line(error)}")
+        if self._called_from_command_line and not options.get("traceback"):
+            self.stderr.write(str(failure))
+            sys.exit(failure.returncode)
+        raise failure
+
+    def handle(self, *args, folder=None, output=None, keep=None, **options):
         started = time.monotonic()
-        target = Path(output) if output else default_output(datetime.now(UTC))
-        if not output and target.exists():  # two backups in the same second
-            target = target.with_name(f"{target.name}-{os.getpid()}")
+        if folder and output and Path(folder) != Path(output):
+            raise CommandError(f"Two folders given ({folder} and --output {output}); give one.")
+        if keep is not None and keep < 1:
+            raise CommandError("--keep must be 1 or more: the backup just made is always kept.")
+        data_dir = Path(getattr(settings, "DATA_DIR", Path(settings.BASE_DIR) / "data"))
+        folder = Path(folder or output or data_dir / "backups")
         storage = storages[DEFAULT_STORAGE_ALIAS]  # the media storage itself (a local folder, or S3)
-        manifest = create_backup(target, connection=connections[DEFAULT_DB_ALIAS], storage=storage)
+        path, manifest, manifest_sha256 = create_backup(
+            folder, connection=connections[DEFAULT_DB_ALIAS], storage=storage
+        )
         database = manifest["database"]
         files = manifest["media"]["files"]
+        rows = sum(database["tables"].values())
         self.stdout.write(
-            f"Backup written to {target}: {database['vendor']} database ({human_size(database['size'])}, "
-            f"{len(database['tables'])} tables, {sum(database['tables'].values())} rows), {len(files)} media files "
-            f"({human_size(sum(entry['size'] for entry in files))}), in {time.monotonic() - started:.1f} s."
+            f"Backup written to {path}: {database['vendor']} database ({human_size(database['size'])}, "
+            f"{len(database['tables'])} tables, {rows} rows), {len(files)} media files "
+            f"({human_size(sum(entry['size'] for entry in files))})."
+        )
+        removed = []
+        if keep is not None:
+            try:
+                removed = prune(folder, keep=keep, made=path)
+            except OSError as error:
+                raise CommandError(
+                    f"the backup {path} was written, but removing old backups failed: {error}"
+                ) from error
+            for old in removed:
+                self.stdout.write(f"Removed the old backup {old} (--keep {keep}).")
+        for left in unfinished(folder):
+            self.stdout.write(f"Warning: {left} is a backup a killed run left unfinished; delete it.")
+        self.stdout.write(
+            f"backup ok path={_field(path)} size={folder_size(path)} rows={rows} files={len(files)} "
+            f"removed={len(removed)} seconds={time.monotonic() - started:.2f} manifest_sha256={manifest_sha256}"
         )

@@ -1,15 +1,21 @@
-"""`python manage.py restore DIR [--force]`: check a backup against its manifest, then bring it back.
+"""`python manage.py restore DIR [--force]`: check a whole backup, then bring it back.
 
-Order: every checksum first (a damaged backup is refused, naming the file), then the kind of
-database, then whether anything would be overwritten (refused without --force), then the media
-files, then the database (SQLite: the online backup API into the configured file; PostgreSQL:
-`pg_restore --clean --if-exists --no-owner` in one transaction), then a check that every table
-has the backup's row count and every database trigger is there. It runs no migrations: when the
-backup is older than the code, it says to run `migrate`.
+Order: first everything that only reads (clinic/backups.py verify_backup and verify_dump): the
+manifest against its own checksum, its every field, every file's size and SHA-256, the dump's own
+tables, row counts, triggers and migrations against the manifest; then the kind of database; then
+whether anything would be overwritten (refused without --force). A backup refused at any of these
+steps has changed nothing. Only then the media files, then the database (SQLite: the online backup
+API into the configured file; PostgreSQL: `pg_restore --clean --if-exists --no-owner` in one
+transaction), then a check that every table has the backup's row count and every database trigger
+is there. Should a step after the first write fail, the target is put back as it was: the media
+files written are deleted and those replaced put back, and on SQLite the database file is copied
+back from a safety copy (on PostgreSQL pg_restore's single transaction rolls back). It runs no
+migrations: when the backup is older than the code, it says to run `migrate`.
 """
 
-import json
+import shutil
 import sqlite3
+import tempfile
 import time
 from pathlib import Path
 
@@ -19,60 +25,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.loader import MigrationLoader
 
-from clinic.management.commands.backup import (
-    FORMAT,
-    MANIFEST,
-    MEDIA,
-    database_facts,
-    file_digest,
-    human_size,
-    run_pg_tool,
-    safe_name,
-    sqlite_path,
-)
+from clinic.backups import MEDIA, safe_name, verify_backup, verify_dump
+from clinic.management.commands.backup import database_facts, human_size, run_pg_tool, sqlite_path
 from clinic.triggers import INSTALLERS
-
-# --- Reading a backup ----------------------------------------------------------------------------
-
-
-def read_verified(folder: Path):
-    """The backup's manifest, once every file in the backup matches it; else a CommandError."""
-    if not (folder / MANIFEST).is_file():
-        raise CommandError(f"{folder} is not a backup: there is no {MANIFEST} in it. Nothing was restored.")
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text())
-        if manifest["format"] != FORMAT:
-            raise CommandError(f"This backup has format {manifest['format']}; this clinic reads format {FORMAT}.")
-        database = manifest["database"]
-        expected = {safe_name(entry["path"]): entry for entry in manifest["media"]["files"]}
-        checks = [(folder / safe_name(database["file"]), database, f"the database file {database['file']}")]
-        if not isinstance(database["tables"], dict) or not isinstance(manifest["migrations"], list):
-            raise TypeError("tables or migrations of the wrong type")
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise CommandError(
-            f"The manifest of {folder} is damaged or incomplete ({error!r}); nothing was restored."
-        ) from None
-
-    problems = []
-    checks += [(folder / MEDIA / name, entry, f"media file {name}") for name, entry in expected.items()]
-    for path, entry, what in checks:
-        if not path.is_file():
-            problems.append(f"{what} is missing")
-            continue
-        size, sha256 = file_digest(path)
-        if (size, sha256) != (entry["size"], entry["sha256"]):
-            problems.append(f"{what} does not match its checksum ({size} bytes, SHA-256 {sha256[:12]}…)")
-    media_root = folder / MEDIA
-    if media_root.is_dir():
-        for path in sorted(media_root.rglob("*")):
-            if path.is_file() and path.relative_to(media_root).as_posix() not in expected:
-                problems.append(f"media file {path.relative_to(media_root).as_posix()} is not in the manifest")
-    if problems:
-        shown = problems[:20] + ([f"… and {len(problems) - 20} more"] if len(problems) > 20 else [])
-        raise CommandError(
-            f"The backup at {folder} is damaged; nothing was restored.\n" + "\n".join(f"  - {p}" for p in shown)
-        )
-    return manifest
 
 
 def migration_notes(applied_pairs):
@@ -136,6 +91,26 @@ def load_sqlite(connection, source: Path):
         raise CommandError(f"The restored SQLite database failed its check: {check}")
 
 
+def sqlite_safety_copy(connection, folder: Path):
+    """A copy of the configured SQLite database as it is now, to copy back should the restore fail."""
+    copy = folder / "before-restore.sqlite3"
+    target_path = sqlite_path(connection.settings_dict)
+    try:
+        source = sqlite3.connect(target_path, timeout=connection.settings_dict.get("OPTIONS", {}).get("timeout", 20))
+        try:
+            saved = sqlite3.connect(copy)
+            try:
+                source.backup(saved)
+                saved.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                saved.close()
+        finally:
+            source.close()
+    except sqlite3.Error as error:
+        raise CommandError(f"Could not copy {target_path} before restoring over it: {error}") from error
+    return copy
+
+
 def load_postgresql(connection, source: Path):
     """pg_restore into the configured database, in one transaction: a failure leaves it as it was.
 
@@ -174,28 +149,70 @@ def media_taken(storage, entries):
     return [entry["path"] for entry in entries if storage.exists(entry["path"])]
 
 
-def restore_media(storage, source: Path, entries):
+class MediaUndo:
+    """What a restore changed in the media storage, so a failed restore can put it back: the names
+    it wrote, and a local copy of each file it replaced (--force)."""
+
+    def __init__(self, storage):
+        self.storage = storage
+        self.written = []
+        self.replaced = {}
+        self._originals = None
+
+    def keep_original(self, name):
+        if self._originals is None:
+            self._originals = Path(tempfile.mkdtemp(prefix="clinic-restore-originals-"))
+        copy = self._originals / str(len(self.replaced))
+        with self.storage.open(name, "rb") as source, open(copy, "wb") as target:
+            shutil.copyfileobj(source, target)
+        self.replaced[name] = copy
+
+    def undo(self):
+        for name in reversed(self.written):
+            if self.storage.exists(name):
+                self.storage.delete(name)
+        for name, copy in self.replaced.items():
+            if self.storage.exists(name):
+                self.storage.delete(name)
+            with open(copy, "rb") as content:
+                self.storage.save(name, File(content, name=name))
+
+    def discard(self):
+        if self._originals is not None:
+            shutil.rmtree(self._originals, ignore_errors=True)
+
+
+def restore_media(storage, source: Path, entries, *, undo=None):
     """Write each backed-up file into the storage under its own name, replacing what is there."""
     for entry in entries:
         name = safe_name(entry["path"])
         # save() picks another name when one is taken; the database's rows need this one.
         if storage.exists(name):
+            if undo is not None:
+                undo.keep_original(name)
             storage.delete(name)
+        if undo is not None:
+            undo.written.append(name)
         with open(source / name, "rb") as content:
             saved = storage.save(name, File(content, name=name))
         if saved != name:
+            if undo is not None:
+                undo.written.append(saved)
             raise CommandError(f"The media storage saved {name} as {saved}; the records point at {name}.")
 
 
 class Command(BaseCommand):
     help = (
         "Restore a backup made by `backup` (the folder holding manifest.json) into the configured "
-        "database and media storage. Every file is checked against the manifest first. A database that "
-        "is not empty, or media files at the backup's names, are overwritten only with --force. Runs no migrations."
+        "database and media storage. The whole backup is checked first (the manifest against manifest.sha256, "
+        "every file, the dump's tables and row counts), and a failure half-way puts back what was there. "
+        "A database that is not empty, or media files at the backup's names, are overwritten only with --force. Runs no migrations."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("backup", metavar="DIR", help="A backup folder, e.g. data/backups/20250301T020000Z.")
+        parser.add_argument(
+            "backup", metavar="DIR", help="A backup folder, e.g. /backups/clinic-backup-20250301T020000.123456Z."
+        )
         parser.add_argument(
             "--force",
             action="store_true",
@@ -205,7 +222,7 @@ class Command(BaseCommand):
     def handle(self, *args, backup, force, **options):
         started = time.monotonic()
         folder = Path(backup)
-        manifest = read_verified(folder)
+        manifest = verify_backup(folder)
         connection = connections[DEFAULT_DB_ALIAS]
         database = manifest["database"]
         if database["vendor"] != connection.vendor:
@@ -213,6 +230,7 @@ class Command(BaseCommand):
                 f"This is a backup of a {database['vendor']} database and the configured database is "
                 f"{connection.vendor}; a backup is restored into the same kind of database. Nothing was restored."
             )
+        verify_dump(folder, manifest)  # reads the dump only: a damaged one is refused before any write
         entries = manifest["media"]["files"]
         storage = storages[DEFAULT_STORAGE_ALIAS]
 
@@ -226,16 +244,31 @@ class Command(BaseCommand):
         if in_the_way:
             self.stderr.write("Replacing what is here (--force):\n" + "\n".join(in_the_way))
 
-        # Media first: should the database fail after, extra files hurt nobody, whereas rows
-        # pointing at files not yet restored would.
-        restore_media(storage, folder / MEDIA, entries)
-        connections.close_all()
-        if connection.vendor == "sqlite":
-            load_sqlite(connection, folder / database["file"])
-        else:
-            load_postgresql(connection, folder / database["file"])
-
-        warnings = self._check_database(connection, database) + migration_notes(manifest["migrations"])
+        # Media first: rows pointing at files not yet restored would be worse than files no row names.
+        # Any failure from here on puts back what was written (see the module's docstring).
+        undo = MediaUndo(storage)
+        with tempfile.TemporaryDirectory(prefix="clinic-restore-") as scratch:
+            try:
+                restore_media(storage, folder / MEDIA, entries, undo=undo)
+                connections.close_all()
+                if connection.vendor == "sqlite":
+                    safety = sqlite_safety_copy(connection, Path(scratch))
+                    try:
+                        load_sqlite(connection, folder / database["file"])
+                        warnings = self._check_database(connection, database)
+                    except BaseException:
+                        connections.close_all()
+                        load_sqlite(connection, safety)
+                        raise
+                else:
+                    load_postgresql(connection, folder / database["file"])
+                    warnings = self._check_database(connection, database)
+            except BaseException:
+                undo.undo()
+                raise
+            finally:
+                undo.discard()
+        warnings += migration_notes(manifest["migrations"])
         self.stdout.write(
             f"Restored {folder} (made {manifest['created']}): the {database['vendor']} database "
             f"({len(database['tables'])} tables, {sum(database['tables'].values())} rows, every count as in the "
