@@ -8,11 +8,13 @@ to the pixels (a PNG with HTML after it passes a header check; see FIELD-NOTES).
 
 import hashlib
 import io
+import logging
 import os
 import re
 import unicodedata
 import uuid
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -38,6 +40,9 @@ _HIDDEN_MARKUP = re.compile(
 )
 MAX_NAME_LENGTH = 255
 THUMBNAIL_PIXELS = 320
+NOT_STORED = "The file could not be stored; nothing was saved."
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -192,3 +197,54 @@ def _checked_image(data, name, images_only=False):
         upright.width,
         upright.height,
     )
+
+
+# --- storing, all or nothing ---------------------------------------------------------------------
+
+
+@contextmanager
+def stored_or_removed(field="file"):
+    """Files stored in the block (through `store`) are removed again if anything in it fails.
+
+    A full disk, a storage backend's error, a failed thumbnail or a database error after the file
+    was written all end the same way for the person uploading: no row, no file, and a
+    ValidationError for `field` saying so (the cause goes to the error log). A ValidationError from
+    the block (a refused file, a duplicate) passes through unchanged.
+    """
+    written = []
+    try:
+        yield written
+    except BaseException as exc:
+        for storage, name in written:
+            _remove(storage, name)
+        if isinstance(exc, ValidationError) or not isinstance(exc, Exception):
+            raise
+        logger.error("Upload not stored (%s): %s", type(exc).__name__, exc, exc_info=exc)
+        raise ValidationError({field: NOT_STORED}, code="not_stored") from exc
+
+
+def store(field_file, filename, content, written):
+    """Save `content` into a FileField (not the row), noting its name in `written` before a byte is
+    written: a write that fails half-way (ENOSPC, EIO, a broken connection to S3) is removed too.
+
+    Does what FieldFile.save does, but with the stored name known before the write starts.
+    """
+    storage = field_file.storage
+    # Every upload_to here makes a random name (uuid4), so the name removed on failure is this one's.
+    name = field_file.field.generate_filename(field_file.instance, filename)
+    written.append((storage, name))
+    stored = storage.save(name, content, max_length=field_file.field.max_length)
+    if stored != name:
+        written.append((storage, stored))
+    field_file.name = stored
+    setattr(field_file.instance, field_file.field.attname, stored)
+    field_file._committed = True
+    return stored
+
+
+def _remove(storage, name):
+    try:
+        storage.delete(name)  # a name never written is no error (local folder and S3 alike)
+    except Exception:
+        # The upload fails either way; an operator can remove this file by its name.
+        logger.exception("Could not remove %s after a failed upload", name)

@@ -1,18 +1,17 @@
 """Filing, replacing, archiving and restoring documents and images.
 
 Every upload is checked by its content (clinic.uploads) before anything is stored; a failure at any
-later step removes the file just written, so a refused upload leaves neither a row nor a file.
-Files of saved records are never deleted.
+later step (a full disk half-way through the file or its thumbnail, the storage backend, the
+database) removes what was written, so a refused or failed upload leaves neither a row nor a file,
+and the person is told next to the file field. Files of saved records are never deleted.
 """
-
-from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from clinic.audit import lock_rows
-from clinic.uploads import check_upload, make_thumbnail
+from clinic.uploads import check_upload, make_thumbnail, store, stored_or_removed
 
 from .models import ClinicalDocument, DocumentVersion, PatientImage
 
@@ -44,21 +43,8 @@ def _refuse_duplicate(patient, checked):
         raise ValidationError({"file": f"This exact file is already on the patient's record as {where}."})
 
 
-@contextmanager
-def _files_removed_on_failure():
-    """Collect stored files; if the block fails, delete them (they never reached a record)."""
-    written = []
-    try:
-        yield written
-    except BaseException:
-        for field_file in written:
-            field_file.storage.delete(field_file.name)
-        raise
-
-
 def _store(field_file, checked, written, extension=None):
-    field_file.save(f"upload.{extension or checked.extension}", checked.content, save=False)
-    written.append(field_file)
+    store(field_file, f"upload.{extension or checked.extension}", checked.content, written)
 
 
 def _check_links(patient, appointment=None, medical_record=None):
@@ -82,7 +68,7 @@ def upload_document(
     _check_date("document_date", document_date)
     checked = _checked(uploaded)
     # The file is stored before the transaction: no database lock waits on storage (S3 can be slow).
-    with _files_removed_on_failure() as written:
+    with stored_or_removed() as written:
         version = _stored_version(checked, by, "", written)
         with transaction.atomic():
             _refuse_duplicate(patient, checked)
@@ -134,7 +120,7 @@ def _make_current(document, version):
 def replace_document_file(*, document, uploaded, by, note=""):
     """Add a new version; every earlier one stays, viewable and downloadable."""
     checked = _checked(uploaded)
-    with _files_removed_on_failure() as written:
+    with stored_or_removed() as written:
         version = _stored_version(checked, by, note, written)  # stored before any lock, as above
         return _replace(document, checked, version)
 
@@ -190,7 +176,7 @@ def upload_image(*, patient, uploaded, body_site, taken_on, by, description="", 
     if not (body_site or "").strip():
         raise ValidationError({"body_site": "Say where on the body (or a tag)."})
     checked = _checked(uploaded, images_only=True)
-    with _files_removed_on_failure() as written:
+    with stored_or_removed() as written:
         image = PatientImage(
             patient=patient,
             appointment=appointment,
@@ -207,8 +193,7 @@ def upload_image(*, patient, uploaded, body_site, taken_on, by, description="", 
         )
         # Stored before the transaction: no database lock waits on storage.
         _store(image.file, checked, written)
-        image.thumbnail.save("thumb.jpg", make_thumbnail(checked.content), save=False)
-        written.append(image.thumbnail)
+        store(image.thumbnail, "thumb.jpg", make_thumbnail(checked.content), written)
         image.full_clean()
         with transaction.atomic():
             _refuse_duplicate(patient, checked)

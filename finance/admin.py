@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from clinic import audit
 from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
 from clinic.files import private_file_response
+from clinic.forms import add_service_errors
 from clinic.uploads import ACCEPTED_DESCRIPTION, check_upload
 
 from . import exports, reports, services
@@ -123,6 +124,31 @@ class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
     # --- saving through the services -------------------------------------------------------
     def save_model(self, request, obj, form, change):
         services.save_entry(obj, by=request.user, receipt=getattr(form, "checked_receipt", None))
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            if request.method != "POST" or hasattr(request, "entry_not_saved"):
+                raise
+            # The service refused a form that was valid (a receipt that could not be stored, say):
+            # the admin's transaction is rolled back; show the same form again with the reason.
+            request.entry_not_saved = error
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        error = getattr(request, "entry_not_saved", None)
+        if error is None:
+            return form
+
+        class NotSaved(form):
+            def clean(self):
+                cleaned = super().clean()
+                add_service_errors(self, error, {"receipt": "receipt_file"})
+                return cleaned
+
+        return NotSaved
 
     # --- pages ---------------------------------------------------------------------------
     def get_urls(self):

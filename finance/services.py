@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from clinic.audit import lock_rows
+from clinic.uploads import store, stored_or_removed
 from clinical.models import Procedure
 from scheduling.models import Appointment
 
@@ -17,20 +18,31 @@ from .money import format_money
 
 
 def save_entry(entry, *, by=None, receipt=None):
-    """Validate and save a new or changed expense or other income (not a payment: see record_payment)."""
+    """Validate and save a new or changed expense or other income (not a payment: see record_payment).
+
+    A receipt is stored before the transaction (no database lock waits on storage); if storing it or
+    saving the entry fails, the stored file is removed and the entry is not saved (ValidationError on
+    "receipt")."""
     if entry.pk is None:
         entry.recorded_by = by
+    if receipt is None:
+        return _save_entry(entry)
+    with stored_or_removed("receipt") as written:
+        attach_receipt(entry, receipt, written)
+        return _save_entry(entry)
+
+
+def _save_entry(entry):
     with transaction.atomic():
-        if receipt is not None:
-            attach_receipt(entry, receipt)
         entry.full_clean()
         entry.save()
     return entry
 
 
-def attach_receipt(expense, checked):
-    """Store a CheckedUpload (clinic.uploads) under a random name; the old file, if any, is kept."""
-    expense.receipt.save(f"receipt.{checked.extension}", checked.content, save=False)
+def attach_receipt(expense, checked, written=None):
+    """Store a CheckedUpload (clinic.uploads) under a random name; the old file, if any, is kept.
+    `written` (from stored_or_removed) gets the stored name, to be removed if saving fails."""
+    store(expense.receipt, f"receipt.{checked.extension}", checked.content, [] if written is None else written)
     expense.receipt_name = checked.display_name
     expense.receipt_type = checked.content_type
 

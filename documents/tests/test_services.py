@@ -581,7 +581,7 @@ def test_a_failed_version_save_removes_the_written_file_and_leaves_no_rows(media
     monkeypatch.setattr(services, "_store", store_and_note)
     monkeypatch.setattr(DocumentVersion, "save", boom)
 
-    with pytest.raises(DatabaseError):
+    with pytest.raises(ValidationError, match="could not be stored; nothing was saved"):
         file_document(patient, doctor)
 
     assert len(written) == 1  # the control: the file really was written before the save failed
@@ -599,7 +599,7 @@ def test_a_failure_linking_the_current_version_removes_the_file_and_rolls_back(m
 
     monkeypatch.setattr(ClinicalDocument, "save", fail_on_link)
 
-    with pytest.raises(DatabaseError):
+    with pytest.raises(ValidationError, match="could not be stored; nothing was saved"):
         file_document(PatientFactory(), clinician())
 
     assert not ClinicalDocument.objects.exists() and not DocumentVersion.objects.exists()
@@ -613,7 +613,7 @@ def test_a_failed_replacement_removes_only_the_new_file(media, monkeypatch):
     first = document.current_version
     monkeypatch.setattr(DocumentVersion, "save", boom)
 
-    with pytest.raises(DatabaseError):
+    with pytest.raises(ValidationError, match="could not be stored; nothing was saved"):
         services.replace_document_file(document=document, uploaded=upload("new.pdf", pdf_bytes("new")), by=doctor)
 
     document.refresh_from_db()
@@ -635,7 +635,7 @@ def test_a_failed_image_save_removes_the_image_and_its_thumbnail(media, monkeypa
 
     monkeypatch.setattr(PatientImage, "full_clean", note_then_fail)
 
-    with pytest.raises(DatabaseError):
+    with pytest.raises(ValidationError, match="could not be stored; nothing was saved"):
         add_image(PatientFactory(), clinician())
 
     assert len(written) == 2
@@ -650,7 +650,7 @@ def test_a_failed_thumbnail_removes_the_stored_image(media, monkeypatch):
 
     monkeypatch.setattr(services, "make_thumbnail", broken_thumbnail)
 
-    with pytest.raises(OSError, match="cannot write thumbnail"):
+    with pytest.raises(ValidationError, match="could not be stored; nothing was saved"):
         add_image(PatientFactory(), clinician())
 
     assert not PatientImage.objects.exists()

@@ -312,7 +312,7 @@ def test_a_failed_save_on_s3_removes_the_object_it_wrote(s3, monkeypatch):
 
     monkeypatch.setattr(DocumentVersion, "save", fail_after_upload)
 
-    with pytest.raises(DatabaseError):
+    with pytest.raises(ValidationError, match="could not be stored; nothing was saved"):
         make_document()
 
     assert len(written) == 1
