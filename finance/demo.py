@@ -86,8 +86,9 @@ def set_consultation_fees():
         doctor.save(update_fields=["consultation_fee"])
 
 
-def seed_finances(seed=2026, today=None):
-    """Returns the number of entries made (0 when the demo finances exist already)."""
+def seed_finances(seed=2026, today=None, written=None):
+    """Returns the number of entries made (0 when the demo finances exist already). The receipts
+    stored are added to `written` as (storage, name), for removal if the demo fails later."""
     today = today or timezone.localdate()
     set_consultation_fees()
     if Expense.objects.exists():
@@ -97,7 +98,7 @@ def seed_finances(seed=2026, today=None):
     reception = User.objects.get(username="reception")
     with transaction.atomic():
         payments = _payments(rnd, today, reception)
-        expenses = _expenses(rnd, today, manager)
+        expenses = _expenses(rnd, today, manager, [] if written is None else written)
         incomes = _incomes(rnd, today, manager)
         _corrections(today, manager, reception)
         for month in _months(today)[:-2]:  # all but last month and this one
@@ -105,9 +106,15 @@ def seed_finances(seed=2026, today=None):
     return payments + expenses + incomes
 
 
-def seed_past_visits(seed=2026, today=None):
+def first_past_visit_day(today):
+    """The first day of the demo's past year of visits (nothing older belongs to the demo)."""
+    return _months(today)[0]
+
+
+def seed_past_visits(seed=2026, today=None, per_day=12):
     """Completed visits over the past year, before the demo week, for the clinical and finance demo
-    history: one visit at a time in the clinic, so nobody overlaps. Returns how many were made."""
+    history: about `per_day` a weekday, one visit at a time in the clinic, so nobody overlaps.
+    Returns how many were made."""
     today = today or timezone.localdate()
     if Appointment.objects.filter(start__date__lt=today - timedelta(days=8)).exists():
         return 0
@@ -117,12 +124,12 @@ def seed_past_visits(seed=2026, today=None):
     patients = list(Patient.objects.order_by("pk"))
     reasons = ["Follow-up", "New problem", "Blood pressure review", "Repeat prescription", "Skin check", "Chest pain"]
     visits = []
-    first = _months(today)[0]
-    day = first
+    day = first_past_visit_day(today)
+    slots = range(17)  # half-hour slots 08:30-16:30
     while day < today - timedelta(days=8):
         if day.weekday() < 5:
             # Half-hour slots 08:30-16:30, one visit each: no consultation is longer than 30 minutes.
-            for slot in rnd.sample(range(17), rnd.randint(10, 14)):
+            for slot in rnd.sample(slots, rnd.randint(max(1, per_day - 2), min(len(slots), per_day + 2))):
                 doctor = rnd.choice(doctors)
                 start = timezone.make_aware(datetime.combine(day, time(8, 30)) + timedelta(minutes=30 * slot))
                 end = start + timedelta(minutes=min(doctor.consultation_minutes, 30))
@@ -178,7 +185,7 @@ def _payments(rnd, today, reception):
     return len(made)
 
 
-def _expenses(rnd, today, manager):
+def _expenses(rnd, today, manager, written):
     categories = {c.name: c for c in ExpenseCategory.objects.all()}
     rows = []
     for month in _months(today):
@@ -216,6 +223,7 @@ def _expenses(rnd, today, manager):
     receipt = check_upload(_demo_pdf())
     for expense in [e for e in made if e.category.name == "Equipment"]:
         services.attach_receipt(expense, receipt)
+        written.append((expense.receipt.storage, expense.receipt.name))
     Expense.objects.bulk_update(made, ["receipt", "receipt_name", "receipt_type"])
     return len(made)
 

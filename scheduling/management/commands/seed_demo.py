@@ -1,11 +1,17 @@
-"""Demo data: staff with roles, doctors with hours, patients, and a week of appointments around today.
+"""Demo data: staff with roles, doctors with hours, patients, a week of appointments around today,
+a year of past visits with their records, finances and documents; optionally a bulk load.
 
-Idempotent: records are looked up by natural keys (username, licence, name and date of birth,
-doctor and start time) before being created, so running it twice creates nothing new.
+All or nothing: the demo is written in one transaction, and files stored for it are removed when it
+fails, so a run that died can simply be run again. Idempotent: records are looked up by natural keys
+(username, licence, name and date of birth, doctor and start time) before being created, so running
+it twice creates nothing new. The bulk load (`--patients` above the demo's own, `--appointments`)
+commits a batch at a time and carries on where an earlier run stopped.
 """
 
 import random
-from datetime import date, datetime, time, timedelta
+import time
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -15,9 +21,11 @@ from django.utils import timezone
 
 from clinical.demo import seed_clinical_history
 from documents.demo import seed_documents
-from finance.demo import seed_finances, seed_past_visits
+from finance.demo import first_past_visit_day, seed_finances, seed_past_visits
+from patients.demo import FIRST_NAMES, STREETS, demo_name, seed_bulk_patients
 from patients.models import Allergy, Condition, Patient
 from patients.text import fold
+from scheduling.demo import REASONS, seed_bulk_appointments, stamp, status_for, working_slots
 from scheduling.models import Appointment
 from staff import roles
 from staff.demo import DEFAULT_PASSWORD, DEMO_USERS
@@ -74,51 +82,6 @@ DOCTORS = [
         {**{d: [("12:00", "18:00")] for d in WEEKDAYS}, 5: [("09:00", "14:00")], 6: [("09:00", "13:00")]},
     ),
 ]
-FIRST_NAMES = [
-    ("Zoë", "female"),
-    ("José", "male"),
-    ("Aoife", "female"),
-    ("Mohammed", "male"),
-    ("Chloé", "female"),
-    ("Łukasz", "male"),
-    ("Siobhán", "female"),
-    ("Kwame", "male"),
-    ("Ingrid", "female"),
-    ("Rahul", "male"),
-    ("Mei", "female"),
-    ("Oliver", "male"),
-    ("Amara", "female"),
-    ("Jürgen", "male"),
-    ("Fatima", "female"),
-    ("Liam", "male"),
-    ("Sofía", "female"),
-    ("Hiroshi", "male"),
-    ("Eleanor", "female"),
-    ("Tomás", "male"),
-]
-LAST_NAMES = [
-    "O'Brien",
-    "García",
-    "Müller",
-    "Okonkwo",
-    "Novák",
-    "Patel",
-    "Smith",
-    "Jones",
-    "Kowalczyk",
-    "Lefèvre",
-    "Andersson",
-    "Khan",
-    "Rossi",
-    "Nguyen",
-    "Williams",
-    "Brown",
-    "Taylor",
-    "Søndergaard",
-    "Ahmed",
-    "Murphy",
-]
-STREETS = ["Mill Lane", "Church Street", "Station Road", "Park Avenue", "Victoria Road", "High Street"]
 ALLERGIES = [
     ("Penicillin", "Rash and hives", Allergy.Severity.MODERATE),
     ("Peanuts", "Anaphylaxis", Allergy.Severity.LIFE_THREATENING),
@@ -135,34 +98,34 @@ CONDITIONS = [
     ("Atopic dermatitis", "L20.9"),
     ("Osteoarthritis of knee", "M17.9"),
 ]
-REASONS = [
-    "Follow-up",
-    "Blood pressure review",
-    "Persistent cough",
-    "Skin rash",
-    "Annual check-up",
-    "Chest pain review",
-    "Diabetes review",
-    "Vaccination",
-    "Back pain",
-    "Headaches",
-    "Medication review",
-    "Child development check",
-]
+# The demo's own patients (with allergies and conditions); beyond these `--patients` bulk-loads.
+DEMO_PATIENTS = 60
 
 
 class Command(BaseCommand):
-    help = "Create demo staff, doctors, patients and a week of appointments (idempotent)."
+    help = "Create the demo clinic (idempotent, all or nothing); optionally bulk-load patients and appointments."
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password for new demo accounts.")
-        parser.add_argument("--patients", type=int, default=60, help="Number of demo patients.")
+        parser.add_argument(
+            "--patients",
+            type=int,
+            default=DEMO_PATIENTS,
+            help=f"Patients in all: the first {DEMO_PATIENTS} get the demo's history, the rest are bulk-loaded.",
+        )
         parser.add_argument(
             "--appointments",
             type=int,
             default=None,
-            help="Generate this many extra appointments spread over past and future weeks (load data).",
+            help="Bulk-load this many more appointments on days before and after the demo's (load data).",
         )
+        parser.add_argument(
+            "--visits-per-day",
+            type=int,
+            default=12,
+            help="Past visits a weekday over the demo's year (each gets a record; fewer makes a quicker demo).",
+        )
+        parser.add_argument("--batch-size", type=int, default=10000, help="Rows a transaction in the bulk load.")
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument(
             "--allow-production", action="store_true", help="Run even with production (HTTPS) settings."
@@ -173,18 +136,51 @@ class Command(BaseCommand):
             raise CommandError(
                 "Refusing to load demo data with production settings (HTTPS=on); pass --allow-production."
             )
+        if options["patients"] < 1 or options["visits_per_day"] < 1 or options["batch_size"] < 1:
+            raise CommandError("--patients, --visits-per-day and --batch-size must be at least 1.")
         self.seed = options["seed"]
         self.random = random.Random(self.seed)
-        with transaction.atomic():
-            users = self.seed_staff(options["password"])
-            doctors = self.seed_doctors(options["password"])
-            patients = self.seed_patients(options["patients"])
-        with transaction.atomic():
-            made = self.seed_week(doctors, patients, users["reception"])
-        past = seed_past_visits(self.seed)
-        records, plans = seed_clinical_history(self.seed)
-        entries = seed_finances(self.seed)
-        files = seed_documents(self.seed)
+        started = time.monotonic()
+        users, doctors = self.seed_demo(options)
+        self.stdout.write(f"Demo data took {time.monotonic() - started:.1f} s.")
+        if options["patients"] > DEMO_PATIENTS:
+            made = seed_bulk_patients(
+                options["patients"], seed=self.seed, batch_size=options["batch_size"], progress=self.stdout.write
+            )
+            self.stdout.write(self.style.SUCCESS(f"Bulk: {made} patients created."))
+        if options["appointments"]:
+            today = timezone.localdate()
+            made = seed_bulk_appointments(
+                options["appointments"],
+                booked_by=users["reception"],
+                # The demo's days are its past year and the week around today; the bulk load keeps off them.
+                future_from=today + timedelta(days=4),
+                past_before=first_past_visit_day(today),
+                seed=self.seed,
+                batch_size=options["batch_size"],
+                progress=self.stdout.write,
+            )
+            self.stdout.write(self.style.SUCCESS(f"Bulk: {made} appointments created."))
+        if options["patients"] > DEMO_PATIENTS or options["appointments"]:
+            self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
+
+    def seed_demo(self, options):
+        """The whole demo in one transaction; files it stored are removed if it fails, so a rerun starts clean."""
+        written = []  # (storage, name) of every file stored for the demo
+        try:
+            with transaction.atomic():
+                users = self.seed_staff(options["password"])
+                doctors = self.seed_doctors(options["password"])
+                patients = self.seed_patients(min(options["patients"], DEMO_PATIENTS))
+                made = self.seed_week(doctors, patients, users["reception"])
+                past = seed_past_visits(self.seed, per_day=options["visits_per_day"])
+                records, plans = seed_clinical_history(self.seed)
+                entries = seed_finances(self.seed, written=written)
+                files = seed_documents(self.seed, written=written)
+        except BaseException:
+            for storage, name in written:
+                storage.delete(name)
+            raise
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(doctors)} doctors, {len(patients)} patients, {made} new appointments this week,"
@@ -193,9 +189,7 @@ class Command(BaseCommand):
                 f" {files} new documents and images."
             )
         )
-        if options["appointments"]:
-            made = self.seed_bulk(doctors, patients, users["reception"], options["appointments"])
-            self.stdout.write(self.style.SUCCESS(f"Bulk: {made} appointments created."))
+        return users, doctors
 
     # --- staff ----------------------------------------------------------------------------------
     def _user(self, username, first, last, role, password):
@@ -228,7 +222,7 @@ class Command(BaseCommand):
             if created:
                 WorkingHours.objects.bulk_create(
                     WorkingHours(
-                        doctor=doctor, weekday=day, start_time=time.fromisoformat(a), end_time=time.fromisoformat(b)
+                        doctor=doctor, weekday=day, start_time=clock.fromisoformat(a), end_time=clock.fromisoformat(b)
                     )
                     for day, intervals in hours.items()
                     for a, b in intervals
@@ -245,8 +239,7 @@ class Command(BaseCommand):
         for i in range(count):
             # One generator per patient: the same patient comes out on every run.
             rnd = self.random = random.Random(f"{self.seed}-patient-{i}")
-            first, sex = FIRST_NAMES[i % len(FIRST_NAMES)]
-            last = LAST_NAMES[(i * 7 + i // len(FIRST_NAMES)) % len(LAST_NAMES)]
+            first, sex, last = demo_name(i)
             born = date(1940, 1, 1) + timedelta(days=rnd.randrange(0, 365 * 80))
             phone = f"07700 9{rnd.randrange(0, 100000):05d}"
             key = (fold(f"{first} {last}"), born)
@@ -264,8 +257,7 @@ class Command(BaseCommand):
                     emergency_contact_relationship=rnd.choice(["Partner", "Parent", "Sibling", "Friend"]),
                     emergency_contact_phone=f"07700 8{rnd.randrange(0, 100000):05d}",
                 )
-                if count <= 1000 or i % 10 == 0:
-                    self._history(patient)
+                self._history(patient)
                 existing[key] = patient
             patients.append(patient)
         return patients
@@ -282,54 +274,13 @@ class Command(BaseCommand):
             )
 
     # --- appointments ---------------------------------------------------------------------------
-    def _slots(self, doctor, day):
-        length = doctor.consultation_length
-        for hours in doctor.working_hours.all():
-            if hours.weekday != day.weekday():
-                continue
-            cursor = timezone.make_aware(datetime.combine(day, hours.start_time))
-            end = timezone.make_aware(datetime.combine(day, hours.end_time))
-            while cursor + length <= end:
-                yield cursor, cursor + length
-                cursor += length
-
-    def _status(self, start):
-        rnd, now = self.random, timezone.now()
-        if start.date() < now.date() or start + timedelta(hours=2) < now:
-            return rnd.choices([S.COMPLETED, S.NO_SHOW, S.CANCELLED], weights=[85, 8, 7])[0]
-        if start < now:
-            return rnd.choice([S.CHECKED_IN, S.IN_PROGRESS, S.COMPLETED])
-        return rnd.choices([S.SCHEDULED, S.CONFIRMED, S.CANCELLED], weights=[60, 35, 5])[0]
-
-    def _stamp(self, appointment):
-        """Fill the lifecycle timestamps a status implies, so demo data looks lived-in."""
-        a, s = appointment, appointment.status
-        if s in (S.CHECKED_IN, S.IN_PROGRESS, S.COMPLETED):
-            a.checked_in_at = a.start - timedelta(minutes=self.random.randrange(2, 15))
-            a.checked_in_by = a.booked_by
-        if s in (S.IN_PROGRESS, S.COMPLETED):
-            a.started_at = a.start + timedelta(minutes=self.random.randrange(0, 6))
-        if s == S.COMPLETED:
-            a.completed_at = a.end
-        if s == S.CANCELLED:
-            a.cancelled_at, a.cancelled_by, a.cancellation_reason = (
-                a.start - timedelta(days=1),
-                a.booked_by,
-                "Patient asked to cancel",
-            )
-        if s == S.NO_SHOW:
-            a.no_show_at = a.start + timedelta(minutes=20)
-        if s == S.CONFIRMED:
-            a.confirmed_at = a.start - timedelta(days=1)
-        return a
-
     def seed_week(self, doctors, patients, booked_by):
         """About two thirds of each doctor's slots, three days either side of today."""
         today = timezone.localdate()
         taken = set(
             Appointment.objects.filter(
-                start__gte=timezone.make_aware(datetime.combine(today - timedelta(days=3), time.min)),
-                start__lt=timezone.make_aware(datetime.combine(today + timedelta(days=4), time.min)),
+                start__gte=timezone.make_aware(datetime.combine(today - timedelta(days=3), clock.min)),
+                start__lt=timezone.make_aware(datetime.combine(today + timedelta(days=4), clock.min)),
             ).values_list("doctor_id", "start")
         )
         busy = {}  # patient id -> list of (start, end)
@@ -337,18 +288,18 @@ class Command(BaseCommand):
         for offset in range(-3, 4):
             day = today + timedelta(days=offset)
             for doctor in doctors:
-                for start, end in self._slots(doctor, day):
+                for start, end in working_slots(doctor, day):
                     # One generator per slot: a second run makes the same choices and finds them taken.
-                    rnd = self.random = random.Random(f"{self.seed}-{doctor.licence_number}-{start.isoformat()}")
+                    rnd = random.Random(f"{self.seed}-{doctor.licence_number}-{start.isoformat()}")
                     if (doctor.pk, start) in taken or rnd.random() > 0.65:
                         continue
                     patient = rnd.choice(patients)
                     if any(s < end and start < e for s, e in busy.get(patient.pk, [])):
                         continue
                     busy.setdefault(patient.pk, []).append((start, end))
-                    status = self._status(start)
+                    status = status_for(start, rnd, timezone.now())
                     new.append(
-                        self._stamp(
+                        stamp(
                             Appointment(
                                 patient=patient,
                                 doctor=doctor,
@@ -357,7 +308,8 @@ class Command(BaseCommand):
                                 status=status,
                                 reason=rnd.choice(REASONS),
                                 booked_by=booked_by,
-                            )
+                            ),
+                            rnd,
                         )
                     )
         # Patients already booked elsewhere at that time (an earlier run) are skipped, not doubled.
@@ -368,39 +320,3 @@ class Command(BaseCommand):
         new = [a for a in new if not any(s < a.end and a.start < e for s, e in existing.get(a.patient_id, []))]
         Appointment.objects.bulk_create(new, batch_size=500)
         return len(new)
-
-    def seed_bulk(self, doctors, patients, booked_by, count):
-        """Many appointments for load and query-count work: past weeks first, then future ones."""
-        if len(patients) < len(doctors):
-            raise CommandError("Bulk appointments need at least as many patients as doctors.")
-        made, week = 0, 1
-        today = timezone.localdate()
-        while made < count and week < 520:
-            batch = []
-            # Whole weeks before and after the demo week (today ± 3 days), never overlapping it.
-            past = range(-7 * week - 3, -7 * (week - 1) - 3)
-            future = range(7 * (week - 1) + 4, 7 * week + 4)
-            for offset in [*past, *future]:
-                day = today + timedelta(days=offset)
-                for d_index, doctor in enumerate(doctors):
-                    for s_index, (start, end) in enumerate(self._slots(doctor, day)):
-                        patient = patients[(s_index * len(doctors) + d_index + week) % len(patients)]
-                        batch.append(
-                            Appointment(
-                                patient=patient,
-                                doctor=doctor,
-                                start=start,
-                                end=end,
-                                booked_by=booked_by,
-                                status=self._status(start),
-                                reason=self.random.choice(REASONS),
-                            )
-                        )
-            batch = batch[: count - made]
-            with transaction.atomic():
-                # Weeks already generated by an earlier run are skipped as a whole.
-                if not Appointment.objects.filter(start=batch[0].start, doctor=batch[0].doctor).exists():
-                    Appointment.objects.bulk_create(batch, batch_size=1000)
-                    made += len(batch)
-            week += 1
-        return made

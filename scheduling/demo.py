@@ -1,0 +1,168 @@
+"""Demo appointments for `seed_demo`: a doctor's bookable slots, lived-in statuses, and the bulk
+load for load tests (`seed_demo --appointments M`)."""
+
+import random
+import time
+from datetime import datetime, timedelta
+
+from django.core.management.base import CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from clinic import audit
+from clinic.models import AuditEntry
+from patients.models import Patient
+from staff.models import Doctor
+
+from .models import Appointment
+
+S = Appointment.Status
+REASONS = [
+    "Follow-up",
+    "Blood pressure review",
+    "Persistent cough",
+    "Skin rash",
+    "Annual check-up",
+    "Chest pain review",
+    "Diabetes review",
+    "Vaccination",
+    "Back pain",
+    "Headaches",
+    "Medication review",
+    "Child development check",
+]
+# How far the bulk load reaches either way; far beyond any load asked of it (about 450 slots a week).
+BULK_YEARS = 40
+
+
+def working_slots(doctor, day):
+    """(start, end) of each consultation in the doctor's working hours on `day`, back to back."""
+    length = doctor.consultation_length
+    for hours in doctor.working_hours.all():
+        if hours.weekday != day.weekday():
+            continue
+        cursor = timezone.make_aware(datetime.combine(day, hours.start_time))
+        end = timezone.make_aware(datetime.combine(day, hours.end_time))
+        while cursor + length <= end:
+            yield cursor, cursor + length
+            cursor += length
+
+
+def status_for(start, rnd, now):
+    if start.date() < now.date() or start + timedelta(hours=2) < now:
+        return rnd.choices([S.COMPLETED, S.NO_SHOW, S.CANCELLED], weights=[85, 8, 7])[0]
+    if start < now:
+        return rnd.choice([S.CHECKED_IN, S.IN_PROGRESS, S.COMPLETED])
+    return rnd.choices([S.SCHEDULED, S.CONFIRMED, S.CANCELLED], weights=[60, 35, 5])[0]
+
+
+def stamp(appointment, rnd):
+    """Fill the lifecycle timestamps a status implies, so demo data looks lived-in."""
+    a, s = appointment, appointment.status
+    if s in (S.CHECKED_IN, S.IN_PROGRESS, S.COMPLETED):
+        a.checked_in_at = a.start - timedelta(minutes=rnd.randrange(2, 15))
+        a.checked_in_by = a.booked_by
+    if s in (S.IN_PROGRESS, S.COMPLETED):
+        a.started_at = a.start + timedelta(minutes=rnd.randrange(0, 6))
+    if s == S.COMPLETED:
+        a.completed_at = a.end
+    if s == S.CANCELLED:
+        a.cancelled_at, a.cancelled_by, a.cancellation_reason = (
+            a.start - timedelta(days=1),
+            a.booked_by,
+            "Patient asked to cancel",
+        )
+    if s == S.NO_SHOW:
+        a.no_show_at = a.start + timedelta(minutes=20)
+    if s == S.CONFIRMED:
+        a.confirmed_at = a.start - timedelta(days=1)
+    return a
+
+
+def _days(first, step):
+    day = first
+    for _ in range(366 * BULK_YEARS):
+        yield day
+        day += timedelta(days=step)
+
+
+def _taken_days(days):
+    """Clinic-local days in this run of days that hold any appointment already (from an earlier run, or booked)."""
+    low, high = min(days), max(days) + timedelta(days=1)
+    starts = Appointment.objects.filter(
+        start__gte=timezone.make_aware(datetime.combine(low, datetime.min.time())),
+        start__lt=timezone.make_aware(datetime.combine(high, datetime.min.time())),
+    ).values_list("start", flat=True)
+    return {timezone.localtime(start).date() for start in starts}
+
+
+def seed_bulk_appointments(count, *, booked_by, future_from, past_before, seed=2026, batch_size=10000, progress=None):
+    """`count` more appointments on days no demo or earlier bulk appointment uses: whole days from
+    `future_from` onwards and before `past_before`, a batch of days at a time, alternating future
+    and past, each batch in one transaction with one audit entry naming it. No overlap by
+    construction: each doctor's slots are back to back in the working hours, and on any one day a
+    patient is booked once. Returns how many were made."""
+    doctors = list(Doctor.objects.prefetch_related("working_hours").order_by("pk"))
+    patients = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
+    busiest = max(len(_day_slots(doctors, future_from + timedelta(days=d))) for d in range(7))
+    if busiest == 0:
+        raise CommandError("Bulk appointments need doctors with working hours.")
+    if len(patients) < busiest:
+        raise CommandError(f"Bulk appointments need at least {busiest} patients (one a slot on the busiest day).")
+    rnd, now, started = random.Random(f"{seed}-bulk-appointments"), timezone.now(), time.monotonic()
+    directions = [_days(future_from, 1), _days(past_before - timedelta(days=1), -1)]
+    made, turn, exhausted = 0, 0, set()
+    while made < count and len(exhausted) < len(directions):
+        direction = turn % len(directions)
+        turn += 1
+        days = _next_days(directions[direction], min(batch_size, count - made), doctors)
+        if not days:
+            exhausted.add(direction)
+            continue
+        taken = _taken_days(days)
+        batch = []
+        for day in days:
+            if day in taken:
+                continue
+            # Patients in turn from an offset fixed by the day: nobody twice on one day.
+            offset = day.toordinal() * busiest
+            for slot, (doctor, start, end) in enumerate(_day_slots(doctors, day)):
+                appointment = Appointment(
+                    patient_id=patients[(offset + slot) % len(patients)],
+                    doctor=doctor,
+                    start=start,
+                    end=end,
+                    booked_by=booked_by,
+                    reason=rnd.choice(REASONS),
+                    status=status_for(start, rnd, now),
+                )
+                batch.append(stamp(appointment, rnd))
+        batch = batch[: count - made]
+        if not batch:
+            continue
+        with transaction.atomic():
+            Appointment.objects.bulk_create(batch, batch_size=2000)
+            first, last = min(a.start for a in batch), max(a.start for a in batch)
+            audit.record(
+                AuditEntry.Action.CREATE,
+                summary=f"Demo load: {len(batch)} appointments, {first:%Y-%m-%d} to {last:%Y-%m-%d}",
+            )
+        made += len(batch)
+        if progress:
+            progress(f"Appointments: {made:,} of {count:,} ({time.monotonic() - started:.0f} s)")
+    return made
+
+
+def _next_days(days, wanted, doctors):
+    """Days from the iterator until their slots add up to `wanted` (or the iterator ends)."""
+    chosen, slots = [], 0
+    for day in days:
+        chosen.append(day)
+        slots += len(_day_slots(doctors, day))
+        if slots >= wanted:
+            break
+    return chosen
+
+
+def _day_slots(doctors, day):
+    return [(doctor, start, end) for doctor in doctors for start, end in working_slots(doctor, day)]
