@@ -1,8 +1,11 @@
-"""The day and week calendars as a grid of rows (times) and columns (a doctor on a date).
+"""The day and week calendars as a table of rows (times) and columns (a doctor on a date).
 
-Computed here, so the template only walks rows and cells.
+Every appointment that is not cancelled is shown once, at its own start and for its own length, whatever the
+minute it starts on: the rows are cut at every quarter hour and at every start and end that falls between, and a
+cell spans the rows of its time. Computed here, so the template only walks rows and cells.
 """
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -10,9 +13,10 @@ from django.utils import timezone
 
 from staff.models import Doctor
 
-from .models import Appointment
+from .models import MIN_LENGTH, Appointment
 
-ROW = timedelta(minutes=15)
+TICK = 15  # minutes between the labelled lines of the grid
+MIN_FREE = int(MIN_LENGTH.total_seconds() // 60)  # free time shorter than the shortest visit is not offered
 DEFAULT_OPEN, DEFAULT_CLOSE = time(8, 0), time(18, 0)
 
 
@@ -21,69 +25,180 @@ class Column:
     doctor: Doctor
     day: date
     hours: list = field(default_factory=list)
+    # Side-by-side lanes: more than one only when appointments of this column overlap (a no-show and the
+    # visit booked into its time; the database refuses any other overlap for one doctor).
+    lanes: int = 1
 
 
 @dataclass
 class Cell:
-    kind: str  # "appointment", "covered" (under a taller appointment), "free", "off"
+    # "appointment"; "free" (working time that can be booked: "+"); "gap" (working time too short to book);
+    # "off" (outside working hours, past, or a wall time the clock skips); "beside" (a lane next to an
+    # overlapping appointment).
+    kind: str
     start: datetime
     appointment: Appointment | None = None
     rowspan: int = 1
+    colspan: int = 1
     doctor: Doctor | None = None
+    minutes: int = 0
 
 
 @dataclass
 class Row:
     time: time
+    minutes: int  # how long the row lasts: its height
+    tick: bool  # on a quarter hour, so labelled
     cells: list
 
 
-def _minutes(t: time) -> int:
+@dataclass
+class _Block:
+    start: int  # minutes from the column day's midnight, on the wall clock
+    end: int
+    column: int
+    lane: int
+    cell: Cell
+
+
+def _minute(t: time) -> int:
     return t.hour * 60 + t.minute
 
 
+def _end_minute(t: time) -> int:
+    # Working hours that end at 23:59:59 end at midnight.
+    return _minute(t) + (1 if t.second or t.microsecond else 0)
+
+
+def _wall(day: date, minute: int) -> datetime:
+    return datetime.combine(day, time.min) + timedelta(minutes=minute)
+
+
+def _aware(day: date, minute: int) -> datetime:
+    return timezone.make_aware(_wall(day, minute))
+
+
+def _exists(day: date, minute: int) -> bool:
+    """False for a wall time the clock skips when it goes forward (it would book another hour)."""
+    naive = _wall(day, minute)
+    return timezone.localtime(timezone.make_aware(naive)).replace(tzinfo=None) == naive
+
+
+def _placed(appointment):
+    """(start, end) in wall-clock minutes of its day: it starts at its local time and lasts its real length,
+    so on a day the clocks change it still takes exactly its own minutes."""
+    local = timezone.localtime(appointment.start)
+    start = local.hour * 60 + local.minute
+    length = max(1, math.ceil(appointment.duration.total_seconds() / 60))
+    return start, start + length
+
+
+def _assign_lanes(placed):
+    """Greedy interval colouring: each appointment goes to the first lane free at its start."""
+    lane_ends, lanes = [], []
+    for start, end, appointment in sorted(placed, key=lambda p: (p[0], p[1], p[2].pk)):
+        lane = next((i for i, last in enumerate(lane_ends) if last <= start), len(lane_ends))
+        if lane == len(lane_ends):
+            lane_ends.append(end)
+        else:
+            lane_ends[lane] = end
+        lanes.append((start, end, lane, appointment))
+    return lanes, max(1, len(lane_ends))
+
+
+def _merge(intervals):
+    merged = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return merged
+
+
+def _empty_blocks(column, c, start, end, lanes, now):
+    """Time with nothing booked, cut at working-hour bounds and quarter hours, as free, gap or off cells."""
+    working = _merge(
+        (max(start, _minute(h.start_time)), min(end, _end_minute(h.end_time)))
+        for h in column.hours
+        if _minute(h.start_time) < end and _end_minute(h.end_time) > start
+    )
+    blocks, at = [], start
+    for work_start, work_end in [*working, (end, end)]:
+        if at < work_start:
+            blocks.append(_Block(at, work_start, c, 0, Cell("off", _aware(column.day, at), colspan=lanes)))
+        if work_start >= work_end:
+            continue
+        # Quarter-hour pieces; a sliver before the first quarter hour joins the next piece, so no "+" sits
+        # in a row too thin to read.
+        cuts = [m for m in range(math.ceil(work_start / TICK) * TICK, work_end, TICK) if m > work_start]
+        if cuts and cuts[0] - work_start < MIN_FREE:
+            cuts = cuts[1:]
+        for piece_start, piece_end in zip([work_start, *cuts], [*cuts, work_end], strict=True):
+            begins = _aware(column.day, piece_start)
+            if _aware(column.day, piece_end) <= now or not _exists(column.day, piece_start):
+                kind = "off"
+            elif work_end - piece_start >= MIN_FREE:
+                kind = "free"
+            else:
+                kind = "gap"
+            cell = Cell(kind, begins, colspan=lanes, doctor=column.doctor)
+            blocks.append(_Block(piece_start, piece_end, c, 0, cell))
+        at = work_end
+    return blocks
+
+
+def _column_blocks(column, c, placed, first, last, now):
+    """Cells that tile one column from `first` to `last`: appointments in lanes, the rest by kind."""
+    laned, column.lanes = _assign_lanes(placed)
+    blocks = []
+    for start, end, lane, appointment in laned:
+        cell = Cell("appointment", appointment.start, appointment, doctor=column.doctor, minutes=end - start)
+        blocks.append(_Block(start, end, c, lane, cell))
+    busy = _merge((start, end) for start, end, _ in placed)
+    at = first
+    for busy_start, busy_end in [*busy, (last, last)]:
+        if at < busy_start:
+            blocks += _empty_blocks(column, c, at, busy_start, column.lanes, now)
+        # A lane with nothing at some moment of a busy stretch shows an empty cell beside the others.
+        for lane in range(column.lanes):
+            taken = _merge((s, e) for s, e, n, _ in laned if n == lane and s < busy_end and e > busy_start)
+            free_at = busy_start
+            for s, e in [*taken, (busy_end, busy_end)]:
+                if free_at < s:
+                    blocks.append(_Block(free_at, s, c, lane, Cell("beside", _aware(column.day, free_at))))
+                free_at = max(free_at, e)
+        at = max(at, busy_end)
+    return blocks
+
+
 def build_grid(columns, appointments):
-    """Rows every 15 minutes across the widest working day; appointments span their rows."""
-    starts = [h.start_time for c in columns for h in c.hours] + [
-        timezone.localtime(a.start).time() for a in appointments
-    ]
-    ends = [h.end_time for c in columns for h in c.hours] + [timezone.localtime(a.end).time() for a in appointments]
-    first = min(starts, default=DEFAULT_OPEN)
-    last = max(ends, default=DEFAULT_CLOSE)
-    first_minute = _minutes(first) // 15 * 15
-    row_count = max(1, -(-(_minutes(last) - first_minute) // 15))
+    """Rows cut at every quarter hour and every start or end, across the widest day; cells span their rows."""
+    by_column = {(c.doctor.pk, c.day): i for i, c in enumerate(columns)}
+    placed = [[] for _ in columns]
+    for appointment in appointments:
+        c = by_column.get((appointment.doctor_id, timezone.localtime(appointment.start).date()))
+        if c is not None:
+            placed[c].append((*_placed(appointment), appointment))
+
+    starts = [_minute(h.start_time) for c in columns for h in c.hours] + [p[0] for ps in placed for p in ps]
+    ends = [_end_minute(h.end_time) for c in columns for h in c.hours] + [p[1] for ps in placed for p in ps]
+    first = min(starts, default=_minute(DEFAULT_OPEN)) // TICK * TICK
+    last = max(max(ends, default=_minute(DEFAULT_CLOSE)), first + TICK)
+    last = math.ceil(last / TICK) * TICK
     now = timezone.now()
 
-    grid = [[None] * len(columns) for _ in range(row_count)]
-    by_column = {(c.doctor.pk, c.day): i for i, c in enumerate(columns)}
-    for appointment in appointments:
-        local = timezone.localtime(appointment.start)
-        col = by_column.get((appointment.doctor_id, local.date()))
-        if col is None:
-            continue
-        row = max(0, (_minutes(local.time()) - first_minute) // 15)
-        if row >= row_count or grid[row][col] is not None:
-            continue
-        span = max(1, -(-int(appointment.duration.total_seconds() // 60) // 15))
-        span = min(span, row_count - row)
-        grid[row][col] = Cell("appointment", appointment.start, appointment, span)
-        for covered in range(row + 1, row + span):
-            grid[covered][col] = Cell("covered", appointment.start)
-
-    rows = []
-    for r in range(row_count):
-        minute = first_minute + r * 15
-        row_time = time(minute // 60 % 24, minute % 60)
-        cells = []
-        for c, column in enumerate(columns):
-            cell = grid[r][c]
-            if cell is None:
-                start = timezone.make_aware(datetime.combine(column.day, row_time))
-                working = any(h.start_time <= row_time < h.end_time for h in column.hours)
-                kind = "free" if working and start + ROW > now else "off"
-                cell = Cell(kind, start, doctor=column.doctor)
-            cells.append(cell)
-        rows.append(Row(row_time, cells))
+    blocks = [b for c, column in enumerate(columns) for b in _column_blocks(column, c, placed[c], first, last, now)]
+    cuts = sorted({*range(first, last + 1, TICK), *(b.start for b in blocks), *(b.end for b in blocks)})
+    index = {minute: i for i, minute in enumerate(cuts)}
+    rows = [
+        Row(time(minute // 60 % 24, minute % 60), following - minute, minute % TICK == 0, [])
+        for minute, following in zip(cuts, cuts[1:], strict=False)
+    ]
+    # Cells in table order: by the row they start in, then column, then lane.
+    for block in sorted(blocks, key=lambda b: (b.start, b.column, b.lane)):
+        block.cell.rowspan = index[block.end] - index[block.start]
+        rows[index[block.start]].cells.append(block.cell)
     return rows
 
 
@@ -92,10 +207,15 @@ def _day_bounds(first: date, days: int):
     return start, timezone.make_aware(datetime.combine(first + timedelta(days=days), time.min))
 
 
+def _shown():
+    # No-shows stay on the calendar (shown as such); only cancelled appointments leave it.
+    return Appointment.objects.exclude(status=Appointment.Status.CANCELLED)
+
+
 def day_calendar(day: date):
     """One column per active doctor working that day (or with appointments on it)."""
     start, end = _day_bounds(day, 1)
-    appointments = list(Appointment.objects.active().filter(start__gte=start, start__lt=end).with_people())
+    appointments = list(_shown().filter(start__gte=start, start__lt=end).with_people())
     booked = {a.doctor_id for a in appointments}
     doctors = Doctor.objects.select_related("user", "specialty").prefetch_related("working_hours")
     columns = []
@@ -110,9 +230,7 @@ def week_calendar(doctor: Doctor, day: date):
     """Monday to Sunday of the week holding `day`, for one doctor."""
     monday = day - timedelta(days=day.weekday())
     start, end = _day_bounds(monday, 7)
-    appointments = list(
-        Appointment.objects.active().filter(doctor=doctor, start__gte=start, start__lt=end).with_people()
-    )
+    appointments = list(_shown().filter(doctor=doctor, start__gte=start, start__lt=end).with_people())
     hours = list(doctor.working_hours.all())
     columns = [Column(doctor, monday + timedelta(days=i), [h for h in hours if h.weekday == i]) for i in range(7)]
     return columns, build_grid(columns, appointments)

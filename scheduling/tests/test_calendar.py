@@ -29,6 +29,46 @@ def row_at(rows, hour, minute=0):
     return next(i for i, row in enumerate(rows) if row.time == time(hour, minute))
 
 
+def minutes_of(rows):
+    """Each row's start, in minutes from midnight."""
+    first = rows[0].time.hour * 60 + rows[0].time.minute
+    starts = [first]
+    for row in rows[:-1]:
+        starts.append(starts[-1] + row.minutes)
+    return starts
+
+
+def laid_out(columns, rows):
+    """{(row, column, lane): cell} as a browser lays the table out, following rowspan and colspan;
+    fails when the cells do not tile the table exactly."""
+    slots = [(c, lane) for c, column in enumerate(columns) for lane in range(column.lanes)]
+    left, owner, placed = [0] * len(slots), [None] * len(slots), {}
+    for r, row in enumerate(rows):
+        cells = iter(row.cells)
+        for s in range(len(slots)):
+            if left[s] == 0:
+                cell = next(cells)
+                assert s + cell.colspan <= len(slots) and r + cell.rowspan <= len(rows)
+                for k in range(s, s + cell.colspan):
+                    assert left[k] == 0
+                    left[k], owner[k] = cell.rowspan, cell
+            placed[(r, *slots[s])] = owner[s]
+        assert next(cells, None) is None, "more cells in a row than free places"
+        left = [n - 1 for n in left]
+    assert not any(left)
+    return placed
+
+
+def cell_at(columns, rows, hour, minute=0, column=0, lane=0):
+    starts = minutes_of(rows)
+    r = max(i for i, start in enumerate(starts) if start <= hour * 60 + minute)
+    return laid_out(columns, rows)[(r, column, lane)]
+
+
+def appointments_in(columns, rows):
+    return {cell.appointment for cell in laid_out(columns, rows).values() if cell.kind == "appointment"}
+
+
 def test_day_calendar_has_a_column_for_each_active_doctor_working_that_day():
     working = DoctorFactory(hours=[(MONDAY, time(8), time(12))])
     DoctorFactory(hours=[(TUESDAY, time(8), time(12))])
@@ -59,30 +99,85 @@ def test_day_calendar_rows_cover_the_widest_working_day_in_quarter_hours():
     assert rows[0].time == time(8)
     assert rows[-1].time == time(16, 45)
     assert len(rows) == 9 * 4
+    assert all(row.tick and row.minutes == 15 for row in rows)
 
 
 def test_an_appointment_cell_spans_its_rows():
     doctor = DoctorFactory(hours=[(MONDAY, time(8), time(12))])
     appointment = AppointmentFactory(doctor=doctor, start=at(10), end=at(10, 45))
 
-    _, rows = day_calendar(next_monday())
+    columns, rows = day_calendar(next_monday())
 
-    first = row_at(rows, 10)
-    cell = rows[first].cells[0]
-    assert (cell.kind, cell.appointment, cell.rowspan) == ("appointment", appointment, 3)
-    assert [rows[first + i].cells[0].kind for i in (1, 2)] == ["covered", "covered"]
-    assert rows[first + 3].cells[0].kind == "free"
-    assert rows[first - 1].cells[0].kind == "free"
+    cell = cell_at(columns, rows, 10)
+    assert (cell.kind, cell.appointment, cell.rowspan, cell.minutes) == ("appointment", appointment, 3, 45)
+    assert cell_at(columns, rows, 10, 30) is cell
+    assert cell_at(columns, rows, 10, 45).kind == "free"
+    assert cell_at(columns, rows, 9, 45).kind == "free"
 
 
-def test_a_short_appointment_still_takes_one_row():
+def test_a_short_appointment_takes_its_own_minutes_and_the_rest_of_the_quarter_stays_bookable():
     doctor = DoctorFactory(hours=[(MONDAY, time(8), time(12))])
     AppointmentFactory(doctor=doctor, start=at(10), end=at(10, 5))
 
-    _, rows = day_calendar(next_monday())
+    columns, rows = day_calendar(next_monday())
 
-    assert rows[row_at(rows, 10)].cells[0].rowspan == 1
-    assert rows[row_at(rows, 10, 15)].cells[0].kind == "free"
+    ten = row_at(rows, 10)
+    assert (rows[ten].minutes, rows[ten].cells[0].rowspan) == (5, 1)
+    rest = cell_at(columns, rows, 10, 5)
+    assert (rest.kind, timezone.localtime(rest.start).time()) == ("free", time(10, 5))
+
+
+def test_a_visit_starting_inside_a_quarter_hour_taken_by_another_is_shown():
+    """The reported case: a 20-minute visit at 08:30 used to hide the one at 08:50."""
+    doctor = DoctorFactory(hours=[(MONDAY, time(8), time(12))])
+    first = AppointmentFactory(doctor=doctor, start=at(8, 30), end=at(8, 50))
+    second = AppointmentFactory(doctor=doctor, start=at(8, 50), end=at(9, 10))
+
+    columns, rows = day_calendar(next_monday())
+
+    assert appointments_in(columns, rows) == {first, second}
+    assert cell_at(columns, rows, 8, 49).appointment == first
+    assert cell_at(columns, rows, 8, 50).appointment == second
+    assert cell_at(columns, rows, 9, 9).appointment == second
+    after = cell_at(columns, rows, 9, 10)
+    assert (after.kind, timezone.localtime(after.start).time()) == ("free", time(9, 10))
+
+
+def test_a_visit_at_an_odd_minute_starts_on_its_own_row():
+    doctor = DoctorFactory(hours=[(MONDAY, time(8), time(12))])
+    odd = AppointmentFactory(doctor=doctor, start=at(8, 7), end=at(8, 17))
+
+    columns, rows = day_calendar(next_monday())
+
+    assert rows[row_at(rows, 8, 7)].cells == [cell_at(columns, rows, 8, 7)]
+    assert cell_at(columns, rows, 8, 7).appointment == odd
+    assert sum(row.minutes for row in rows[row_at(rows, 8, 7) : row_at(rows, 8, 17)]) == 10
+    before = cell_at(columns, rows, 8)
+    assert (before.kind, before.rowspan) == ("free", 1)
+
+
+def test_working_time_too_short_for_a_visit_is_not_offered():
+    doctor = DoctorFactory(hours=[(MONDAY, time(8), time(12))])
+    AppointmentFactory(doctor=doctor, start=at(8, 3), end=at(8, 30))
+
+    columns, rows = day_calendar(next_monday())
+
+    assert cell_at(columns, rows, 8).kind == "gap"
+
+
+def test_a_no_show_stays_on_the_calendar_beside_the_visit_booked_into_its_time():
+    doctor = DoctorFactory(hours=[(MONDAY, time(8), time(12))])
+    missed = AppointmentFactory(doctor=doctor, start=at(10), end=at(10, 20), status=S.NO_SHOW)
+    replacement = AppointmentFactory(doctor=doctor, start=at(10, 10), end=at(10, 30))
+
+    columns, rows = day_calendar(next_monday())
+
+    assert columns[0].lanes == 2
+    assert cell_at(columns, rows, 10, 10, lane=0).appointment == missed
+    assert cell_at(columns, rows, 10, 10, lane=1).appointment == replacement
+    assert cell_at(columns, rows, 10, lane=1).kind == "beside"
+    assert cell_at(columns, rows, 10, 20, lane=0).kind == "beside"
+    assert cell_at(columns, rows, 10, 30).colspan == 2
 
 
 def test_each_appointment_lands_in_its_doctors_column():
@@ -93,28 +188,27 @@ def test_each_appointment_lands_in_its_doctors_column():
     columns, rows = day_calendar(next_monday())
 
     assert [c.doctor for c in columns] == [adams, baker]
-    nine = rows[row_at(rows, 9)]
-    assert nine.cells[0].kind == "free"
-    assert nine.cells[1].appointment == for_baker
+    assert cell_at(columns, rows, 9, column=0).kind == "free"
+    assert cell_at(columns, rows, 9, column=1).appointment == for_baker
 
 
 def test_time_outside_a_doctors_hours_is_off():
     DoctorFactory(user__last_name="Adams", hours=[(MONDAY, time(8), time(10))])
     DoctorFactory(user__last_name="Baker", hours=[(MONDAY, time(8), time(12))])
 
-    _, rows = day_calendar(next_monday())
+    columns, rows = day_calendar(next_monday())
 
-    eleven = rows[row_at(rows, 11)]
-    assert [c.kind for c in eleven.cells] == ["off", "free"]
+    assert [cell_at(columns, rows, 11, column=c).kind for c in (0, 1)] == ["off", "free"]
 
 
 def test_cancelled_appointments_leave_the_calendar_free():
     doctor = DoctorFactory(hours=[(MONDAY, time(8), time(12))])
     AppointmentFactory(doctor=doctor, start=at(10), status=S.CANCELLED)
 
-    _, rows = day_calendar(next_monday())
+    columns, rows = day_calendar(next_monday())
 
-    assert rows[row_at(rows, 10)].cells[0].kind == "free"
+    assert cell_at(columns, rows, 10).kind == "free"
+    assert appointments_in(columns, rows) == set()
 
 
 def test_past_time_is_not_offered_as_free():
@@ -122,12 +216,11 @@ def test_past_time_is_not_offered_as_free():
     DoctorFactory(hours=[(today.weekday(), time(0), time(23, 59))])
     past = timezone.localtime() - timedelta(minutes=20)
 
-    _, rows = day_calendar(today)
+    columns, rows = day_calendar(today)
 
     if past.date() == today:
-        cell = rows[row_at(rows, past.hour, past.minute // 15 * 15)].cells[0]
-        assert cell.kind == "off"
-    assert rows[-1].cells[0].kind == "free"
+        assert cell_at(columns, rows, past.hour, past.minute // 15 * 15).kind == "off"
+    assert cell_at(columns, rows, 23, 30).kind == "free"
 
 
 def test_day_calendar_queries_do_not_grow_with_doctors_and_appointments(django_assert_max_num_queries):
@@ -153,9 +246,8 @@ def test_week_calendar_runs_monday_to_sunday_for_one_doctor():
     assert [c.day for c in columns] == [next_monday() + timedelta(days=i) for i in range(7)]
     assert [bool(c.hours) for c in columns] == [True, True, False, False, False, False, False]
     assert rows[0].time == time(9) and rows[-1].time == time(16, 45)
-    placed = [cell.appointment for row in rows for cell in row.cells if cell.kind == "appointment"]
-    assert placed == [on_tuesday]
-    assert rows[row_at(rows, 14)].cells[1].appointment == on_tuesday
+    assert appointments_in(columns, rows) == {on_tuesday}
+    assert cell_at(columns, rows, 14, column=1).appointment == on_tuesday
 
 
 def test_reception_board_puts_each_appointment_in_its_status_lane():
