@@ -100,3 +100,21 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditTrailError("Audit entries are never deleted.")
+
+
+class FormSubmission(models.Model):
+    """One submitted form, by its one-time token (clinic/idempotency.py): a replay of the same form
+    finds this row and goes to its result instead of writing again."""
+
+    token = models.UUIDField(unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False)
+    path = models.CharField(max_length=300, editable=False)
+    # Where the first submit led; empty while a files-first submit is still being saved.
+    result_url = models.CharField(max_length=500, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.path} ({self.token})"

@@ -1,5 +1,3 @@
-import uuid
-
 from django import forms
 from django.forms import inlineformset_factory
 
@@ -8,17 +6,6 @@ from clinic.forms import BoundedDateField
 from .models import VITAL_FIELDS, Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
 
 TEXTAREA = forms.Textarea(attrs={"rows": 3})
-
-
-class OnceOnlyMixin(forms.Form):
-    """A hidden token set when the form is shown: submitting it twice finds the first result."""
-
-    client_token = forms.UUIDField(widget=forms.HiddenInput, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            self.initial.setdefault("client_token", uuid.uuid4())
 
 
 class MedicalRecordForm(forms.ModelForm):
@@ -64,14 +51,14 @@ class SignForm(forms.Form):
     )
 
 
-class AmendmentForm(OnceOnlyMixin, forms.ModelForm):
+class AmendmentForm(forms.ModelForm):
     class Meta:
         model = Amendment
         fields = ["section", "text", "reason"]
         widgets = {"text": forms.Textarea(attrs={"rows": 5})}
 
 
-class TreatmentPlanForm(OnceOnlyMixin, forms.ModelForm):
+class TreatmentPlanForm(forms.ModelForm):
     start_date = BoundedDateField(required=False)
     expected_end_date = BoundedDateField(required=False)
 
@@ -85,7 +72,7 @@ class TreatmentPlanForm(OnceOnlyMixin, forms.ModelForm):
         self.fields["doctor"].queryset = self.fields["doctor"].queryset.select_related("user", "specialty")
 
 
-class ProcedureForm(OnceOnlyMixin, forms.ModelForm):
+class ProcedureForm(forms.ModelForm):
     scheduled_date = BoundedDateField(required=False)
     performed_date = BoundedDateField(required=False)
 

@@ -1,9 +1,6 @@
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -11,6 +8,7 @@ from django.views.generic import CreateView, DetailView, FormView, TemplateView,
 
 from clinic.audit import RecordsAccess
 from clinic.forms import add_service_errors
+from clinic.idempotency import OncePerSubmission
 from clinic.views import PermissionFirstMixin
 from patients.models import Patient
 from scheduling.models import Appointment
@@ -20,7 +18,6 @@ from .forms import (
     AmendmentForm,
     MedicalRecordForm,
     MedicationFormSet,
-    OnceOnlyMixin,
     ProcedureForm,
     SignForm,
     TreatmentPlanForm,
@@ -64,12 +61,11 @@ class ChartView(PermissionRequiredMixin, RecordsAccess, DetailView):
             timeline=chart_timeline(patient, status, self.request.user),
             plan_status=status,
             plan_statuses=TreatmentPlan.Status.choices,
-            new_token=uuid.uuid4(),
             **kwargs,
         )
 
 
-class _AppointmentActionView(PermissionRequiredMixin, View):
+class _AppointmentActionView(OncePerSubmission, PermissionRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, pk):
@@ -106,7 +102,7 @@ def _edit_url(record):
     return reverse("clinical:record_edit", args=[record.pk])
 
 
-class NewRecordView(PermissionRequiredMixin, View):
+class NewRecordView(OncePerSubmission, PermissionRequiredMixin, View):
     """A record outside a visit (a phone consultation, a result review). One per form shown."""
 
     permission_required = "clinical.add_medicalrecord"
@@ -114,14 +110,7 @@ class NewRecordView(PermissionRequiredMixin, View):
 
     def post(self, request, patient_pk):
         patient = get_object_or_404(Patient, pk=patient_pk, is_archived=False)
-        form = OnceOnlyMixin(request.POST)
-        token = form.cleaned_data["client_token"] if form.is_valid() else None
-        if token:
-            record, _ = MedicalRecord.objects.get_or_create(
-                client_token=token, defaults={"patient": patient, "author": request.user}
-            )
-        else:
-            record = MedicalRecord.objects.create(patient=patient, author=request.user)
+        record = MedicalRecord.objects.create(patient=patient, author=request.user)
         return HttpResponseRedirect(_edit_url(record))
 
 
@@ -143,7 +132,7 @@ class RecordDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
         )
 
 
-class RecordEditView(PermissionRequiredMixin, RecordsAccess, UpdateView):
+class RecordEditView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, UpdateView):
     """The author's draft: findings, vitals, diagnosis and medications in one form."""
 
     permission_required = "clinical.change_medicalrecord"
@@ -180,7 +169,7 @@ class RecordEditView(PermissionRequiredMixin, RecordsAccess, UpdateView):
         return self.render_to_response(self.get_context_data(form=form, medications=medications))
 
 
-class SignRecordView(PermissionRequiredMixin, View):
+class SignRecordView(OncePerSubmission, PermissionRequiredMixin, View):
     permission_required = "clinical.sign_medicalrecord"
     http_method_names = ["post"]
 
@@ -205,7 +194,7 @@ class SignRecordView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(record.get_absolute_url())
 
 
-class AmendRecordView(PermissionFirstMixin, RecordsAccess, FormView):
+class AmendRecordView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormView):
     permission_required = "clinical.amend_medicalrecord"
     form_class = AmendmentForm
     template_name = "clinical/amend.html"
@@ -230,7 +219,6 @@ class AmendRecordView(PermissionFirstMixin, RecordsAccess, FormView):
             section=data["section"],
             text=data["text"],
             reason=data["reason"],
-            client_token=data["client_token"],
         )
         messages.success(self.request, "Amendment added.")
         return HttpResponseRedirect(self.record.get_absolute_url())
@@ -250,7 +238,7 @@ class PrescriptionView(PermissionRequiredMixin, RecordsAccess, DetailView):
         return super().get_context_data(doctor=doctor, **kwargs)
 
 
-class VitalsView(PermissionFirstMixin, RecordsAccess, FormView):
+class VitalsView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormView):
     """Vital signs on a visit: nurses record them before the doctor sees the patient."""
 
     audit_summary = "vital signs form"
@@ -286,30 +274,17 @@ class VitalsView(PermissionFirstMixin, RecordsAccess, FormView):
         return HttpResponseRedirect(self.appointment.get_absolute_url())
 
 
-class _OnceOnlyCreateMixin:
-    """Create views whose form carries a token: a repeated submit redirects to the first result."""
+class _CreatedByMixin:
+    """Create views of clinical work: who created it, and a word that it was saved."""
 
     def form_valid(self, form):
-        token = form.cleaned_data.get("client_token")
-        existing = self.model.objects.filter(client_token=token).first() if token else None
-        if existing:
-            return HttpResponseRedirect(existing.get_absolute_url())
-        form.instance.client_token = token
         form.instance.created_by = self.request.user
-        try:
-            with transaction.atomic():
-                response = super().form_valid(form)
-        except IntegrityError:
-            # Two submits at the same instant: the other one saved it (the token is unique).
-            existing = self.model.objects.filter(client_token=token).first() if token else None
-            if existing is None:
-                raise
-            return HttpResponseRedirect(existing.get_absolute_url())
+        response = super().form_valid(form)
         messages.success(self.request, f"{self.model._meta.verbose_name.capitalize()} saved.")
         return response
 
 
-class PlanCreateView(PermissionFirstMixin, _OnceOnlyCreateMixin, CreateView):
+class PlanCreateView(OncePerSubmission, PermissionFirstMixin, _CreatedByMixin, CreateView):
     permission_required = "clinical.add_treatmentplan"
     model = TreatmentPlan
     form_class = TreatmentPlanForm
@@ -352,7 +327,7 @@ class PlanDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
         )
 
 
-class PlanEditView(PermissionRequiredMixin, RecordsAccess, UpdateView):
+class PlanEditView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, UpdateView):
     permission_required = "clinical.change_treatmentplan"
     queryset = TreatmentPlan.objects.select_related("patient").exclude(status__in=["completed", "cancelled"])
     form_class = TreatmentPlanForm
@@ -362,7 +337,7 @@ class PlanEditView(PermissionRequiredMixin, RecordsAccess, UpdateView):
         return super().get_context_data(patient=self.object.patient, **kwargs)
 
 
-class PlanStatusView(PermissionRequiredMixin, View):
+class PlanStatusView(OncePerSubmission, PermissionRequiredMixin, View):
     permission_required = "clinical.change_treatmentplan"
     http_method_names = ["post"]
 
@@ -395,7 +370,7 @@ class _ProcedureFormMixin:
         return self.object.get_absolute_url()
 
 
-class ProcedureCreateView(PermissionFirstMixin, _ProcedureFormMixin, _OnceOnlyCreateMixin, CreateView):
+class ProcedureCreateView(OncePerSubmission, PermissionFirstMixin, _ProcedureFormMixin, _CreatedByMixin, CreateView):
     permission_required = "clinical.add_procedure"
 
     def load(self, **kwargs):
@@ -410,7 +385,7 @@ class ProcedureCreateView(PermissionFirstMixin, _ProcedureFormMixin, _OnceOnlyCr
         return initial
 
 
-class ProcedureEditView(PermissionRequiredMixin, _ProcedureFormMixin, RecordsAccess, UpdateView):
+class ProcedureEditView(OncePerSubmission, PermissionRequiredMixin, _ProcedureFormMixin, RecordsAccess, UpdateView):
     permission_required = "clinical.change_procedure"
     queryset = Procedure.objects.select_related("patient", "plan", "appointment").exclude(status="cancelled")
 
