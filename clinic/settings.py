@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz and /readyz answer before host checks and the HTTPS redirect (probes use plain HTTP).
     "clinic.health.HealthCheckMiddleware",
+    # Every request's database work under DB_STATEMENT_TIMEOUT (clinic/dbtimeouts.py).
+    "clinic.dbtimeouts.RequestDeadlineMiddleware",
     # A request id for every request (logs, audit trail, the X-Request-ID response header).
     "clinic.context.RequestContextMiddleware",
     # One log line per request (method, path without the query string, status, duration, user id).
@@ -128,6 +130,14 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'clinic.sqlite3'}"),
 }
 _db = DATABASES["default"]
+# Seconds to wait for PostgreSQL to accept a connection.
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
+# Seconds a web request's query may run: the server cancels it then, and the app stops waiting for an
+# answer a second later even if the network hangs (the "try again" page, 503). 0: no limit. Management
+# commands (migrate, backup, seed_demo) have no limit.
+DB_STATEMENT_TIMEOUT = env.float("DB_STATEMENT_TIMEOUT", default=5)
+# Seconds /readyz waits for its database probe before answering 503 (clinic/health.py).
+READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2)
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside one writer; IMMEDIATE takes the write lock at BEGIN so two
     # bookings queue up instead of failing with "database is locked" half-way; the timeout is
@@ -144,6 +154,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] != ":memory:":
         Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 else:
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with deadlines (clinic/dbtimeouts.py): a hung database fails a request in seconds.
+        _db["ENGINE"] = "clinic.postgresql"
+    # psycopg gives up connecting after this many seconds (every process, commands too).
+    _db.setdefault("OPTIONS", {})["connect_timeout"] = DB_CONNECT_TIMEOUT
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     # A connection that died (database restart) is noticed and re-opened, not reused.
     _db["CONN_HEALTH_CHECKS"] = True

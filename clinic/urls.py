@@ -22,3 +22,4 @@ urlpatterns = [
 ]
 
 handler403 = "clinic.views.permission_denied"
+handler500 = "clinic.views.server_error"  # 503 "try again" when the database could not serve the request

@@ -1,9 +1,30 @@
+import sys
+
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template import loader
+from django.views import defaults
+
+# Seconds a browser (or a client that honours Retry-After) is asked to wait before trying again.
+RETRY_AFTER = 10
 
 
 def permission_denied(request, exception=None):
     return render(request, "403.html", status=403)
+
+
+def server_error(request):
+    """Django's 500 page, except when the database could not serve the request (it did not answer in time,
+    could not be reached, was locked, cancelled the query): then 503 with "try again in a moment", since
+    trying again is what helps. Like the 500 page it renders without the database or a request context."""
+    error = sys.exc_info()[1]
+    if isinstance(error, OperationalError | InterfaceError):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
+    return defaults.server_error(request)
 
 
 class PermissionFirstMixin(PermissionRequiredMixin):

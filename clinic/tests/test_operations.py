@@ -20,7 +20,8 @@ def production_like(settings):
     settings.ALLOWED_HOSTS = ["clinic.example.org"]
 
 
-@pytest.mark.django_db
+# Transactional: on SQLite readiness takes the write lock, which a test's own open transaction holds.
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("path", "body"), [("/healthz", b"ok\n"), ("/readyz", b"ready\n")])
 def test_probes_answer_anonymous_plain_http_to_any_host_and_reveal_nothing(client, settings, path, body):
     production_like(settings)  # an HTTPS redirect and a strict host list stand in front of every page
@@ -59,7 +60,7 @@ def test_readiness_fails_while_migrations_are_pending(client, monkeypatch):
     assert client.get("/readyz").status_code == 503
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_readiness_recovers_when_the_database_comes_back(client, monkeypatch):
     original = health.connection.cursor
     monkeypatch.setattr(health.connection, "cursor", lambda: (_ for _ in ()).throw(OperationalError("down")))

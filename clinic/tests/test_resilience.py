@@ -173,7 +173,8 @@ def test_without_health_checks_the_first_request_after_a_restart_fails(reception
 
     kill_backend(backend_pid())
 
-    assert reception_browser.get(reverse("patients:list")).status == 500
+    # The "try again" page (503): trying again is what helps.
+    assert reception_browser.get(reverse("patients:list")).status == 503
     # Django closes a connection that failed at the end of the request; the next one reconnects.
     assert reception_browser.get(reverse("patients:list")).status == 200
 
@@ -202,8 +203,11 @@ def test_readiness_fails_while_the_database_is_down_and_recovers_when_it_is_back
         down = reception_browser.get("/readyz")
         assert (down.status, down.content) == (503, b"not ready\n")
         assert reception_browser.get("/healthz").status == 200  # liveness: the process itself is fine
-        assert reception_browser.get(reverse("patients:list")).status == 500
+        page = reception_browser.get(reverse("patients:list"))
+        assert (page.status, page.headers["Retry-After"]) == (503, "10")
+        assert b"Please try again in a moment" in page.content
 
+    health._probe.result(timeout=10)  # the probe that saw the database down has ended
     assert reception_browser.get("/readyz").status == 200
     assert reception_browser.get(reverse("patients:list")).status == 200
 
@@ -221,7 +225,7 @@ def test_a_payment_cut_off_by_a_database_restart_half_way_writes_nothing(recepti
     monkeypatch.setattr(finance_services, "_number_receipt", restart_then_number)
     url = reverse("finance:pay_visit", args=[visit.pk])
 
-    assert reception_browser.post(url, pay_form(visit)).status == 500
+    assert reception_browser.post(url, pay_form(visit)).status == 503
     assert not Payment.objects.exists()
 
     monkeypatch.setattr(finance_services, "_number_receipt", number_receipt)
