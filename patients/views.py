@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.views.generic import CreateView, DetailView, ListView, UpdateView, View
 
 from clinic.audit import Action, RecordsAccess, record
+from clinic.idempotency import OncePerSubmission
 from scheduling.models import Appointment
 
 from .forms import AllergyForm, ConditionForm, PatientCreateForm, PatientForm, PatientSearchForm
@@ -45,7 +46,7 @@ class PatientListView(PermissionRequiredMixin, RecordsAccess, ListView):
         )
 
 
-class PatientCreateView(PermissionRequiredMixin, CreateView):
+class PatientCreateView(OncePerSubmission, PermissionRequiredMixin, CreateView):
     permission_required = "patients.add_patient"
     form_class = PatientCreateForm
     template_name = "patients/patient_form.html"
@@ -56,7 +57,7 @@ class PatientCreateView(PermissionRequiredMixin, CreateView):
         return response
 
 
-class PatientUpdateView(PermissionRequiredMixin, RecordsAccess, UpdateView):
+class PatientUpdateView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, UpdateView):
     permission_required = "patients.change_patient"
     model = Patient
     form_class = PatientForm
@@ -92,7 +93,7 @@ class PatientDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
         return super().get_context_data(**context, **kwargs)
 
 
-class PatientArchiveView(PermissionRequiredMixin, View):
+class PatientArchiveView(OncePerSubmission, PermissionRequiredMixin, View):
     """Archive (or restore) instead of delete: the record and its history stay."""
 
     permission_required = "patients.archive_patient"
@@ -111,7 +112,7 @@ class PatientArchiveView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(patient.get_absolute_url())
 
 
-class _PatientChildMixin(PermissionRequiredMixin):
+class _PatientChildMixin(OncePerSubmission, PermissionRequiredMixin):
     """Allergy/condition forms belong to one patient from the URL."""
 
     template_name = "patients/child_form.html"
