@@ -12,6 +12,7 @@ from django.views.generic import DetailView, FormView, TemplateView, View
 
 from clinic.audit import Action, RecordsAccess, record
 from clinic.forms import add_service_errors
+from clinic.idempotency import OncePerSubmission
 from finance.queries import visit_charges
 from patients.forms import PatientSearchForm
 from patients.models import Patient
@@ -95,7 +96,7 @@ class AppointmentDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
         return super().get_context_data(steps=steps, links=links, charges=charges, **kwargs)
 
 
-class BookAppointmentView(PermissionRequiredMixin, RecordsAccess, FormView):
+class BookAppointmentView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, FormView):
     permission_required = "scheduling.add_appointment"
     form_class = BookingForm
     template_name = "scheduling/book.html"
@@ -149,7 +150,7 @@ class BookAppointmentView(PermissionRequiredMixin, RecordsAccess, FormView):
         return HttpResponseRedirect(appointment.get_absolute_url())
 
 
-class _AppointmentFormView(PermissionRequiredMixin, RecordsAccess, FormView):
+class _AppointmentFormView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, FormView):
     def dispatch(self, request, *args, **kwargs):
         self.appointment = get_object_or_404(Appointment.objects.with_people(), pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
@@ -209,7 +210,7 @@ class CancelView(_AppointmentFormView):
         return HttpResponseRedirect(self.appointment.get_absolute_url())
 
 
-class AppointmentActionView(PermissionRequiredMixin, View):
+class AppointmentActionView(OncePerSubmission, PermissionRequiredMixin, View):
     """One status step (check in, confirm, no-show, start, complete): a POST from a button."""
 
     http_method_names = ["post"]
