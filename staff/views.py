@@ -7,6 +7,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.views.generic import CreateView, ListView, TemplateView, UpdateView, View
 
+from clinic.idempotency import OncePerSubmission
+
 from .forms import (
     DoctorForm,
     DoctorSearchForm,
@@ -47,7 +49,7 @@ class StaffListView(PermissionRequiredMixin, ListView):
         return super().get_context_data(form=self.form, roles=ALL_ROLES, **kwargs)
 
 
-class StaffCreateView(PermissionRequiredMixin, CreateView):
+class StaffCreateView(OncePerSubmission, PermissionRequiredMixin, CreateView):
     permission_required = "staff.add_user"
     form_class = StaffUserCreateForm
     template_name = "staff/staff_form.html"
@@ -64,7 +66,7 @@ class StaffCreateView(PermissionRequiredMixin, CreateView):
         return reverse("staff:list")
 
 
-class StaffUpdateView(PermissionRequiredMixin, UpdateView):
+class StaffUpdateView(OncePerSubmission, PermissionRequiredMixin, UpdateView):
     permission_required = "staff.change_user"
     model = User
     form_class = StaffUserForm
@@ -77,7 +79,7 @@ class StaffUpdateView(PermissionRequiredMixin, UpdateView):
         return HttpResponseRedirect(reverse("staff:list"))
 
 
-class StaffActivationView(PermissionRequiredMixin, View):
+class StaffActivationView(OncePerSubmission, PermissionRequiredMixin, View):
     """Deactivate or reactivate: accounts are never deleted, their history must keep its author."""
 
     permission_required = "staff.deactivate_user"
@@ -95,7 +97,7 @@ class StaffActivationView(PermissionRequiredMixin, View):
         return HttpResponseRedirect(reverse("staff:list"))
 
 
-class DoctorProfileView(PermissionRequiredMixin, TemplateView):
+class DoctorProfileView(OncePerSubmission, PermissionRequiredMixin, TemplateView):
     """A doctor's profile and weekly working hours, edited together."""
 
     permission_required = "staff.change_doctor"
