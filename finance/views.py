@@ -12,6 +12,7 @@ from django.views.generic import DetailView, FormView, ListView
 
 from clinic.audit import Action, RecordsAccess, record
 from clinic.forms import add_service_errors
+from clinic.idempotency import OncePerSubmission
 from clinical.models import Procedure
 from patients.models import Patient
 from scheduling.models import Appointment
@@ -48,7 +49,7 @@ class PaymentsDueView(PermissionRequiredMixin, RecordsAccess, ListView):
         return super().get_context_data(filters=self.filters, show=self.show, **kwargs)
 
 
-class RecordPaymentView(PermissionRequiredMixin, RecordsAccess, FormView):
+class RecordPaymentView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, FormView):
     """Take a payment for one completed visit (kind=visit) or one done procedure (kind=procedure)."""
 
     permission_required = "finance.add_payment"
