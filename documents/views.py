@@ -10,6 +10,7 @@ from django.views.generic import FormView, TemplateView, View
 from clinic.audit import Action, RecordsAccess
 from clinic.files import private_file_response
 from clinic.forms import add_service_errors
+from clinic.idempotency import OncePerSubmission
 from clinic.views import PermissionFirstMixin
 from patients.models import Patient
 
@@ -64,11 +65,12 @@ class PatientDocumentsView(PatientMixin, AnyOfPermissionsMixin, RecordsAccess, T
         )
 
 
-class UploadDocumentView(PatientMixin, AnyOfPermissionsMixin, FormView):
+class UploadDocumentView(OncePerSubmission, PatientMixin, AnyOfPermissionsMixin, FormView):
     permission_required = ("documents.add_clinicaldocument", "documents.add_administrative_document")
     template_name = "documents/upload.html"
     form_class = DocumentUploadForm
     adds_files = True
+    stores_files_first = True
 
     def get_form_kwargs(self):
         user = self.request.user
@@ -147,10 +149,11 @@ class DocumentDetailView(DocumentMixin, RecordsAccess, TemplateView):
         )
 
 
-class ReplaceDocumentView(DocumentMixin, FormView):
+class ReplaceDocumentView(OncePerSubmission, DocumentMixin, FormView):
     permission_required = ("documents.change_clinicaldocument", "documents.add_administrative_document")
     template_name = "documents/replace.html"
     form_class = ReplaceFileForm
+    stores_files_first = True
 
     def load(self, pk, **kwargs):
         super().load(pk)
@@ -176,7 +179,7 @@ class ReplaceDocumentView(DocumentMixin, FormView):
         return super().get_context_data(document=self.document, patient=self.document.patient, **kwargs)
 
 
-class ArchiveView(FormView):
+class ArchiveView(OncePerSubmission, FormView):
     """Shared by documents and images: a reason, then the service."""
 
     form_class = ArchiveForm
@@ -218,7 +221,7 @@ class ArchivedItemsView(PatientMixin, AnyOfPermissionsMixin, TemplateView):
         return super().get_context_data(patient=self.patient, documents=documents, images=images, **kwargs)
 
 
-class RestoreView(View):
+class RestoreView(OncePerSubmission, View):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
@@ -281,11 +284,12 @@ class GalleryView(PatientMixin, PermissionFirstMixin, RecordsAccess, TemplateVie
         return super().get_context_data(patient=self.patient, groups=groups, archived=archived, **kwargs)
 
 
-class UploadImageView(PatientMixin, PermissionFirstMixin, FormView):
+class UploadImageView(OncePerSubmission, PatientMixin, PermissionFirstMixin, FormView):
     permission_required = "documents.add_patientimage"
     template_name = "documents/image_upload.html"
     form_class = ImageUploadForm
     adds_files = True
+    stores_files_first = True
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "patient": self.patient}
