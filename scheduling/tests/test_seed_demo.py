@@ -1,0 +1,175 @@
+"""`seed_demo` loads completely on any day of the year, is all or nothing, and its bulk load never
+double-books anyone."""
+
+import io
+from datetime import date, datetime, timedelta
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.utils import timezone
+
+from clinic import audit
+from clinic.models import AuditEntry
+from clinic.uploads import check_upload
+from clinical.models import MedicalRecord
+from documents.models import ClinicalDocument, DocumentVersion, PatientImage
+from finance.demo import _months
+from finance.models import ClosedMonth, Expense, OtherIncome, Payment, first_of_month
+from patients.models import Patient, luhn_digit
+from scheduling.models import Appointment
+
+S = Appointment.Status
+# A quick demo: 20 patients, about one past visit a weekday (the full demo takes ~15 s).
+QUICK = {"patients": 20, "visits_per_day": 1}
+
+
+def seed(**options):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def overlaps(column):
+    """Pairs of active appointments of one doctor (or patient) that overlap."""
+    rows = sorted(Appointment.objects.active().values_list(column, "start", "end", "pk"))
+    return [(a[3], b[3]) for a, b in zip(rows, rows[1:], strict=False) if a[0] == b[0] and b[1] < a[2]]
+
+
+def assert_demo_complete_and_consistent(today, now):
+    week = Appointment.objects.filter(
+        start__date__gte=today - timedelta(days=3), start__date__lte=today + timedelta(days=3)
+    )
+    assert week.filter(start__date=today).exists()  # the weekend clinic: every day has a schedule
+    assert Appointment.objects.filter(start__date__lt=today - timedelta(days=8), status=S.COMPLETED).count() > 150
+    assert overlaps("doctor_id") == [] and overlaps("patient_id") == []
+
+    # Every visit under way or done has its record: signed when done, a draft while under way.
+    visits = Appointment.objects.filter(status__in=[S.COMPLETED, S.IN_PROGRESS])
+    assert MedicalRecord.objects.filter(appointment__in=visits).count() == visits.count()
+    for record in MedicalRecord.objects.select_related("appointment"):
+        if record.status == MedicalRecord.Status.SIGNED:
+            assert record.appointment.status == S.COMPLETED
+            assert record.signed_by_id == record.author_id and record.signed_at <= now
+        else:
+            assert record.appointment.status == S.IN_PROGRESS and record.signed_at is None
+
+    # Finances: a year of entries, none after today; closed up to the month before last, in order.
+    months = _months(today)
+    assert sorted(ClosedMonth.objects.values_list("month", flat=True)) == months[:-2]
+    for model in (Expense, OtherIncome, Payment):
+        assert model.objects.exists() and not model.objects.filter(date__gt=today).exists()
+    assert set(Expense.objects.filter(category__name="Rent").values_list("date", flat=True)) == set(months)
+    assert Payment.objects.filter(date__gte=first_of_month(first_of_month(today) - timedelta(days=1))).exists()
+
+    # Documents and photos, every file stored and passing the upload checks.
+    assert ClinicalDocument.objects.count() >= 4 and PatientImage.objects.count() == 6
+    for version in DocumentVersion.objects.all():
+        with version.file.open("rb") as stored:
+            data = stored.read()
+        check_upload(SimpleUploadedFile("check.pdf", data))
+    for image in PatientImage.objects.all():
+        assert image.file.storage.exists(image.file.name) and image.thumbnail.storage.exists(image.thumbnail.name)
+
+    assert audit.verify()[2] == []
+
+
+CLINIC = ZoneInfo(settings.TIME_ZONE)
+# (why this moment, clinic-local wall time)
+DATES = [
+    ("the day the demo first crashed (a Saturday)", datetime(2026, 12, 5, 9, 5)),
+    ("29 February in a leap year", datetime(2028, 2, 29, 9, 5)),
+    ("31 December, late", datetime(2027, 12, 31, 23, 30)),
+    ("1 January, just after midnight", datetime(2027, 1, 1, 0, 10)),
+    ("a Monday morning before opening", datetime(2027, 5, 10, 7, 0)),
+    ("a Sunday afternoon", datetime(2027, 5, 16, 15, 0)),
+    ("European clocks go forward (last Sunday of March)", datetime(2027, 3, 28, 3, 30)),
+    ("European clocks go back (last Sunday of October)", datetime(2027, 10, 31, 1, 30)),
+    ("US clocks go forward (second Sunday of March)", datetime(2027, 3, 14, 12, 0)),
+    ("US clocks go back (first Sunday of November)", datetime(2027, 11, 7, 12, 0)),
+    ("end of a 30-day month, mid-consultation", datetime(2027, 6, 30, 11, 40)),
+    ("end of February in a common year", datetime(2027, 2, 28, 18, 0)),
+    ("first of March after it", datetime(2027, 3, 1, 8, 31)),
+    ("end of a 31-day month, after closing", datetime(2027, 8, 31, 21, 0)),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("why", "moment"), DATES, ids=[why for why, _ in DATES])
+def test_the_demo_loads_completely_on_any_day(why, moment):
+    moment = moment.replace(tzinfo=CLINIC)
+    with time_machine.travel(moment, tick=False):
+        seed(**QUICK)
+        assert_demo_complete_and_consistent(timezone.localdate(), timezone.now())
+
+
+@pytest.mark.django_db
+def test_a_failed_demo_leaves_nothing_and_the_next_run_completes(media):
+    with time_machine.travel(datetime(2026, 12, 5, 9, 5, tzinfo=CLINIC), tick=False):
+        # Fail late: after the lab PDFs are stored, while the wound photos are being added.
+        with (
+            mock.patch("documents.demo._wound_series", side_effect=OSError("No space left on device")),
+            pytest.raises(OSError),
+        ):
+            seed(**QUICK)
+        assert not Patient.objects.exists() and not Appointment.objects.exists()
+        assert not AuditEntry.objects.exists() and not Expense.objects.exists()
+        assert [path for path in media.rglob("*") if path.is_file()] == []
+
+        assert "Demo data ready" in seed(**QUICK)
+        assert_demo_complete_and_consistent(timezone.localdate(), timezone.now())
+
+
+@pytest.mark.django_db
+def test_a_second_run_adds_nothing():
+    with time_machine.travel(datetime(2027, 3, 28, 10, 0, tzinfo=CLINIC), tick=False):
+        seed(**QUICK)
+        counts = [m.objects.count() for m in (Patient, Appointment, MedicalRecord, Expense, ClinicalDocument)]
+        assert "0 new appointments this week, 0 past visits" in seed(**QUICK)
+        assert [m.objects.count() for m in (Patient, Appointment, MedicalRecord, Expense, ClinicalDocument)] == counts
+
+
+@pytest.mark.django_db
+def test_the_bulk_load_books_nobody_twice_and_gives_every_patient_an_mrn():
+    with time_machine.travel(datetime(2026, 12, 5, 9, 5, tzinfo=CLINIC), tick=False):
+        out = seed(patients=300, appointments=600, visits_per_day=1, batch_size=250)
+        today = timezone.localdate()
+        demo = Appointment.objects.filter(start__date__gte=_months(today)[0], start__date__lte=today + timedelta(3))
+        # The bulk load keeps off the demo's days: the future after the demo week, the past before its year.
+        future = Appointment.objects.filter(start__date__gt=today + timedelta(days=3)).count()
+        past = Appointment.objects.filter(start__date__lt=_months(today)[0]).count()
+
+        assert Patient.objects.count() == 300 and "Patients: 300 of 300" in out
+        assert future + past == 600 and future >= 300 and past > 0
+        assert Appointment.objects.count() == demo.count() + 600
+        assert "Appointments: 600 of 600" in out and "Bulk: 600 appointments created." in out
+        assert overlaps("doctor_id") == [] and overlaps("patient_id") == []
+        for patient in Patient.objects.all():
+            number = f"{patient.pk:06d}"
+            assert patient.mrn == number + luhn_digit(number)
+            assert patient.mrn in patient.search_text and patient.name_key in patient.search_text
+        assert Patient.objects.search(Patient.objects.order_by("-pk").first().mrn).count() == 1
+        # One audit entry a batch (each batch prints its progress line), and the chain still verifies.
+        batches = out.count("Patients: ") + out.count("Appointments: ")
+        assert batches >= 3 and AuditEntry.objects.filter(summary__startswith="Demo load:").count() == batches
+        assert audit.verify()[2] == []
+
+        # A second load carries on, on days of its own.
+        assert "Bulk: 600 appointments created." in seed(patients=300, appointments=600, visits_per_day=1)
+        assert Appointment.objects.count() == demo.count() + 1200
+        assert overlaps("doctor_id") == [] and overlaps("patient_id") == []
+
+
+@pytest.mark.django_db
+def test_the_bulk_load_refuses_too_few_patients_to_fill_a_day():
+    with pytest.raises(Exception, match="Bulk appointments need at least"):
+        seed(patients=20, appointments=100, visits_per_day=1)
+
+
+def test_the_demo_dates_include_a_leap_day_and_both_daylight_saving_changes():
+    days = {moment.date() for _, moment in DATES}
+    assert {date(2028, 2, 29), date(2027, 3, 28), date(2027, 10, 31), date(2026, 12, 5)} <= days
