@@ -37,8 +37,12 @@ run: $(VENV)/.deps
 	@mkdir -p data
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@# Demo data only on the first run: a marker under data/ keeps later runs from touching it.
-	@if [ ! -f data/.demo-loaded ]; then $(BIN)/python manage.py seed_demo && touch data/.demo-loaded; fi
+	@# Demo data only on the first run: a marker under data/ keeps later runs from touching it. The demo is
+	@# all or nothing, so after a failure the marker stays unwritten and the next `make run` simply tries again.
+	@if [ ! -f data/.demo-loaded ]; then \
+		$(BIN)/python manage.py seed_demo && touch data/.demo-loaded || { \
+		echo "The demo data could not be loaded; nothing of it was kept. Run 'make run' again to retry."; exit 1; }; \
+	fi
 	@$(BIN)/python manage.py demo_logins
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops; data stays in data/)."
 	$(BIN)/gunicorn clinic.wsgi:application --bind $(HOST):$(PORT) --workers 3 --threads 4
