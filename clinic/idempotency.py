@@ -19,6 +19,7 @@ back, so the corrected form can be sent. A POST without a token (a script, an ol
 before; every form template carries one (clinic/tests/test_idempotency.py).
 """
 
+import functools
 import time
 import uuid
 from datetime import timedelta
@@ -141,16 +142,20 @@ def _after_twin(request, handle, token, using):
 
 
 class OncePerSubmission:
-    """View mixin, first among the bases so a replay is known before anything else runs: each POST
-    form is saved once (see the module's docstring)."""
+    """View mixin: each POST form is saved once (see the module's docstring). It wraps the whole
+    view, its own dispatch() included, so a replay is known before any lookup or check answers
+    for an object the first submit changed (a payment's "already paid", an archived patient's 404)."""
 
     stores_files_first = False  # uploads: the file is stored before the write's transaction
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.method != "POST":
-            return super().dispatch(request, *args, **kwargs)
-        return submit_once(
-            request,
-            lambda: super(OncePerSubmission, self).dispatch(request, *args, **kwargs),
-            stores_files_first=self.stores_files_first,
-        )
+    @classmethod
+    def as_view(cls, **initkwargs):
+        view = super().as_view(**initkwargs)
+        files_first = initkwargs.get("stores_files_first", cls.stores_files_first)
+
+        def once(request, *args, **kwargs):
+            if request.method != "POST":
+                return view(request, *args, **kwargs)
+            return submit_once(request, lambda: view(request, *args, **kwargs), stores_files_first=files_first)
+
+        return functools.wraps(view)(once)  # keeps view_class and the markers Django reads

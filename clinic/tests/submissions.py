@@ -14,3 +14,11 @@ def token_on(page):
     tokens = tokens_on(page)
     assert tokens, "the page has no form token"
     return tokens[0]
+
+
+def token_for(page, action):
+    """The token of the page's form that posts to `action`."""
+    for form in re.findall(r"<form\b[^>]*>.*?</form>", page.content.decode(), re.DOTALL):
+        if f'action="{action}"' in form:
+            return TOKEN_INPUT.search(form).group(1)
+    raise AssertionError(f"no form posts to {action}")
