@@ -118,7 +118,7 @@ def storage_label(storage):
 # --- Database facts: what the restore checks it got back -------------------------------------------
 
 
-def _quote(name):
+def quote_identifier(name):
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -141,7 +141,7 @@ def database_facts(cursor, vendor):
     cursor.execute(_TABLES[vendor])
     tables = {}
     for (table,) in cursor.fetchall():
-        cursor.execute(f"SELECT COUNT(*) FROM {_quote(table)}")  # noqa: S608 (a name the database listed)
+        cursor.execute(f"SELECT COUNT(*) FROM {quote_identifier(table)}")  # noqa: S608 (a name the database listed)
         tables[table] = cursor.fetchone()[0]
     cursor.execute(_TRIGGERS[vendor])
     triggers = [list(row) for row in cursor.fetchall()]

@@ -15,6 +15,7 @@ migrations: when the backup is older than the code, it says to run `migrate`.
 
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +27,14 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.loader import MigrationLoader
 
 from clinic.backups import MEDIA, safe_name, verify_backup, verify_dump
-from clinic.management.commands.backup import database_facts, human_size, run_pg_tool, sqlite_path
+from clinic.management.commands.backup import (
+    client_tool,
+    database_facts,
+    human_size,
+    pg_connection_arguments,
+    quote_identifier,
+    sqlite_path,
+)
 from clinic.triggers import INSTALLERS
 
 
@@ -111,24 +119,71 @@ def sqlite_safety_copy(connection, folder: Path):
     return copy
 
 
-def load_postgresql(connection, source: Path):
-    """pg_restore into the configured database, in one transaction: a failure leaves it as it was.
+def _literal(text):
+    return "'" + text.replace("'", "''") + "'"
+
+
+def check_sql(database):
+    """A DO block that raises unless every table has the backup's row count and every trigger is
+    there; run as the restore's last statement, it rolls the whole restore back when it raises."""
+    lines = ["RESET search_path;", "DO $clinic_check$", "DECLARE found bigint;", "BEGIN"]
+    for table, rows in sorted(database["tables"].items()):
+        lines += [
+            f"  SELECT count(*) INTO found FROM {quote_identifier(table)};",  # noqa: S608 (quoted names, checked ints)
+            f"  IF found <> {int(rows)} THEN RAISE EXCEPTION 'table % has % rows, the backup lists %', "
+            f"{_literal(table)}, found, {int(rows)}; END IF;",
+        ]
+    for table, name in database["triggers"]:
+        where = f"c.relname = {_literal(table)} AND t.tgname = {_literal(name)} AND NOT t.tgisinternal"
+        lines.append(
+            f"  IF NOT EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE {where}) THEN "  # noqa: S608
+            f"RAISE EXCEPTION 'trigger % on % is missing', {_literal(name)}, {_literal(table)}; END IF;"
+        )
+    lines += ["END $clinic_check$;", ""]
+    return "\n".join(lines)
+
+
+_GIVE_UP = (
+    "DO $clinic_stop$ BEGIN RAISE EXCEPTION 'pg_restore stopped before the end of the dump'; END $clinic_stop$;\n"
+)
+
+
+def load_postgresql(connection, source: Path, database):
+    """pg_restore's SQL run by psql in one transaction that ends with check_sql(): a failure anywhere,
+    the check included, rolls everything back and leaves the database as it was.
 
     --clean drops each table before re-creating it; the row triggers guarding signed records,
     closed months and the audit trail do not fire on DROP TABLE, and pg_restore creates triggers
     only after the rows are loaded.
     """
-    run_pg_tool(
-        "pg_restore",
-        connection.settings_dict,
-        "--clean",
-        "--if-exists",
-        "--no-owner",
-        "--single-transaction",
-        "--dbname",
-        str(connection.settings_dict["NAME"]),
-        str(source),
-    )
+    settings_dict = connection.settings_dict
+    pg_restore, psql = client_tool("pg_restore"), client_tool("psql")
+    arguments, environment = pg_connection_arguments(settings_dict)
+    reader = [pg_restore, "--clean", "--if-exists", "--no-owner", "--file", "-", str(source)]
+    writer = [psql, *arguments, "--no-psqlrc", "--quiet", "--single-transaction", "--set", "ON_ERROR_STOP=1"]
+    writer += ["--dbname", str(settings_dict["NAME"]), "--file", "-"]
+    with tempfile.TemporaryFile() as reader_errors, tempfile.TemporaryFile() as writer_errors:
+        with (
+            subprocess.Popen(reader, stdout=subprocess.PIPE, stderr=reader_errors) as dump,  # noqa: S603
+            subprocess.Popen(  # noqa: S603
+                writer, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=writer_errors, env=environment
+            ) as load,
+        ):
+            try:
+                shutil.copyfileobj(dump.stdout, load.stdin)
+                # psql commits at the end of its input: only a whole dump gets the check, the rest an error.
+                load.stdin.write(check_sql(database).encode() if dump.wait() == 0 else _GIVE_UP.encode())
+                load.stdin.close()
+            except BrokenPipeError:  # psql stopped at an error (and rolled back); so must pg_restore
+                dump.kill()
+        for errors in (reader_errors, writer_errors):
+            errors.seek(0)
+        message = (reader_errors.read() + writer_errors.read()).decode("utf-8", "replace").strip()
+    if dump.returncode or load.returncode:
+        raise CommandError(
+            f"Restoring the PostgreSQL database failed and was rolled back (pg_restore exit status {dump.returncode}, "
+            f"psql exit status {load.returncode}):\n{message}"
+        )
 
 
 def reinstall_triggers(connection):
@@ -206,7 +261,8 @@ class Command(BaseCommand):
         "Restore a backup made by `backup` (the folder holding manifest.json) into the configured "
         "database and media storage. The whole backup is checked first (the manifest against manifest.sha256, "
         "every file, the dump's tables and row counts), and a failure half-way puts back what was there. "
-        "A database that is not empty, or media files at the backup's names, are overwritten only with --force. Runs no migrations."
+        "A database that is not empty, or media files at the backup's names, are overwritten only with --force. "
+        "Runs no migrations."
     )
 
     def add_arguments(self, parser):
@@ -261,7 +317,7 @@ class Command(BaseCommand):
                         load_sqlite(connection, safety)
                         raise
                 else:
-                    load_postgresql(connection, folder / database["file"])
+                    load_postgresql(connection, folder / database["file"], database)
                     warnings = self._check_database(connection, database)
             except BaseException:
                 undo.undo()
