@@ -129,7 +129,8 @@ def seed_past_visits(seed=2026, today=None, per_day=12):
     while day < today - timedelta(days=8):
         if day.weekday() < 5:
             # Half-hour slots 08:30-16:30, one visit each: no consultation is longer than 30 minutes.
-            for slot in rnd.sample(slots, rnd.randint(max(1, per_day - 2), min(len(slots), per_day + 2))):
+            spread = min(2, per_day // 5)  # 10-14 a day by default
+            for slot in rnd.sample(slots, rnd.randint(max(1, per_day - spread), min(len(slots), per_day + spread))):
                 doctor = rnd.choice(doctors)
                 start = timezone.make_aware(datetime.combine(day, time(8, 30)) + timedelta(minutes=30 * slot))
                 end = start + timedelta(minutes=min(doctor.consultation_minutes, 30))

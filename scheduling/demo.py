@@ -49,34 +49,37 @@ def working_slots(doctor, day):
             cursor += length
 
 
-def status_for(start, rnd, now):
+def status_for(start, end, rnd, now):
+    """A status that fits the time: past visits done (or missed), the present one under way, later ones booked."""
     if start.date() < now.date() or start + timedelta(hours=2) < now:
         return rnd.choices([S.COMPLETED, S.NO_SHOW, S.CANCELLED], weights=[85, 8, 7])[0]
-    if start < now:
+    if end <= now:
         return rnd.choice([S.CHECKED_IN, S.IN_PROGRESS, S.COMPLETED])
+    if start <= now:
+        return rnd.choice([S.CHECKED_IN, S.IN_PROGRESS])  # not over yet, so not completed
     return rnd.choices([S.SCHEDULED, S.CONFIRMED, S.CANCELLED], weights=[60, 35, 5])[0]
 
 
-def stamp(appointment, rnd):
-    """Fill the lifecycle timestamps a status implies, so demo data looks lived-in."""
+def stamp(appointment, rnd, now):
+    """Fill the lifecycle timestamps a status implies, so demo data looks lived-in; none after `now`."""
     a, s = appointment, appointment.status
     if s in (S.CHECKED_IN, S.IN_PROGRESS, S.COMPLETED):
-        a.checked_in_at = a.start - timedelta(minutes=rnd.randrange(2, 15))
+        a.checked_in_at = min(a.start - timedelta(minutes=rnd.randrange(2, 15)), now)
         a.checked_in_by = a.booked_by
     if s in (S.IN_PROGRESS, S.COMPLETED):
-        a.started_at = a.start + timedelta(minutes=rnd.randrange(0, 6))
+        a.started_at = min(a.start + timedelta(minutes=rnd.randrange(0, 6)), now)
     if s == S.COMPLETED:
         a.completed_at = a.end
     if s == S.CANCELLED:
         a.cancelled_at, a.cancelled_by, a.cancellation_reason = (
-            a.start - timedelta(days=1),
+            min(a.start - timedelta(days=1), now),
             a.booked_by,
             "Patient asked to cancel",
         )
     if s == S.NO_SHOW:
         a.no_show_at = a.start + timedelta(minutes=20)
     if s == S.CONFIRMED:
-        a.confirmed_at = a.start - timedelta(days=1)
+        a.confirmed_at = min(a.start - timedelta(days=1), now)
     return a
 
 
@@ -131,9 +134,9 @@ def seed_bulk_appointments(count, *, booked_by, future_from, past_before, seed=2
                     end=end,
                     booked_by=booked_by,
                     reason=rnd.choice(REASONS),
-                    status=status_for(start, rnd, now),
+                    status=status_for(start, end, rnd, now),
                 )
-                batch.append(stamp(appointment, rnd))
+                batch.append(stamp(appointment, rnd, now))
         batch = batch[: count - made]
         if not batch:
             continue

@@ -47,6 +47,8 @@ def assert_demo_complete_and_consistent(today, now):
     assert week.filter(start__date=today).exists()  # the weekend clinic: every day has a schedule
     assert Appointment.objects.filter(start__date__lt=today - timedelta(days=8), status=S.COMPLETED).count() > 150
     assert overlaps("doctor_id") == [] and overlaps("patient_id") == []
+    for moment in ("confirmed_at", "checked_in_at", "started_at", "completed_at", "cancelled_at", "no_show_at"):
+        assert not Appointment.objects.filter(**{f"{moment}__gt": now}).exists(), f"{moment} after now"
 
     # Every visit under way or done has its record: signed when done, a draft while under way.
     visits = Appointment.objects.filter(status__in=[S.COMPLETED, S.IN_PROGRESS])

@@ -276,7 +276,7 @@ class Command(BaseCommand):
     # --- appointments ---------------------------------------------------------------------------
     def seed_week(self, doctors, patients, booked_by):
         """About two thirds of each doctor's slots, three days either side of today."""
-        today = timezone.localdate()
+        today, now = timezone.localdate(), timezone.now()
         taken = set(
             Appointment.objects.filter(
                 start__gte=timezone.make_aware(datetime.combine(today - timedelta(days=3), clock.min)),
@@ -297,7 +297,7 @@ class Command(BaseCommand):
                     if any(s < end and start < e for s, e in busy.get(patient.pk, [])):
                         continue
                     busy.setdefault(patient.pk, []).append((start, end))
-                    status = status_for(start, rnd, timezone.now())
+                    status = status_for(start, end, rnd, now)
                     new.append(
                         stamp(
                             Appointment(
@@ -310,6 +310,7 @@ class Command(BaseCommand):
                                 booked_by=booked_by,
                             ),
                             rnd,
+                            now,
                         )
                     )
         # Patients already booked elsewhere at that time (an earlier run) are skipped, not doubled.
