@@ -72,7 +72,13 @@ def test_greek_cyrillic_and_extended_latin_print_in_the_font(name):
 
 @pytest.mark.parametrize(
     ("name", "shown"),
-    [("王小明", "Wang Xiao Ming "), ("山田太郎", "Shan Tian Tai Lang "), ("محمد", "mHmd"), ("שלום", "SHlvm"), ("Jo 😀", "Jo ?")],
+    [
+        ("王小明", "Wang Xiao Ming "),
+        ("山田太郎", "Shan Tian Tai Lang "),
+        ("محمد", "mHmd"),
+        ("שלום", "SHlvm"),
+        ("Jo 😀", "Jo ?"),
+    ],
 )
 def test_scripts_the_font_cannot_set_are_transliterated(name, shown):
     # CJK and emoji are not in the font; Arabic and Hebrew would need text shaping and right-to-left layout.
