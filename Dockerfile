@@ -12,8 +12,13 @@ ENV PIP_NO_CACHE_DIR=1 \
 # Every pinned requirement ships binary wheels for Linux (x86-64 and arm64), so no compiler is
 # needed. A future one without a wheel would need `apt-get install build-essential` here, in the
 # build stage only: nothing of this stage but /opt/venv reaches the runtime image.
+# A build host whose outgoing HTTPS passes through an inspecting proxy gives pip that proxy's CA
+# bundle as a build secret (docker/smoke.sh does: --secret id=pip_cert,src=/etc/ssl/certs/...);
+# a secret never reaches a layer. Without it, pip uses its own CA list, as on any normal host.
 COPY requirements.txt /tmp/requirements.txt
-RUN python -m venv /opt/venv \
+RUN --mount=type=secret,id=pip_cert,required=false \
+    if [ -s /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
+    && python -m venv /opt/venv \
     && /opt/venv/bin/pip wheel --wheel-dir /tmp/wheels -r /tmp/requirements.txt \
     && /opt/venv/bin/pip install --no-index --find-links /tmp/wheels -r /tmp/requirements.txt
 
