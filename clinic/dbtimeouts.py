@@ -22,6 +22,8 @@ probe enter.
 """
 
 import contextvars
+import threading
+import time
 from contextlib import contextmanager
 
 import psycopg
@@ -35,14 +37,49 @@ ANSWER_GRACE = 1.0
 
 
 class Deadline:
-    """The limits of one web request (or readiness probe), and whether the database already failed it."""
+    """The limits of one web request or readiness probe."""
 
     def __init__(self, statement_timeout):
         self.statement_timeout = statement_timeout
         self.answer_limit = statement_timeout + ANSWER_GRACE
-        # Once the database did not answer (or could not be reached), this request does not wait for it
-        # again: a page's later steps (saving the session, the error page's user) would each cost a timeout.
-        self.unanswered = False
+
+
+class CircuitBreaker:
+    """After the database failed to answer (or to accept a connection), work under a deadline in this process
+    stops asking it for `rest` seconds and fails at once (the "try again" page), instead of every request
+    holding a worker thread for a whole timeout: under load the queue of waiting requests would otherwise grow
+    until even /healthz waits behind it. When the rest is over, one caller tries again (the others keep
+    failing fast meanwhile); an answer closes the breaker, a failure rests it again."""
+
+    rest = 5.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._until = None  # monotonic time before which nobody asks; None: closed, ask freely
+
+    def allows(self):
+        if self._until is None:  # the usual case, without taking the lock
+            return True
+        with self._lock:
+            if self._until is None:
+                return True
+            now = time.monotonic()
+            if now < self._until:
+                return False
+            self._until = now + self.rest  # this caller is the one to try; the others still fail fast
+            return True
+
+    def failed(self):
+        with self._lock:
+            self._until = time.monotonic() + self.rest
+
+    def answered(self):
+        if self._until is not None:
+            with self._lock:
+                self._until = None
+
+
+breaker = CircuitBreaker()
 
 
 _deadline = contextvars.ContextVar("clinic_db_deadline", default=None)
@@ -102,12 +139,17 @@ class DeadlineConnection(psycopg.Connection):
         if limit is None or timeout is not None:
             # No deadline here, or psycopg's own timed wait (notifications, cancelling): left as it is.
             return super().wait(gen, interval=interval, timeout=timeout)
+        if not breaker.allows():
+            self.pgconn.finish()
+            raise DatabaseNotAnswering("the database did not answer a moment ago; not asking again yet")
         try:
-            return super().wait(gen, interval=interval, timeout=limit)
+            answer = super().wait(gen, interval=interval, timeout=limit)
         except _WaitTimeout:
             self.pgconn.finish()
-            current().unanswered = True
+            breaker.failed()
             raise DatabaseNotAnswering(f"the database did not answer within {limit:g} s") from None
+        breaker.answered()
+        return answer
 
 
 class RequestDeadlineMiddleware:

@@ -20,15 +20,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     def get_new_connection(self, conn_params):
-        limits = dbtimeouts.current()
-        if limits is not None and limits.unanswered:
-            raise self.Database.OperationalError("the database did not answer earlier in this request")
+        limited = dbtimeouts.current() is not None
+        if limited and not dbtimeouts.breaker.allows():
+            raise self.Database.OperationalError("the database did not answer a moment ago; not asking again yet")
         try:
             connection = super().get_new_connection(conn_params)
         except self.Database.OperationalError:
-            if limits is not None:
-                limits.unanswered = True
+            if limited:
+                dbtimeouts.breaker.failed()
             raise
+        if limited:
+            dbtimeouts.breaker.answered()
         # Django opens it with psycopg.connect(); the subclass only overrides wait() and adds no state, so
         # giving the new connection its class is safe, and it happens before Django's first round trip on it
         # (setting the time zone), which is then under the deadline too.

@@ -32,6 +32,7 @@ STATEMENT_TIMEOUT = 1.0
 ANSWER_LIMIT = STATEMENT_TIMEOUT + dbtimeouts.ANSWER_GRACE
 CONNECT_TIMEOUT = 2  # psycopg's least
 READINESS_TIMEOUT = 1.0
+REST = 1.0  # the circuit breaker's rest after a failure (5 s by default)
 MARGIN = 0.75  # scheduling slack on a busy two-core machine
 REGISTRATION = {
     "first_name": "Ines",
@@ -51,8 +52,10 @@ def _short_deadlines(settings, monkeypatch):
     settings.DB_STATEMENT_TIMEOUT = STATEMENT_TIMEOUT
     settings.READINESS_TIMEOUT = READINESS_TIMEOUT
     monkeypatch.setattr(health, "_migrations_applied", False)
+    monkeypatch.setattr(dbtimeouts.breaker, "rest", REST)
     yield
     settle_probe()
+    dbtimeouts.breaker.answered()
     connection.close()
 
 
@@ -192,19 +195,25 @@ def test_while_the_database_hangs_probes_answer_and_pages_say_try_again_then_all
     assert (alive.status, alive.content) == (200, b"ok\n")
     assert seconds < 0.5
 
-    # The kept connection fails Django's health check; the request then gives up on the database.
+    # The probe, ending in its own time, found no answer: the breaker is open, so the page does not wait.
+    settle_probe()
     first, seconds = timed(reception_browser.get, page)
     assert first.status == 503
     assert b"Please try again in a moment" in first.content
     assert first.headers["Retry-After"] == "10"
-    assert seconds < ANSWER_LIMIT + MARGIN
-    # No connection left to check: the connect timeout.
+    assert seconds < 0.5
+    # After the rest, one request asks again and waits out the connect timeout; the next fails at once.
+    time.sleep(REST)
+    trial, seconds = timed(reception_browser.get, page)
+    assert trial.status == 503
+    assert CONNECT_TIMEOUT <= seconds < CONNECT_TIMEOUT + MARGIN
     second, seconds = timed(reception_browser.get, page)
     assert second.status == 503
-    assert seconds < CONNECT_TIMEOUT + MARGIN
+    assert seconds < 0.5
 
     proxy.resume()
     settle_probe()
+    time.sleep(REST)
 
     assert reception_browser.get("/readyz").status == 200
     assert reception_browser.get(page).status == 200

@@ -25,7 +25,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic import health
+from clinic import dbtimeouts, health
 from finance import services as finance_services
 from finance.models import Payment, PaymentMethod
 from finance.tests.factories import CompletedVisitFactory
@@ -105,6 +105,8 @@ def _plain_http_to_this_machine(settings, monkeypatch):
     settings.SECURE_SSL_REDIRECT = False
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
     monkeypatch.setattr(health, "_migrations_applied", False)  # readiness looks at migrations afresh
+    # No rest after a failure here: each request asks the database (test_hung_database tests the breaker).
+    monkeypatch.setattr(dbtimeouts.breaker, "rest", 0)
     yield
     connection.close()  # whatever a test did to it, the next one starts on a fresh connection
 
