@@ -5,11 +5,11 @@ manifest against its own checksum, its every field, every file's size and SHA-25
 tables, row counts, triggers and migrations against the manifest; then the kind of database; then
 whether anything would be overwritten (refused without --force). A backup refused at any of these
 steps has changed nothing. Only then the media files, then the database (SQLite: the online backup
-API into the configured file; PostgreSQL: `pg_restore --clean --if-exists --no-owner` in one
-transaction), then a check that every table has the backup's row count and every database trigger
-is there. Should a step after the first write fail, the target is put back as it was: the media
-files written are deleted and those replaced put back, and on SQLite the database file is copied
-back from a safety copy (on PostgreSQL pg_restore's single transaction rolls back). It runs no
+API into the configured file; PostgreSQL: `pg_restore --clean --if-exists --no-owner` run by `psql`
+in one transaction whose last statement checks every table's row count and every trigger), then the
+same check from Django. Should a step after the first write fail, the target is put back as it was:
+the media files written are deleted and those replaced put back; on SQLite the database file is
+copied back from a safety copy, and on PostgreSQL the one transaction rolls back. It runs no
 migrations: when the backup is older than the code, it says to run `migrate`.
 """
 
