@@ -28,6 +28,7 @@ from contextlib import contextmanager
 
 import psycopg
 from django.conf import settings
+from django.http import FileResponse
 from psycopg.connection import _WAIT_INTERVAL
 from psycopg.errors import _WaitTimeout
 
@@ -153,11 +154,29 @@ class DeadlineConnection(psycopg.Connection):
 
 
 class RequestDeadlineMiddleware:
-    """Every web request works under DB_STATEMENT_TIMEOUT (management commands do not pass here)."""
+    """Every web request works under DB_STATEMENT_TIMEOUT (management commands do not pass here), and so does
+    a streamed response (a CSV export reads its rows while it is sent, after this middleware returned)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        with deadline(settings.DB_STATEMENT_TIMEOUT):
-            return self.get_response(request)
+        seconds = settings.DB_STATEMENT_TIMEOUT
+        with deadline(seconds):
+            response = self.get_response(request)
+        # A file's bytes need no database (and wrapping them would lose the server's sendfile).
+        if response.streaming and not response.is_async and not isinstance(response, FileResponse):
+            response.streaming_content = _streamed_under_deadline(seconds, response.streaming_content)
+        return response
+
+
+def _streamed_under_deadline(seconds, content):
+    chunks = iter(content)
+    while True:
+        # Entered and left within each step, so the deadline never leaks to whatever runs between chunks.
+        with deadline(seconds):
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                return
+        yield chunk

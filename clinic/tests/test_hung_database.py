@@ -13,6 +13,7 @@ import time
 
 import pytest
 from django.db import OperationalError, connection, connections
+from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from clinic import dbtimeouts, health
@@ -268,6 +269,23 @@ def test_readiness_probes_under_a_hang_never_run_more_than_one_at_a_time(proxy):
     assert [answer.status for answer, _ in answers] == [503] * 8
     assert max(seconds for _, seconds in answers) < READINESS_TIMEOUT + MARGIN
     assert most_probes == 1
+
+
+def test_a_streamed_response_reads_the_database_under_the_deadline_too(rf):
+    # A CSV export reads its rows while the response is sent, after the middleware's own block has ended.
+    seen = []
+
+    def rows():
+        for row in ("a", "b"):
+            seen.append(dbtimeouts.answer_limit())
+            yield row
+
+    middleware = dbtimeouts.RequestDeadlineMiddleware(lambda request: StreamingHttpResponse(rows()))
+    response = middleware(rf.get("/finance/export.csv"))
+
+    assert b"".join(response.streaming_content) == b"ab"
+    assert seen == [ANSWER_LIMIT, ANSWER_LIMIT]
+    assert dbtimeouts.answer_limit() is None  # and nothing leaked out of it
 
 
 # --- SQLite with its write lock held ------------------------------------------------------------
