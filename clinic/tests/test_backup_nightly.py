@@ -132,7 +132,7 @@ def test_keep_removes_only_the_oldest_complete_backups_and_nothing_else(tmp_path
     assert {path.name for path in tmp_path.iterdir()} == others | {made[3].name, newest.name}
     assert complete_backups(tmp_path) == [made[3], newest]
     assert "removed=3 " in out.getvalue().splitlines()[-1]
-    assert f"{unfinished} is a backup a killed run left unfinished" in out.getvalue()
+    assert f"{unfinished} is an unfinished backup" in out.getvalue()
 
 
 @pytest.mark.django_db

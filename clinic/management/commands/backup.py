@@ -444,7 +444,10 @@ class Command(BaseCommand):
             for old in removed:
                 self.stdout.write(f"Removed the old backup {old} (--keep {keep}).")
         for left in unfinished(folder):
-            self.stdout.write(f"Warning: {left} is a backup a killed run left unfinished; delete it.")
+            self.stdout.write(
+                f"Warning: {left} is an unfinished backup (a run still writing, or one that was killed); "
+                "delete it when no backup is running."
+            )
         self.stdout.write(
             f"backup ok path={_field(path)} size={folder_size(path)} rows={rows} files={len(files)} "
             f"removed={len(removed)} seconds={time.monotonic() - started:.2f} manifest_sha256={manifest_sha256}"

@@ -303,7 +303,9 @@ class Command(BaseCommand):
         # Media first: rows pointing at files not yet restored would be worse than files no row names.
         # Any failure from here on puts back what was written (see the module's docstring).
         undo = MediaUndo(storage)
-        with tempfile.TemporaryDirectory(prefix="clinic-restore-") as scratch:
+        # The SQLite safety copy goes beside the database: the same disk, not a small /tmp.
+        beside = sqlite_path(connection.settings_dict).parent if connection.vendor == "sqlite" else None
+        with tempfile.TemporaryDirectory(prefix=".clinic-restore-", dir=beside) as scratch:
             try:
                 restore_media(storage, folder / MEDIA, entries, undo=undo)
                 connections.close_all()
