@@ -313,8 +313,9 @@ class Command(BaseCommand):
                             now,
                         )
                     )
-        # Patients already booked elsewhere at that time (an earlier run) are skipped, not doubled.
-        clashes = Appointment.objects.active().filter(patient__in={a.patient_id for a in new})
+        # Patients already booked elsewhere at that time (an earlier run) are skipped, not doubled; cancelled
+        # visits count too, as they do within this run, so a second run makes the same choices and adds nothing.
+        clashes = Appointment.objects.filter(patient__in={a.patient_id for a in new})
         existing = {}
         for pid, s, e in clashes.values_list("patient_id", "start", "end"):
             existing.setdefault(pid, []).append((s, e))
