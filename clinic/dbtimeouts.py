@@ -3,7 +3,7 @@
 A stalled network (a proxy or NAT in front of PostgreSQL that still accepts and acknowledges packets but
 forwards nothing) is the case the server cannot help with: its `statement_timeout` never reaches the
 client, and TCP keepalives and `tcp_user_timeout` do not fire while the kernel on the far side keeps
-acknowledging. So three limits work together:
+acknowledging. So three limits work together, and a circuit breaker (below) spares the requests that follow:
 
 - connecting: psycopg enforces `connect_timeout` itself (DB_CONNECT_TIMEOUT, in OPTIONS for every process);
 - the server: connections opened by a web request carry `statement_timeout` (DB_STATEMENT_TIMEOUT), so a slow
@@ -12,13 +12,14 @@ acknowledging. So three limits work together:
   Django's health check) ends `ANSWER_GRACE` seconds after that, whether or not the server answered.
 
 The client-side limit uses psycopg's own wait loop: every round trip of a psycopg 3 connection goes through
-`Connection.wait()`, which (since psycopg 3.3) takes a `timeout` and polls the socket in 0.1 s steps, so
-nothing blocks in the kernel and no timer thread or socket trickery is needed. When the limit expires the
-connection is in an unknown state (a query sent, no answer), so it is closed, as psycopg itself does when a
-cancelled query does not end (psycopg #1371), and the caller gets OperationalError; Django then drops the
-connection and the next request connects afresh. Management commands (migrate, backup, seed_demo) run
-without any of this: the limits apply only inside `deadline()`, which the web middleware and the readiness
-probe enter.
+`Connection.wait()`, which in psycopg 3.3 (pinned in requirements.txt) takes a `timeout` and polls the socket
+in 0.1 s steps, so nothing blocks in the kernel and no timer thread or socket trickery is needed (its
+`_WaitTimeout` and `_WAIT_INTERVAL` are private names: clinic/tests/test_hung_database.py fails if they change).
+When the limit expires the connection is in an unknown state (a query sent, no answer), so it is closed, as
+psycopg itself does when a cancelled query does not end (psycopg #1371), and the caller gets OperationalError;
+Django then drops the connection and the next request connects afresh. Management commands (migrate, backup,
+seed_demo) run without any of this: the limits apply only inside `deadline()`, which the web middleware and
+the readiness probe enter.
 """
 
 import contextvars
