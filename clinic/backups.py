@@ -130,7 +130,7 @@ def _sort_key(name):
 
 
 def unfinished(folder: Path):
-    """Hidden `.partial` folders: backups a killed run left half-written (never counted, never deleted)."""
+    """Hidden `.partial` folders: backups being written, or left by a killed run (never counted or deleted)."""
     if not folder.is_dir():
         return []
     return sorted(
