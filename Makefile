@@ -59,6 +59,12 @@ lint: $(VENV)/.dev-deps
 loadtest: $(VENV)/.dev-deps
 	BIN=$(BIN) bash loadtest/run.sh
 
+# The Docker image built and tried on SQLite and on PostgreSQL (POSTGRES_URL, by default the local server, in
+# a database of its own): release step, health checks, sign-in, an upload (docker/smoke.sh). Needs Docker; not in CI.
+.PHONY: docker-smoke
+docker-smoke:
+	bash docker/smoke.sh
+
 seed: $(VENV)/.deps
 	$(BIN)/python manage.py seed_demo
 

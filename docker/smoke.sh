@@ -8,9 +8,10 @@
 # FAIL line per check; exits 1 if any failed. Containers, the volume and the database it made are
 # removed at the end; the image (IMAGE) is kept.
 #
-# The settings are production's (a SECRET_KEY, so HTTPS=on): requests carry X-Forwarded-Proto: https
-# and an https Referer, as they would behind the TLS proxy; curl keeps the Secure cookies because
-# the address is 127.0.0.1.
+# Two ways of running, one per database. SQLite: the guide's local try-out (HTTPS=off, plain HTTP,
+# `seed_demo` as written there). PostgreSQL: production's settings (a SECRET_KEY, HTTPS on by
+# default) behind a TLS proxy, played by curl: X-Forwarded-Proto: https and an https Referer on each
+# request (curl keeps Secure cookies for 127.0.0.1), and a read-only root filesystem.
 #
 # Environment: IMAGE (clinic:smoke), SQLITE_PORT (18080), POSTGRES_PORT (18081), POSTGRES_URL
 # (postgres://postgres@127.0.0.1:5432; empty skips the PostgreSQL run), SMOKE_DB (clinic_docker_smoke,
@@ -42,7 +43,7 @@ check() { # check "what" command...: PASS when the command succeeds
 }
 
 cleanup() {
-    docker rm -f "$PREFIX-sqlite" "$PREFIX-postgres" >/dev/null 2>&1
+    docker rm -f -v "$PREFIX-sqlite" "$PREFIX-postgres" >/dev/null 2>&1
     docker volume rm -f "$PREFIX-data" >/dev/null 2>&1
     [ -n "$POSTGRES_URL" ] && psql_admin -c "DROP DATABASE IF EXISTS $SMOKE_DB WITH (FORCE)" >/dev/null 2>&1
     rm -rf "$WORK"
@@ -101,13 +102,20 @@ note "image size: $(docker image inspect "$IMAGE" --format '{{.Size}}' | awk '{p
 
 # What the image holds: the app, run by a numeric non-root user; no tests, local data or secrets.
 check "runs as the non-root user 10001" test "$(docker run --rm "$IMAGE" id -u)" = 10001
-check "no tests, local data, secrets or tool folders in /app" test -z "$(docker run --rm "$IMAGE" sh -c \
-    'cd /app && ls -d .env .git .venv .hypothesis .pytest_cache data media docker docs loadtest conftest.py */tests 2>/dev/null')"
+found=$(docker run --rm "$IMAGE" sh -c 'cd /app && ls -d .env .git .venv .hypothesis .pytest_cache data media \
+    docker docs loadtest conftest.py */tests 2>/dev/null' | tr '\n' ' ')
+if [ -z "$found" ]; then pass "no tests, local data, secrets or tool folders in /app"; else
+    fail "no tests, local data, secrets or tool folders in /app (found: $found)"; fi
 
 # --- One run ---------------------------------------------------------------------------------------
-# curl as the browser behind the TLS proxy: HTTPS as the proxy says, the same site as the Referer.
+# curl as the browser; behind the TLS proxy (SCHEME=https) with the header the proxy adds.
 BASE_URL=
-web() { curl -sS -b "$WORK/cookies" -c "$WORK/cookies" -H 'X-Forwarded-Proto: https' "$@"; }
+SCHEME=http
+web() {
+    local proxy=()
+    [ "$SCHEME" = https ] && proxy=(-H 'X-Forwarded-Proto: https')
+    curl -sS -b "$WORK/cookies" -c "$WORK/cookies" "${proxy[@]}" "$@"
+}
 field() { sed -n "s/.*name=\"$1\" value=\"\\([^\"]*\\)\".*/\\1/p" "$2" | head -1; }
 
 wait_healthy() { # the image's own HEALTHCHECK, as `docker inspect` reports it
@@ -137,7 +145,7 @@ released() { # released NAME SINCE TEXT: since SINCE, TEXT (the release step) ca
 sign_in() {
     rm -f "$WORK/cookies"
     web -o "$WORK/login.html" "$BASE_URL/accounts/login/" || return 1
-    web -o /dev/null -w '%{http_code} %{redirect_url}\n' -H "Referer: https://${BASE_URL#http://}/accounts/login/" \
+    web -o /dev/null -w '%{http_code} %{redirect_url}\n' -H "Referer: $SCHEME://${BASE_URL#http://}/accounts/login/" \
         --data-urlencode "csrfmiddlewaretoken=$(field csrfmiddlewaretoken "$WORK/login.html")" \
         --data-urlencode username=doctor --data-urlencode "password=$PASSWORD" \
         "$BASE_URL/accounts/login/" >"$WORK/signin" || return 1
@@ -149,7 +157,7 @@ sign_in() {
 upload() {
     local patient=$1 form="$BASE_URL/documents/patients/$patient/upload/" location version
     web -o "$WORK/upload.html" "$form" || return 1
-    web -o "$WORK/uploaded.html" -w '%{http_code} %{redirect_url}\n' -H "Referer: https://${form#http://}" \
+    web -o "$WORK/uploaded.html" -w '%{http_code} %{redirect_url}\n' -H "Referer: $SCHEME://${form#http://}" \
         -F "csrfmiddlewaretoken=$(field csrfmiddlewaretoken "$WORK/upload.html")" \
         -F "client_token=$(field client_token "$WORK/upload.html")" \
         -F doc_type=lab_result -F 'title=Smoke test lab result' -F "document_date=$(date -u +%F)" \
@@ -165,9 +173,10 @@ downloaded() { # the stored file comes back through the permission-checked view,
     web -o "$WORK/download.pdf" "$BASE_URL$1" && cmp -s "$WORK/smoke.pdf" "$WORK/download.pdf"
 }
 
-smoke_run() { # smoke_run LABEL NAME PORT docker-run-options...
-    local label=$1 name=$2 port=$3 started since seeded patient
-    shift 3
+smoke_run() { # smoke_run LABEL NAME PORT http|https docker-run-options...
+    local label=$1 name=$2 port=$3 started since seeded patient seed=()
+    SCHEME=$4
+    shift 4
     BASE_URL="http://127.0.0.1:$port"
     echo "--- $label"
     started=$(date +%s)
@@ -179,12 +188,15 @@ smoke_run() { # smoke_run LABEL NAME PORT docker-run-options...
     check "$label: /healthz answers 200 over plain HTTP" test "$(curl -s -o /dev/null -w '%{http_code}' "$BASE_URL/healthz")" = 200
     check "$label: /readyz answers 200 (database answers, migrations applied)" \
         test "$(curl -s -o /dev/null -w '%{http_code}' "$BASE_URL/readyz")" = 200
-    check "$label: plain HTTP is redirected to HTTPS" \
-        test "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$BASE_URL/accounts/login/")" \
-        = "301 https://127.0.0.1:$port/accounts/login/"
+    if [ "$SCHEME" = https ]; then
+        check "$label: plain HTTP is redirected to HTTPS" \
+            test "$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$BASE_URL/accounts/login/")" \
+            = "301 https://127.0.0.1:$port/accounts/login/"
+        seed=(--allow-production)
+    fi
     seeded=$(date +%s)
-    check "$label: seed_demo --allow-production loads the demo" \
-        docker exec "$name" python manage.py seed_demo --allow-production --password "$PASSWORD"
+    check "$label: manage.py seed_demo ${seed[*]} loads the demo" \
+        docker exec "$name" python manage.py seed_demo "${seed[@]}" --password "$PASSWORD"
     note "seed_demo took $(($(date +%s) - seeded)) s"
     check "$label: the doctor signs in through the sign-in form" sign_in
     patient=$(docker exec "$name" python manage.py shell --verbosity 0 -c \
@@ -211,16 +223,19 @@ pdf = FPDF(); pdf.add_page(); pdf.set_font('helvetica', size=12); pdf.cell(text=
 sys.stdout.buffer.write(bytes(pdf.output()))" >"$WORK/smoke.pdf"
 : >"$WORK/log"
 
-cleanup_runs() { docker rm -f "$PREFIX-sqlite" "$PREFIX-postgres" >/dev/null 2>&1; docker volume rm -f "$PREFIX-data" >/dev/null 2>&1; }
+cleanup_runs() { docker rm -f -v "$PREFIX-sqlite" "$PREFIX-postgres" >/dev/null 2>&1; docker volume rm -f "$PREFIX-data" >/dev/null 2>&1; }
 cleanup_runs
-smoke_run "SQLite" "$PREFIX-sqlite" "$SQLITE_PORT" -p "127.0.0.1:$SQLITE_PORT:$SQLITE_PORT" -v "$PREFIX-data:/data"
-docker rm -f "$PREFIX-sqlite" >/dev/null 2>&1
+smoke_run "SQLite" "$PREFIX-sqlite" "$SQLITE_PORT" http -e HTTPS=off -p "127.0.0.1:$SQLITE_PORT:$SQLITE_PORT" -v "$PREFIX-data:/data"
+docker rm -f -v "$PREFIX-sqlite" >/dev/null 2>&1
 
 if [ -n "$POSTGRES_URL" ]; then
     # A database of its own, never another one's data; host networking reaches the host's server,
     # and gunicorn then listens on the loopback only.
     if psql_admin -c "DROP DATABASE IF EXISTS $SMOKE_DB WITH (FORCE)" -c "CREATE DATABASE $SMOKE_DB" >>"$WORK/log" 2>&1; then
-        smoke_run "PostgreSQL" "$PREFIX-postgres" "$POSTGRES_PORT" --network host \
+        # A read-only root filesystem this time, as a hardened deployment runs it: the app may write
+        # only to /data (the image's anonymous volume here), /backups and /tmp.
+        smoke_run "PostgreSQL" "$PREFIX-postgres" "$POSTGRES_PORT" https --network host \
+            --read-only --tmpfs /tmp --tmpfs /backups:uid=10001,gid=10001 \
             -e "DATABASE_URL=$POSTGRES_URL/$SMOKE_DB" -e "GUNICORN_CMD_ARGS=--bind 127.0.0.1:$POSTGRES_PORT"
     else
         fail "PostgreSQL: database $SMOKE_DB created at $POSTGRES_URL"
