@@ -129,8 +129,7 @@ def seed_past_visits(seed=2026, today=None, per_day=12):
     while day < today - timedelta(days=8):
         if day.weekday() < 5:
             # Half-hour slots 08:30-16:30, one visit each: no consultation is longer than 30 minutes.
-            spread = min(2, per_day // 5)  # 10-14 a day by default
-            for slot in rnd.sample(slots, rnd.randint(max(1, per_day - spread), min(len(slots), per_day + spread))):
+            for slot in rnd.sample(slots, _visits_on_a_day(rnd, per_day, len(slots))):
                 doctor = rnd.choice(doctors)
                 start = timezone.make_aware(datetime.combine(day, time(8, 30)) + timedelta(minutes=30 * slot))
                 end = start + timedelta(minutes=min(doctor.consultation_minutes, 30))
@@ -151,6 +150,14 @@ def seed_past_visits(seed=2026, today=None, per_day=12):
                 )
         day += timedelta(days=1)
     return len(Appointment.objects.bulk_create(visits))
+
+
+def _visits_on_a_day(rnd, per_day, most):
+    """About `per_day` (10-14 for the default 12); below 1, a visit on that share of the weekdays."""
+    if per_day < 1:
+        return 1 if rnd.random() < per_day else 0
+    per_day, spread = int(per_day), min(2, int(per_day) // 5)
+    return rnd.randint(max(1, per_day - spread), min(most, per_day + spread))
 
 
 def _payment(rnd, item, fee, day, reception):

@@ -28,8 +28,8 @@ from scheduling.models import Appointment
 from staff.tests.factories import DoctorFactory, UserFactory
 
 S = Appointment.Status
-# A quick demo: 20 patients, about one past visit a weekday (the full demo takes ~15 s).
-QUICK = {"patients": 20, "visits_per_day": 1}
+# A quick demo: 20 patients, a past visit every fourth weekday (the full demo has about 12 a weekday).
+QUICK = {"patients": 20, "visits_per_day": 0.25}
 
 
 def seed(**options):
@@ -49,7 +49,7 @@ def assert_demo_complete_and_consistent(today, now):
         start__date__gte=today - timedelta(days=3), start__date__lte=today + timedelta(days=3)
     )
     assert week.filter(start__date=today).exists()  # the weekend clinic: every day has a schedule
-    assert Appointment.objects.filter(start__date__lt=today - timedelta(days=8), status=S.COMPLETED).count() > 150
+    assert Appointment.objects.filter(start__date__lt=today - timedelta(days=8), status=S.COMPLETED).count() > 30
     assert overlaps("doctor_id") == [] and overlaps("patient_id") == []
     for moment in ("confirmed_at", "checked_in_at", "started_at", "completed_at", "cancelled_at", "no_show_at"):
         assert not Appointment.objects.filter(**{f"{moment}__gt": now}).exists(), f"{moment} after now"
@@ -70,7 +70,8 @@ def assert_demo_complete_and_consistent(today, now):
     for model in (Expense, OtherIncome, Payment):
         assert model.objects.exists() and not model.objects.filter(date__gt=today).exists()
     assert set(Expense.objects.filter(category__name="Rent").values_list("date", flat=True)) == set(months)
-    assert Payment.objects.filter(date__gte=first_of_month(first_of_month(today) - timedelta(days=1))).exists()
+    paid_months = {first_of_month(day) for day in Payment.objects.values_list("date", flat=True)}
+    assert len(paid_months) >= 10 and first_of_month(today - timedelta(days=3)) in paid_months
 
     # Documents and photos, every file stored and passing the upload checks.
     assert ClinicalDocument.objects.count() >= 4 and PatientImage.objects.count() == 6
@@ -137,7 +138,7 @@ def test_a_failed_demo_leaves_nothing_the_next_run_completes_and_a_third_adds_no
 @pytest.mark.django_db
 def test_the_bulk_load_books_nobody_twice_and_gives_every_patient_an_mrn():
     with time_machine.travel(datetime(2026, 12, 5, 9, 5, tzinfo=CLINIC), tick=False):
-        out = seed(patients=300, appointments=600, visits_per_day=1, batch_size=250)
+        out = seed(patients=300, appointments=600, visits_per_day=0.25, batch_size=250)
         today = timezone.localdate()
         demo = Appointment.objects.filter(start__date__gte=_months(today)[0], start__date__lte=today + timedelta(3))
         # The bulk load keeps off the demo's days: the future after the demo week, the past before its year.
@@ -160,7 +161,7 @@ def test_the_bulk_load_books_nobody_twice_and_gives_every_patient_an_mrn():
         assert audit.verify()[2] == []
 
         # A second load carries on, on days of its own.
-        assert "Bulk: 600 appointments created." in seed(patients=300, appointments=600, visits_per_day=1)
+        assert "Bulk: 600 appointments created." in seed(patients=300, appointments=600, visits_per_day=0.25)
         assert Appointment.objects.count() == demo.count() + 1200
         assert overlaps("doctor_id") == [] and overlaps("patient_id") == []
 

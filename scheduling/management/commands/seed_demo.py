@@ -121,9 +121,10 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--visits-per-day",
-            type=int,
+            type=float,
             default=12,
-            help="Past visits a weekday over the demo's year (each gets a record; fewer makes a quicker demo).",
+            help="Past visits a weekday over the demo's year, each with its record (0.25: one every fourth weekday,"
+            " a quicker demo).",
         )
         parser.add_argument("--batch-size", type=int, default=10000, help="Rows a transaction in the bulk load.")
         parser.add_argument("--seed", type=int, default=2026)
@@ -136,8 +137,8 @@ class Command(BaseCommand):
             raise CommandError(
                 "Refusing to load demo data with production settings (HTTPS=on); pass --allow-production."
             )
-        if options["patients"] < 1 or options["visits_per_day"] < 1 or options["batch_size"] < 1:
-            raise CommandError("--patients, --visits-per-day and --batch-size must be at least 1.")
+        if options["patients"] < 1 or options["batch_size"] < 1 or not 0 < options["visits_per_day"] <= 17:
+            raise CommandError("--patients and --batch-size must be at least 1, --visits-per-day between 0 and 17.")
         self.seed = options["seed"]
         self.random = random.Random(self.seed)
         started = time.monotonic()
