@@ -1,5 +1,6 @@
 # The clinic application: a slim image that runs as a non-root user and serves with gunicorn.
-#   docker build -t clinic .
+#   docker build -t clinic .     (BuildKit: the default since Docker 23; DOCKER_BUILDKIT=1 before)
+# Tried on SQLite and PostgreSQL by docker/smoke.sh (make docker-smoke).
 # How to run it (environment, release command, health checks, volumes): docs/deployment.md.
 # One server with PostgreSQL beside it: docker-compose.yml.
 
@@ -77,7 +78,7 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
 
 # Before the web server starts, migrations are applied ("release"), unless RUN_MIGRATIONS=0: set
 # that when the platform runs `python manage.py migrate --noinput` as its release command, and
-# always when several replicas start at once. Other commands (`docker run clinic python manage.py
+# always when several replicas start at once. Other commands (`docker run -it clinic python manage.py
 # createsuperuser`, `... backup /backups`) run as given, without migrating first.
 ENTRYPOINT ["/bin/sh", "-c", "if [ \"$1\" = gunicorn ] && [ \"${RUN_MIGRATIONS:-1}\" = 1 ]; then python manage.py migrate --noinput || exit 1; fi; exec \"$@\"", "clinic-entrypoint"]
 
