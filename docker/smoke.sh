@@ -43,12 +43,15 @@ check() { # check "what" command...: PASS when the command succeeds
 }
 
 cleanup() {
-    docker rm -f -v "$PREFIX-sqlite" "$PREFIX-postgres" >/dev/null 2>&1
-    docker volume rm -f "$PREFIX-data" >/dev/null 2>&1
+    cleanup_runs
     [ -n "$POSTGRES_URL" ] && psql_admin -c "DROP DATABASE IF EXISTS $SMOKE_DB WITH (FORCE)" >/dev/null 2>&1
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+cleanup_runs() {
+    docker rm -f -v "$PREFIX-sqlite" "$PREFIX-postgres" "$PREFIX-nodb" "$PREFIX-norelease" >/dev/null 2>&1
+    docker volume rm -f "$PREFIX-data" >/dev/null 2>&1
+}
 
 # psql from the image itself (it ships PostgreSQL's client), so the host needs none.
 psql_admin() { docker run --rm --network host "$IMAGE" psql -X -q -v ON_ERROR_STOP=1 "$POSTGRES_URL/postgres" "$@"; }
@@ -113,7 +116,7 @@ BASE_URL=
 SCHEME=http
 web() {
     local proxy=()
-    [ "$SCHEME" = https ] && proxy=(-H 'X-Forwarded-Proto: https')
+    [ "$SCHEME" = https ] && proxy=(-H 'X-Forwarded-Proto: https' -H 'X-Forwarded-For: 203.0.113.9')
     curl -sS -b "$WORK/cookies" -c "$WORK/cookies" "${proxy[@]}" "$@"
 }
 field() { sed -n "s/.*name=\"$1\" value=\"\\([^\"]*\\)\".*/\\1/p" "$2" | head -1; }
@@ -223,7 +226,6 @@ pdf = FPDF(); pdf.add_page(); pdf.set_font('helvetica', size=12); pdf.cell(text=
 sys.stdout.buffer.write(bytes(pdf.output()))" >"$WORK/smoke.pdf"
 : >"$WORK/log"
 
-cleanup_runs() { docker rm -f -v "$PREFIX-sqlite" "$PREFIX-postgres" >/dev/null 2>&1; docker volume rm -f "$PREFIX-data" >/dev/null 2>&1; }
 cleanup_runs
 smoke_run "SQLite" "$PREFIX-sqlite" "$SQLITE_PORT" http -e HTTPS=off -p "127.0.0.1:$SQLITE_PORT:$SQLITE_PORT" -v "$PREFIX-data:/data"
 docker rm -f -v "$PREFIX-sqlite" >/dev/null 2>&1
@@ -236,11 +238,29 @@ if [ -n "$POSTGRES_URL" ]; then
         # only to /data (the image's anonymous volume here), /backups and /tmp.
         smoke_run "PostgreSQL" "$PREFIX-postgres" "$POSTGRES_PORT" https --network host \
             --read-only --tmpfs /tmp --tmpfs /backups:uid=10001,gid=10001 \
-            -e "DATABASE_URL=$POSTGRES_URL/$SMOKE_DB" -e "GUNICORN_CMD_ARGS=--bind 127.0.0.1:$POSTGRES_PORT"
+            -e "DATABASE_URL=$POSTGRES_URL/$SMOKE_DB" -e PROXY_COUNT=1 -e "GUNICORN_CMD_ARGS=--bind 127.0.0.1:$POSTGRES_PORT"
     else
         fail "PostgreSQL: database $SMOKE_DB created at $POSTGRES_URL"
     fi
 fi
+
+# No database at all (a refused port): the process stays alive and healthy, /readyz says no at once,
+# and with the release step on the container stops instead of serving an unmigrated database.
+echo "--- PostgreSQL unreachable"
+BASE_URL="http://127.0.0.1:$SQLITE_PORT"
+nodb=(-e "SECRET_KEY=$SECRET_KEY" -e "PORT=$SQLITE_PORT" -e DATABASE_URL=postgres://clinic@127.0.0.1:1/clinic)
+started=$(date +%s)
+docker run -d --name "$PREFIX-nodb" "${nodb[@]}" -e RUN_MIGRATIONS=0 -p "127.0.0.1:$SQLITE_PORT:$SQLITE_PORT" "$IMAGE" >/dev/null
+wait_healthy "$PREFIX-nodb" "$started"
+check "no database: /healthz answers 200" test "$(curl -s -o /dev/null -w '%{http_code}' "$BASE_URL/healthz")" = 200
+check "no database: /readyz answers 503 within 10 s" \
+    test "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$BASE_URL/readyz")" = 503
+docker rm -f -v "$PREFIX-nodb" >/dev/null 2>&1
+docker run --name "$PREFIX-norelease" "${nodb[@]}" "$IMAGE" >"$WORK/norelease.log" 2>&1
+status=$?
+check "no database: the release step fails and the container exits ($status) without serving" \
+    sh -c "[ $status != 0 ] && ! grep -q 'Listening at' '$WORK/norelease.log'"
+docker rm -f -v "$PREFIX-norelease" >/dev/null 2>&1
 
 if [ "$FAILED" != 0 ]; then
     echo "--- log of the failed checks' commands"
