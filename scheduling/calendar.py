@@ -7,7 +7,7 @@ cell spans the rows of its time. Computed here, so the template only walks rows 
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -81,7 +81,8 @@ def _aware(day: date, minute: int) -> datetime:
 def _exists(day: date, minute: int) -> bool:
     """False for a wall time the clock skips when it goes forward (it would book another hour)."""
     naive = _wall(day, minute)
-    return timezone.localtime(timezone.make_aware(naive)).replace(tzinfo=None) == naive
+    # Through UTC: converting a datetime to its own zone returns it unchanged, skipped or not.
+    return timezone.localtime(timezone.make_aware(naive).astimezone(UTC)).replace(tzinfo=None) == naive
 
 
 def _placed(appointment):
@@ -151,24 +152,32 @@ def _empty_blocks(column, c, start, end, lanes, now):
 def _column_blocks(column, c, placed, first, last, now):
     """Cells that tile one column from `first` to `last`: appointments in lanes, the rest by kind."""
     laned, column.lanes = _assign_lanes(placed)
-    blocks = []
-    for start, end, lane, appointment in laned:
-        cell = Cell("appointment", appointment.start, appointment, doctor=column.doctor, minutes=end - start)
-        blocks.append(_Block(start, end, c, lane, cell))
-    busy = _merge((start, end) for start, end, _ in placed)
-    at = first
-    for busy_start, busy_end in [*busy, (last, last)]:
+    blocks, at = [], first
+    for busy_start, busy_end in [*_merge((start, end) for start, end, _ in placed), (last, last)]:
         if at < busy_start:
             blocks += _empty_blocks(column, c, at, busy_start, column.lanes, now)
-        # A lane with nothing at some moment of a busy stretch shows an empty cell beside the others.
-        for lane in range(column.lanes):
-            taken = _merge((s, e) for s, e, n, _ in laned if n == lane and s < busy_end and e > busy_start)
+        at = max(at, busy_end)
+        stretch = [item for item in laned if item[0] < busy_end and item[1] > busy_start]
+        if not stretch:
+            continue
+        # Lanes fill from the left, so a stretch uses lanes 0..used-1; its last lane widens to the column's edge
+        # and a visit that overlaps nothing takes the whole width.
+        used = 1 + max(lane for _, _, lane, _ in stretch)
+        for start, end, lane, appointment in stretch:
+            cell = Cell("appointment", appointment.start, appointment, doctor=column.doctor, minutes=end - start)
+            cell.colspan = column.lanes - lane if lane == used - 1 else 1
+            blocks.append(_Block(start, end, c, lane, cell))
+        # A lane with nothing at some moment of the stretch shows an empty cell beside the others.
+        for lane in range(used):
+            taken = _merge((s, e) for s, e, n, _ in stretch if n == lane)
             free_at = busy_start
             for s, e in [*taken, (busy_end, busy_end)]:
                 if free_at < s:
-                    blocks.append(_Block(free_at, s, c, lane, Cell("beside", _aware(column.day, free_at))))
+                    cell = Cell(
+                        "beside", _aware(column.day, free_at), colspan=column.lanes - lane if lane == used - 1 else 1
+                    )
+                    blocks.append(_Block(free_at, s, c, lane, cell))
                 free_at = max(free_at, e)
-        at = max(at, busy_end)
     return blocks
 
 

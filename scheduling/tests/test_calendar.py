@@ -180,6 +180,18 @@ def test_a_no_show_stays_on_the_calendar_beside_the_visit_booked_into_its_time()
     assert cell_at(columns, rows, 10, 30).colspan == 2
 
 
+def test_a_visit_overlapping_nothing_takes_the_whole_width_of_a_column_with_lanes():
+    doctor = DoctorFactory(hours=[(MONDAY, time(8), time(12))])
+    AppointmentFactory(doctor=doctor, start=at(10), end=at(10, 20), status=S.NO_SHOW)
+    AppointmentFactory(doctor=doctor, start=at(10, 10), end=at(10, 30))
+    alone = AppointmentFactory(doctor=doctor, start=at(11), end=at(11, 20))
+
+    columns, rows = day_calendar(next_monday())
+
+    assert cell_at(columns, rows, 11, lane=0) is cell_at(columns, rows, 11, lane=1)
+    assert (cell_at(columns, rows, 11).appointment, cell_at(columns, rows, 11).colspan) == (alone, 2)
+
+
 def test_each_appointment_lands_in_its_doctors_column():
     adams = DoctorFactory(user__last_name="Adams", hours=[(MONDAY, time(8), time(12))])
     baker = DoctorFactory(user__last_name="Baker", hours=[(MONDAY, time(8), time(12))])
