@@ -69,6 +69,26 @@ CELLS = """() => [...document.querySelectorAll('table.calendar td.booked')].map(
 })"""
 
 
+def assert_every_visit_readable_in_order(page, shown):
+    """Every visit's cell once, big enough to read, with its times; in a column, in time order, none covering
+    another (visits side by side in lanes are allowed)."""
+    cells = page.evaluate(CELLS)
+    assert sorted(c["href"] for c in cells) == sorted(shown), "a visit missing or shown twice"
+    assert all(c["visible"] and c["bottom"] - c["top"] >= 14 for c in cells), "a visit too small to read"
+    for cell in cells:
+        visit = shown[cell["href"]]
+        assert f"{visit.local_start:%H:%M}–{visit.local_end:%H:%M}" in cell["text"]
+    by_column = {}
+    for cell in cells:
+        visit = shown[cell["href"]]
+        by_column.setdefault((visit.doctor_id, visit.local_start.date()), []).append(cell)
+    for column in by_column.values():
+        column.sort(key=lambda c: (shown[c["href"]].start, c["left"]))
+        for earlier, later in zip(column, column[1:], strict=False):
+            side_by_side = later["left"] >= earlier["right"] - 1 or later["right"] <= earlier["left"] + 1
+            assert later["top"] >= earlier["bottom"] - 1 or side_by_side, (earlier["text"], later["text"])
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
 @pytest.mark.parametrize("width", WIDTHS)
@@ -86,21 +106,7 @@ def test_a_busy_day_shows_every_visit_with_the_doctors_in_view(page, width):
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=f"{folder}/day-{width}.png", full_page=True)
 
-    cells = page.evaluate(CELLS)
-    assert sorted(c["href"] for c in cells) == sorted(shown), "a visit missing or shown twice"
-    assert all(c["visible"] and c["bottom"] - c["top"] >= 14 for c in cells), "a visit too small to read"
-    for cell in cells:
-        visit = shown[cell["href"]]
-        assert f"{visit.local_start:%H:%M}–{visit.local_end:%H:%M}" in cell["text"]
-    # In each doctor's column the visits run down the page in time order, none covering another.
-    by_column = {}
-    for cell in cells:
-        by_column.setdefault(shown[cell["href"]].doctor_id, []).append(cell)
-    for column in by_column.values():
-        column.sort(key=lambda c: (shown[c["href"]].start, c["left"]))
-        for earlier, later in zip(column, column[1:], strict=False):
-            side_by_side = later["left"] >= earlier["right"] - 1 or later["right"] <= earlier["left"] + 1
-            assert later["top"] >= earlier["bottom"] - 1 or side_by_side, (earlier["text"], later["text"])
+    assert_every_visit_readable_in_order(page, shown)
 
     # Hart's 20-minute visits follow one another; each is on screen once scrolled to.
     hart = sorted((a for a in shown.values() if a.doctor.user.last_name == "Hart"), key=lambda a: a.start)
@@ -120,3 +126,10 @@ def test_a_busy_day_shows_every_visit_with_the_doctors_in_view(page, width):
     assert abs(time_column["x"] - wrap["x"]) <= 2, "the times scrolled away"
     if folder:
         page.screenshot(path=f"{folder}/day-{width}-scrolled.png")
+
+    # Dr Hart's week: the same visits of that day, in the day's column.
+    hart = hart[0].doctor
+    page.goto(f"{reverse('scheduling:week', args=[hart.pk])}?date={day.isoformat()}")
+    if folder:
+        page.screenshot(path=f"{folder}/week-{width}.png", full_page=True)
+    assert_every_visit_readable_in_order(page, {url: a for url, a in shown.items() if a.doctor_id == hart.pk})
