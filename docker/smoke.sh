@@ -4,8 +4,9 @@
 # image twice, on SQLite (a volume for /data) and on PostgreSQL (a fresh database), and checks each
 # time: the release step (migrate before gunicorn), the image's HEALTHCHECK, /healthz and /readyz,
 # the HTTPS redirect, a sign-in through the real form, a PDF uploaded through the real form by a
-# doctor and downloaded back byte for byte, a restart on the same data, and a backup. One PASS or
-# FAIL line per check; exits 1 if any failed. Containers, the volume and the database it made are
+# doctor and downloaded back byte for byte, a restart on the same data, and a backup. Then with no
+# database (a refused port) and a hung one: alive and healthy, /readyz 503, users' requests end in
+# seconds, the release step refuses to start. One PASS or FAIL line per check; exits 1 if any failed. Containers, the volume and the database it made are
 # removed at the end; the image (IMAGE) is kept.
 #
 # Two ways of running, one per database. SQLite: the guide's local try-out (HTTPS=off, plain HTTP,
@@ -49,7 +50,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cleanup_runs() {
-    docker rm -f -v "$PREFIX-sqlite" "$PREFIX-postgres" "$PREFIX-nodb" "$PREFIX-norelease" >/dev/null 2>&1
+    docker rm -f -v "$PREFIX-sqlite" "$PREFIX-postgres" "$PREFIX-nodb" "$PREFIX-norelease" \
+        "$PREFIX-hung" "$PREFIX-hungdb" >/dev/null 2>&1
     docker volume rm -f "$PREFIX-data" >/dev/null 2>&1
 }
 
@@ -261,6 +263,36 @@ status=$?
 check "no database: the release step fails and the container exits ($status) without serving" \
     sh -c "[ $status != 0 ] && ! grep -q 'Listening at' '$WORK/norelease.log'"
 docker rm -f -v "$PREFIX-norelease" >/dev/null 2>&1
+
+# A hung database (it accepts connections and never answers): requests end in 503 within seconds,
+# and /healthz still answers while they wait, so the container is not killed and restarted in a loop.
+echo "--- PostgreSQL hung"
+docker run -d --name "$PREFIX-hungdb" -p "127.0.0.1:$SQLITE_PORT:$SQLITE_PORT" "$IMAGE" python -c "
+import socket
+server = socket.create_server(('127.0.0.1', 5999), backlog=200)
+held = []
+while True:
+    held.append(server.accept()[0])" >/dev/null
+started=$(date +%s)
+docker run -d --name "$PREFIX-hung" --network "container:$PREFIX-hungdb" -e "SECRET_KEY=$SECRET_KEY" -e HTTPS=off \
+    -e "PORT=$SQLITE_PORT" -e RUN_MIGRATIONS=0 -e DATABASE_URL=postgres://clinic@127.0.0.1:5999/clinic "$IMAGE" >/dev/null
+wait_healthy "$PREFIX-hung" "$started"
+# 16 requests that need the database (a session to look up), more than gunicorn's 12 threads.
+for _ in $(seq 1 16); do
+    curl -s -o /dev/null -m 30 -w '%{http_code} %{time_total}\n' -b sessionid=smoke0123456789abcdefghijklmnopq \
+        "$BASE_URL/patients/" >>"$WORK/hung" &
+done
+sleep 1
+check "hung database: /healthz answers within 2 s while requests wait" \
+    test "$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$BASE_URL/healthz")" = 200
+check "hung database: /readyz answers 503 within 5 s" \
+    test "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$BASE_URL/readyz")" = 503
+wait
+check "hung database: every request ends in 503 within 10 s ($(sort -k2 -n "$WORK/hung" | tail -1))" \
+    awk '$1 != 503 || $2 > 10 { bad = 1 } END { exit bad || NR != 16 }' "$WORK/hung"
+check "hung database: the container stays healthy" \
+    test "$(docker inspect --format '{{.State.Health.Status}}' "$PREFIX-hung")" = healthy
+docker rm -f -v "$PREFIX-hung" "$PREFIX-hungdb" >/dev/null 2>&1
 
 if [ "$FAILED" != 0 ]; then
     echo "--- log of the failed checks' commands"
