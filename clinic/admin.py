@@ -1,9 +1,14 @@
 """The admin site and shared admin behaviour."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
 from django.urls import path
 
 from clinic import audit
+from clinic.forms import ModelMultipleChoiceField, as_lookup_value
 
 
 class ClinicAdminSite(admin.AdminSite):
@@ -58,3 +63,86 @@ class RecordsAdminAccess:
             summary = f"admin {listed}: {asked}{filters}, {changelist.result_count} found"
             audit.record(audit.Action.SEARCH, summary=summary)
         return response
+
+
+# --- whatever is posted or put in the address: a message, never a 500 -------------------------------
+
+
+def _key_field(db_field):
+    """The field of the related model that a relation's values are looked up by."""
+    remote = db_field.remote_field
+    opts = remote.model._meta
+    return opts.get_field(getattr(remote, "field_name", None) or opts.pk.name)
+
+
+class _UsableSelection:
+    # Django's autocomplete widget looks the posted ids up to show what was chosen when the form
+    # comes back with an error; an id like "' OR 1=1 --" made that lookup raise (a 500).
+    def optgroups(self, name, value, attr=None):
+        key = _key_field(self.field)
+        return super().optgroups(name, [v for v in value if as_lookup_value(key, v) is not None], attr)
+
+
+class UsableAutocompleteSelect(_UsableSelection, AutocompleteSelect):
+    pass
+
+
+class UsableAutocompleteSelectMultiple(_UsableSelection, AutocompleteSelectMultiple):
+    pass
+
+
+class HostileInputAdmin:
+    """Every ModelAdmin and inline here: posted ids, selected rows and values given in the address
+    that the database cannot take become a form error, a message or are ignored, never a 500.
+
+    Django's admin queries with posted values in three places before checking them: the
+    autocomplete widget, a many-to-many choice (an id past 64 bits on SQLite), the ids of the rows
+    an action is run on; and the add page renders initial values from the address as they are.
+    """
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = UsableAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = UsableAutocompleteSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
+        kwargs.setdefault("form_class", ModelMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        # /add/?start=abc prefilled a date-time widget with text it cannot split (a 500): a value
+        # the field cannot take is left out, as if it had not been given.
+        usable = {}
+        for name, value in super().get_changeform_initial_data(request).items():
+            try:
+                field = self.opts.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if not isinstance(field, models.Field):  # a reverse relation: no field on the form
+                continue
+            if field.many_to_many:
+                key = _key_field(field)
+                value = [v for v in value if as_lookup_value(key, v) is not None]
+            else:
+                value = as_lookup_value(field, value)
+                if value is None:
+                    continue
+            usable[name] = value
+        return usable
+
+    def response_action(self, request, queryset):
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        if any(as_lookup_value(self.opts.pk, pk) is None for pk in selected):
+            self.message_user(request, "Those rows could not be found; nothing was changed.", messages.WARNING)
+            return None
+        return super().response_action(request, queryset)
+
+
+class ClinicModelAdmin(HostileInputAdmin, admin.ModelAdmin):
+    """The clinic's ModelAdmin (see HostileInputAdmin)."""
+
+
+class ClinicTabularInline(HostileInputAdmin, admin.TabularInline):
+    """The clinic's tabular inline (see HostileInputAdmin)."""

@@ -4,6 +4,7 @@ from datetime import date
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 
 class DateInput(forms.DateInput):
@@ -42,3 +43,38 @@ def add_service_errors(form, error: ValidationError, field_map=None):
             form.add_error(target if target in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def as_lookup_value(model_field, value):
+    """`value` as `model_field` takes it in a query, or None where the database would fail on it.
+
+    Django validates a chosen id by querying with it; a value that is not a number, an integer
+    beyond the column's range (SQLite cannot even bind one past 64 bits) or text holding a NUL
+    byte (PostgreSQL refuses it) would end that query in a 500 instead of a message.
+    """
+    try:
+        python = model_field.to_python(value)
+        model_field.get_prep_value(python)
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        return None
+    if isinstance(python, str) and "\x00" in python:
+        return None
+    if isinstance(python, int):
+        target = getattr(model_field, "target_field", model_field)
+        low, high = connection.ops.integer_field_ranges.get(target.get_internal_type(), (None, None))
+        if (low is not None and python < low) or (high is not None and python > high):
+            return None
+    return python
+
+
+class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """Django's, with every chosen value checked before it is queried with (see as_lookup_value)."""
+
+    def _check_values(self, value):
+        key_field = self.queryset.model._meta.get_field(self.to_field_name or self.queryset.model._meta.pk.name)
+        for chosen in value if isinstance(value, list | tuple) else []:
+            if isinstance(chosen, str) and as_lookup_value(key_field, chosen) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": chosen}
+                )
+        return super()._check_values(value)

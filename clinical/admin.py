@@ -3,12 +3,12 @@
 
 from django.contrib import admin
 
-from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
+from clinic.admin import ClinicModelAdmin, ClinicTabularInline, NoDeleteAdmin, RecordsAdminAccess
 
 from .models import Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
 
 
-class MedicationInline(admin.TabularInline):
+class MedicationInline(ClinicTabularInline):
     model = Medication
     extra = 0
 
@@ -21,7 +21,7 @@ class MedicationInline(admin.TabularInline):
         return self.has_change_permission(request, obj)
 
 
-class AmendmentInline(admin.TabularInline):
+class AmendmentInline(ClinicTabularInline):
     model = Amendment
     extra = 0
     fields = ["created_at", "author", "section", "text", "reason"]
@@ -38,7 +38,7 @@ class AmendmentInline(admin.TabularInline):
 
 
 @admin.register(MedicalRecord)
-class MedicalRecordAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
+class MedicalRecordAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["created_at", "patient", "author", "status", "diagnosis", "signed_at"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["patient__last_name", "patient__mrn", "diagnosis", "icd10_codes"]
@@ -71,7 +71,7 @@ class MedicalRecordAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(Amendment)
-class AmendmentAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
+class AmendmentAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["created_at", "record", "section", "author", "reason"]
     list_filter = ["section"]
     search_fields = ["record__patient__last_name", "reason", "text"]
@@ -84,7 +84,7 @@ class AmendmentAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
         return False
 
 
-class ProcedureInline(admin.TabularInline):
+class ProcedureInline(ClinicTabularInline):
     model = Procedure
     fk_name = "plan"
     extra = 0
@@ -96,7 +96,7 @@ class ProcedureInline(admin.TabularInline):
 
 
 @admin.register(TreatmentPlan)
-class TreatmentPlanAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
+class TreatmentPlanAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["created_at", "patient", "doctor", "status", "start_date", "expected_end_date"]
     list_filter = ["status", "doctor"]
     search_fields = ["patient__last_name", "patient__mrn", "diagnosis_summary"]
@@ -113,7 +113,7 @@ class TreatmentPlanAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(Procedure)
-class ProcedureAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
+class ProcedureAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["name", "code", "patient", "status", "scheduled_date", "performed_date", "fee"]
     list_filter = ["status", ("performed_date", admin.DateFieldListFilter)]
     search_fields = ["name", "code", "patient__last_name", "patient__mrn"]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from clinic import audit
-from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
+from clinic.admin import ClinicModelAdmin, NoDeleteAdmin, RecordsAdminAccess
 from clinic.files import private_file_response
 from clinic.forms import add_service_errors
 from clinic.uploads import ACCEPTED_DESCRIPTION, check_upload
@@ -62,7 +62,7 @@ def _in_closed_month(obj):
     return obj.in_closed_month if hasattr(obj, "in_closed_month") else obj.month_is_closed()
 
 
-class EntryAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class EntryAdmin(NoDeleteAdmin, ClinicModelAdmin):
     """Shared by the three kinds of entry: total of the filtered rows, exports, read-only when locked, reversal."""
 
     records_access = False  # RecordsAdminAccess turns it on where entries name patients
@@ -468,7 +468,7 @@ class PaymentAdmin(RecordsAdminAccess, EntryAdmin):
 
 
 @admin.register(ExpenseCategory)
-class ExpenseCategoryAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class ExpenseCategoryAdmin(NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["name", "description", "is_active", "expense_count"]
     list_filter = ["is_active"]
     search_fields = ["name", "description"]
@@ -502,7 +502,7 @@ class CloseMonthForm(forms.ModelForm):
 
 
 @admin.register(ClosedMonth)
-class ClosedMonthAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class ClosedMonthAdmin(NoDeleteAdmin, ClinicModelAdmin):
     form = CloseMonthForm
     list_display = ["__str__", "closed_by", "closed_at", "note"]
     list_select_related = ["closed_by"]
@@ -523,7 +523,7 @@ class ClosedMonthAdmin(NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(MonthlyReport)
-class MonthlyReportAdmin(admin.ModelAdmin):
+class MonthlyReportAdmin(ClinicModelAdmin):
     """The report replaces this entry's changelist: /admin/finance/monthlyreport/?year=2026."""
 
     def has_add_permission(self, request):

@@ -1,24 +1,24 @@
 from django.contrib import admin
 
-from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
+from clinic.admin import ClinicModelAdmin, ClinicTabularInline, NoDeleteAdmin, RecordsAdminAccess
 
 from .models import Allergy, Condition, Patient
 
 
-class AllergyInline(admin.TabularInline):
+class AllergyInline(ClinicTabularInline):
     model = Allergy
     extra = 0
     fields = ["substance", "reaction", "severity", "is_active"]
 
 
-class ConditionInline(admin.TabularInline):
+class ConditionInline(ClinicTabularInline):
     model = Condition
     extra = 0
     fields = ["name", "icd10_code", "onset_date", "status", "resolved_date"]
 
 
 @admin.register(Patient)
-class PatientAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
+class PatientAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["mrn", "last_name", "first_name", "date_of_birth", "sex", "phone", "is_archived", "created_at"]
     list_filter = ["is_archived", "sex", "created_at"]
     search_fields = ["mrn", "last_name", "first_name", "phone_digits", "email", "search_text"]
@@ -28,7 +28,7 @@ class PatientAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(Allergy)
-class AllergyAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
+class AllergyAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["substance", "patient", "severity", "reaction", "is_active", "recorded_at"]
     list_filter = ["severity", "is_active"]
     search_fields = ["substance", "patient__last_name", "patient__mrn"]
@@ -38,7 +38,7 @@ class AllergyAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(Condition)
-class ConditionAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
+class ConditionAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["name", "icd10_code", "patient", "status", "onset_date"]
     list_filter = ["status"]
     search_fields = ["name", "icd10_code", "patient__last_name", "patient__mrn"]

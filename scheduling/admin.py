@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from clinic.admin import NoDeleteAdmin, RecordsAdminAccess
+from clinic.admin import ClinicModelAdmin, NoDeleteAdmin, RecordsAdminAccess
 
 from .models import Appointment
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(RecordsAdminAccess, NoDeleteAdmin, admin.ModelAdmin):
+class AppointmentAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["start", "end", "patient", "doctor", "status", "reason", "booked_by"]
     list_filter = ["status", "doctor", "doctor__specialty", ("start", admin.DateFieldListFilter)]
     search_fields = ["patient__last_name", "patient__first_name", "patient__mrn", "reason"]

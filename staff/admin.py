@@ -3,13 +3,13 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.admin import NoDeleteAdmin
+from clinic.admin import ClinicModelAdmin, ClinicTabularInline, HostileInputAdmin, NoDeleteAdmin
 
 from .models import Doctor, Specialty, User, WorkingHours
 
 
 @admin.register(User)
-class UserAdmin(NoDeleteAdmin, DjangoUserAdmin):
+class UserAdmin(HostileInputAdmin, NoDeleteAdmin, DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "roles", "is_active", "is_staff", "last_login"]
     list_filter = ["is_active", "is_staff", "groups"]
     search_fields = ["username", "first_name", "last_name", "email"]
@@ -33,13 +33,13 @@ class UserAdmin(NoDeleteAdmin, DjangoUserAdmin):
         return ", ".join(g.name for g in user.groups.all())
 
 
-class WorkingHoursInline(admin.TabularInline):
+class WorkingHoursInline(ClinicTabularInline):
     model = WorkingHours
     extra = 0
 
 
 @admin.register(Doctor)
-class DoctorAdmin(NoDeleteAdmin, admin.ModelAdmin):
+class DoctorAdmin(NoDeleteAdmin, ClinicModelAdmin):
     list_display = [
         "__str__",
         "specialty",
@@ -57,13 +57,13 @@ class DoctorAdmin(NoDeleteAdmin, admin.ModelAdmin):
 
 
 @admin.register(Specialty)
-class SpecialtyAdmin(admin.ModelAdmin):
+class SpecialtyAdmin(ClinicModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(admin.ModelAdmin):
+class WorkingHoursAdmin(ClinicModelAdmin):
     list_display = ["doctor", "weekday", "start_time", "end_time"]
     list_filter = ["weekday", "doctor__specialty"]
     search_fields = ["doctor__user__first_name", "doctor__user__last_name"]

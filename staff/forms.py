@@ -3,13 +3,13 @@ from django.contrib.auth.forms import SetPasswordMixin
 from django.contrib.auth.models import Group
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
-from clinic.forms import TimeInput
+from clinic.forms import ModelMultipleChoiceField, TimeInput
 
 from .models import Doctor, User, WorkingHours
 from .roles import ALL_ROLES
 
 
-class RolesField(forms.ModelMultipleChoiceField):
+class RolesField(ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
     def __init__(self, **kwargs):
