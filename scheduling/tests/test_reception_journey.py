@@ -1,7 +1,7 @@
 """A receptionist's morning in a real browser: sign in, find a patient, book, meet a clash, check in."""
 
 import re
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from clinic.tests.browser import sign_in, today_with_time_to_spare, wall_times
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
+from scheduling.tests.factories import AppointmentFactory
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 
 ALL_DAY = [(weekday, time(0, 0), time(23, 59, 59)) for weekday in range(7)]
@@ -89,3 +90,12 @@ def test_receptionist_books_meets_a_clash_and_checks_in(page):
     expect(waiting).to_contain_text("Zoë Ångström")
     expect(waiting).to_contain_text("Dr Hana Okafor")
     expect(page.get_by_role("region", name="Expected")).not_to_contain_text("Zoë Ångström")
+
+    # The calendar shows her visit and a 20-minute one right after it, which starts inside a quarter hour
+    # already taken (the grid once hid such a visit).
+    after = AppointmentFactory(doctor=doctor, patient=other, start=booked.end, end=booked.end + timedelta(minutes=20))
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Calendar").click()
+    calendar = page.get_by_role("region", name=re.compile("^Appointments on"))
+    for visit in (booked, after):
+        name = f"{visit.local_start:%H:%M}–{visit.local_end:%H:%M} {visit.patient.full_name}"
+        expect(calendar.get_by_role("link", name=name, exact=True)).to_be_visible()
