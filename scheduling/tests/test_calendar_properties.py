@@ -33,6 +33,7 @@ EXAMPLES = settings(
     max_examples=30,
     deadline=None,
     derandomize=True,
+    # No shrinking: a failing schedule is reported as found; shrinking one took minutes of page renders.
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
