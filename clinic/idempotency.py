@@ -1,7 +1,7 @@
 """Every form that writes is saved once, however often it is submitted.
 
-Each POST form carries a one-time token (`{% form_token %}` from clinic_forms, a fresh UUID per form
-shown). The view (`OncePerSubmission`, first among its bases) claims the token in the same
+Each POST form carries a one-time token (`{% load submissions %}{% form_token %}`, a fresh UUID per
+form shown). The view (`OncePerSubmission`, which wraps the whole view) claims the token in the same
 transaction as the write: a FormSubmission row, unique on the token. A second submit of the same
 form (a double click, a retried request, a Back-and-resubmit) finds that row and is sent where the
 first one went ("This form was already saved."), writing nothing and no audit entry.
