@@ -8,12 +8,13 @@ from django.db import models
 from django.urls import path
 
 from clinic import audit
-from clinic.forms import ModelMultipleChoiceField, as_lookup_value
+from clinic.forms import AdminSignInForm, ModelMultipleChoiceField, as_lookup_value
 
 
 class ClinicAdminSite(admin.AdminSite):
     site_header = "Clinic administration"
     site_title = "Clinic admin"
+    login_form = AdminSignInForm
 
     def get_urls(self):
         from clinic.views import view_on_site

@@ -3,7 +3,10 @@
 from datetime import date
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import connection
 
 
@@ -78,3 +81,21 @@ class ModelMultipleChoiceField(forms.ModelMultipleChoiceField):
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": chosen}
                 )
         return super()._check_values(value)
+
+
+class _BoundedUsername:
+    # Django's sign-in forms set the username's max_length after the field is built, so the length
+    # is never checked: a 10,000-character name went on to authenticate() and into django-axes'
+    # 255-character column of failed attempts (a 500 on PostgreSQL).
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
+
+
+class SignInForm(_BoundedUsername, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(_BoundedUsername, AdminAuthenticationForm):
+    pass

@@ -3,6 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import reverse
 
+from clinic.forms import SignInForm
+
 
 def landing_url(user) -> str:
     """Doctors start on My day, administrators on the staff pages, managers in the admin where the
@@ -20,6 +22,7 @@ class SignInView(auth_views.LoginView):
     """Django's sign-in, ending on the person's own landing page unless a `next` page was asked for."""
 
     redirect_authenticated_user = True
+    form_class = SignInForm
 
     def get_default_redirect_url(self):
         return landing_url(self.request.user)
