@@ -415,3 +415,17 @@ def test_every_admin_form_with_an_autocomplete_field_is_swept():
     assert "finance.otherincome" in with_autocomplete
     for model in with_autocomplete:
         assert (model, "add") in swept or (model, "change") in swept, model
+
+
+def test_every_clinic_admin_and_inline_guards_against_hostile_input():
+    # The fixes live in clinic.admin.HostileInputAdmin: a new admin built on Django's own class
+    # would bring the 500s back for its pages.
+    from clinic.admin import HostileInputAdmin
+
+    clinic_apps = {"staff", "patients", "scheduling", "clinical", "finance", "documents", "clinic"}
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in clinic_apps:
+            continue
+        assert isinstance(model_admin, HostileInputAdmin), model
+        for inline in model_admin.inlines:
+            assert issubclass(inline, HostileInputAdmin), inline
