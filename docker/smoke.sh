@@ -200,7 +200,7 @@ smoke_run() { # smoke_run LABEL NAME PORT http|https docker-run-options...
         seed=(--allow-production)
     fi
     seeded=$(date +%s)
-    check "$label: manage.py seed_demo ${seed[*]} loads the demo" \
+    check "$label: manage.py seed_demo${seed[*]:+ ${seed[*]}} loads the demo" \
         docker exec "$name" python manage.py seed_demo "${seed[@]}" --password "$PASSWORD"
     note "seed_demo took $(($(date +%s) - seeded)) s"
     check "$label: the doctor signs in through the sign-in form" sign_in
