@@ -112,7 +112,8 @@ class Sweep:
         self.failures = []
 
     def send(self, method, url, pairs):
-        status = answer((post if method == "post" else get)(self.client, url, pairs))
+        self.last = (post if method == "post" else get)(self.client, url, pairs)
+        status = answer(self.last)
         if status >= 500:
             shown = [(k, v if len(v) < 40 else f"{v[:20]!r}…({len(v)})") for k, v in pairs if isinstance(v, str)]
             self.failures.append(f"{method.upper()} {url} {status}: {shown[:8]}")
@@ -269,15 +270,28 @@ def sweep_forms(sweep, url, response, extra=()):
             sweep.send("post", url, replaced(pairs, subnames, value))
 
 
+def bound_to_query(response):
+    """The field names of the page's forms that were given the address's parameters."""
+    if response.status_code != 200 or response.streaming:
+        return []
+    query = response.wsgi_request.GET
+    return [f.add_prefix(n) for f in forms_on(response) if getattr(f, "data", None) is query for n in f.fields]
+
+
 def sweep_queries(sweep, url, response=None, names=()):
     """Junk in every parameter at once, then in each parameter the page reads alone (one bad
     parameter can turn the page away before another one reaches the database)."""
-    read = list(names)
+    fields, read = [], list(names)
     if response is not None and response.status_code == 200:
-        for item in forms_on(response):
-            if isinstance(item, forms.BaseForm):
-                read += [item.add_prefix(n) for n in item.fields]
-    everything = list(dict.fromkeys([*QUERY_PARAMETERS, *read]))
+        fields = [
+            item.add_prefix(n) for item in forms_on(response) if isinstance(item, forms.BaseForm) for n in item.fields
+        ]
+        read += bound_to_query(response)
+    if fields:
+        # A search or filter form that is bound only once something is asked.
+        sweep.send("get", url, [(name, "1") for name in fields])
+        read += bound_to_query(sweep.last)
+    everything = list(dict.fromkeys([*QUERY_PARAMETERS, *names, *fields]))
     for value in QUERY_VALUES:
         sweep.send("get", url, [(name, value) for name in everything])
     sweep.send("get", url, [(name, value) for name in everything for value in ("1", "abc")])
