@@ -77,6 +77,11 @@ def clinic_data():
 
 def run_manage(*args, database_url, media_root):
     """`manage.py ...` in a subprocess with its own database and media folder, as an operator runs it."""
+    return run_python("manage.py", *args, database_url=database_url, media_root=media_root)
+
+
+def run_python(*argv, database_url, media_root):
+    """`python argv...` (a script, or -c code) in the environment an operator's manage.py has."""
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -84,7 +89,7 @@ def run_manage(*args, database_url, media_root):
     }
     environment.update(LOCAL_RUN="1", DATABASE_URL=database_url, MEDIA_ROOT=str(media_root))
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *argv],
         cwd=BASE_DIR,
         env=environment,
         capture_output=True,

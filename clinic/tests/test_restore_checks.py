@@ -9,9 +9,7 @@ reproduction: it used to be filled before the refusal), and a full one given --f
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 from django.core.management import call_command
@@ -30,6 +28,7 @@ from .test_backup import (  # noqa: F401 (fresh is a fixture)
     make_backup,
     manifest_of,
     run_manage,
+    run_python,
 )
 
 
@@ -164,25 +163,6 @@ call_command("restore", "--force", sys.argv[1])
 """
 
 
-def run_python(code, *args, database_url, media_root):
-    """`python -c code args` in the environment run_manage() gives manage.py."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("SECRET_KEY", "MEDIA_S3_BUCKET", "DJANGO_SETTINGS_MODULE")
-    }
-    environment.update(LOCAL_RUN="1", DATABASE_URL=database_url, MEDIA_ROOT=str(media_root))
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_restore_that_fails_half_way_leaves_the_target_as_it_found_it(tmp_path, fresh):  # noqa: F811
     clinic_data()
@@ -207,7 +187,7 @@ def test_a_restore_that_fails_half_way_leaves_the_target_as_it_found_it(tmp_path
         assert "Restoring the PostgreSQL database failed and was rolled back" in failed.stderr
         assert "patients_seen" in failed.stderr
     else:
-        failed = run_python(FAIL_AFTER_LOADING, str(backup), database_url=fresh["url"], media_root=fresh["media"])
+        failed = run_python("-c", FAIL_AFTER_LOADING, str(backup), database_url=fresh["url"], media_root=fresh["media"])
         assert "No space left on device" in failed.stderr
 
     assert failed.returncode == 1
@@ -239,7 +219,9 @@ def test_row_counts_that_do_not_match_after_loading_undo_the_restore(tmp_path, f
     patients = manifest_of(backup)["database"]["tables"]["patients_patient"]
     edit_manifest(backup, one_more_patient, reseal=True)
 
-    failed = run_python(WITHOUT_CHECKING_THE_DUMP, str(backup), database_url=fresh["url"], media_root=fresh["media"])
+    failed = run_python(
+        "-c", WITHOUT_CHECKING_THE_DUMP, str(backup), database_url=fresh["url"], media_root=fresh["media"]
+    )
 
     assert failed.returncode == 1
     assert f"patients_patient has {patients} rows, the backup lists {patients + 1}" in failed.stderr or (
