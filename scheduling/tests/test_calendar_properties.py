@@ -215,7 +215,7 @@ def working_hours(draw, earliest=6 * 60, latest=21 * 60):
     start = draw(st.integers(earliest, latest - 60))
     end = draw(st.integers(start + 30, latest))
     intervals = [(start, end)]
-    if end + 15 < latest and draw(st.booleans()):
+    if end + 30 <= latest and draw(st.booleans()):  # room for a 15-minute break and a 15-minute interval
         later = draw(st.integers(end + 15, latest - 15))
         intervals.append((later, draw(st.integers(later + 15, latest))))
     return intervals
