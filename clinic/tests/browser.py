@@ -166,3 +166,39 @@ def wall_times(day, early, fallback):
     """The early wall times, unless a clock change falls on one of them that day (zones that
     change clocks at midnight); then the fallback ones."""
     return early if all(_plain_wall_time(day, at) for at in early) else fallback
+
+
+AXE_FAILING_IMPACTS = ("serious", "critical")
+
+
+def assert_no_serious_axe_violations(page):
+    """axe-core finds no serious or critical accessibility violation on the page `page` shows.
+
+    axe is injected as a script, which the clinic's Content Security Policy rightly refuses; so the page's
+    address is loaded again in a second browser context that ignores the policy, with the same session
+    cookies and window size, and checked there. The journey's own page stays under the policy. What only
+    the journey's clicks and scrolling made (an open menu, a filled form) is not in the second page.
+    """
+    # Imported here so that loading this plugin does not read axe.min.js for every test.
+    from axe_playwright_python.base import AXE_SCRIPT  # bundled with the package: nothing is fetched at run time
+
+    context = page.context.browser.new_context(
+        bypass_csp=True, viewport=page.viewport_size, storage_state=page.context.storage_state()
+    )
+    try:
+        checked = context.new_page()
+        checked.goto(page.url)
+        # A lost session would send the check to the sign-in page and pass it there.
+        assert checked.url == page.url, f"the accessibility check landed on {checked.url}, not {page.url}"
+        checked.evaluate(AXE_SCRIPT)
+        results = checked.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    finally:
+        context.close()
+    serious = [v for v in results["violations"] if v["impact"] in AXE_FAILING_IMPACTS]
+    report = "\n".join(
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])} elements): {v['help']} <{v['helpUrl']}>\n"
+        + "\n".join(f"    {' '.join(node['target'])}: {node['failureSummary']}" for node in v["nodes"])
+        for v in serious
+    )
+    if serious:
+        pytest.fail(f"axe-core on {page.url}:\n{report}", pytrace=False)

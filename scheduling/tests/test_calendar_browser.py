@@ -1,5 +1,6 @@
 """A busy day on the calendar in a real browser, on a desk screen and on a phone: every visit is on screen, in
-time order, none covering another, and the doctors' names stay in view while the day scrolls.
+time order, none covering another, and the doctors' names stay in view while the day scrolls; axe-core finds no
+serious accessibility problem in the day or the week.
 
 Set CALENDAR_SCREENSHOTS to a folder to keep a picture of each width for a person to look at.
 """
@@ -13,7 +14,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.tests.browser import sign_in
+from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import local
@@ -107,6 +108,7 @@ def test_a_busy_day_shows_every_visit_with_the_doctors_in_view(page, width):
         page.screenshot(path=f"{folder}/day-{width}.png", full_page=True)
 
     assert_every_visit_readable_in_order(page, shown)
+    assert_no_serious_axe_violations(page)
 
     # Hart's 20-minute visits follow one another; each is on screen once scrolled to.
     hart = sorted((a for a in shown.values() if a.doctor.user.last_name == "Hart"), key=lambda a: a.start)
@@ -133,3 +135,4 @@ def test_a_busy_day_shows_every_visit_with_the_doctors_in_view(page, width):
     if folder:
         page.screenshot(path=f"{folder}/week-{width}.png", full_page=True)
     assert_every_visit_readable_in_order(page, {url: a for url, a in shown.items() if a.doctor_id == hart.pk})
+    assert_no_serious_axe_violations(page)
