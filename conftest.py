@@ -104,3 +104,25 @@ def client_for(db):
         return _client_for(role)
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_database_sessions(django_db_setup, django_db_blocker):
+    """Before the test database is dropped: let a /readyz probe still under way finish (it runs in a thread
+    of its own and may outlive its request on a loaded machine), then end any other session still on it, so
+    PostgreSQL does not refuse the drop ("being accessed by other users") and leave the database behind."""
+    yield
+    from concurrent.futures import wait
+
+    from django.db import connection
+
+    from clinic import health
+
+    if health._probe is not None:
+        wait([health._probe], timeout=30)
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
