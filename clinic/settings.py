@@ -193,7 +193,9 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# A good sign-in clears only that account's failures (staff.signals), not the whole address's: axes'
+# own reset would also wipe the guesses at a colleague's account made from the same desk.
+AXES_RESET_ON_SUCCESS = False
 # Behind PROXY_COUNT reverse proxies the client's address comes from X-Forwarded-For (one rule for
 # lockouts and the audit trail); without it, every sign-in would seem to come from the proxy.
 PROXY_COUNT = env.int("PROXY_COUNT", default=0)

@@ -29,6 +29,15 @@ def slow_down_failed_sign_in(sender, credentials, request=None, **kwargs):
     time.sleep(min(settings.LOGIN_FAILURE_DELAY * (failures + 1), 3.0))
 
 
+@receiver(user_logged_in, dispatch_uid="staff.clear_own_sign_in_failures")
+def clear_own_sign_in_failures(sender, request, user, **kwargs):
+    """A good sign-in forgives that account's earlier failures, and only those: guesses at another
+    account from the same address keep counting toward that account's (and the address's) lock."""
+    from axes.utils import reset
+
+    reset(username=user.get_username())
+
+
 @receiver(user_logged_in, dispatch_uid="staff.session_signed_in")
 def session_signed_in(sender, request, user, **kwargs):
     """Every sign-in with a password starts afresh: the session's clock and its row in "Your

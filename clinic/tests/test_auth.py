@@ -228,3 +228,21 @@ def test_sign_out_is_post_only(reception):
     assert response.status_code == 302
     assert response["Location"] == reverse("login")
     assert reception.get(reverse("home")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_colleagues_good_sign_in_from_the_same_address_does_not_wipe_the_guesses_at_an_account():
+    """Four guesses at rita's password, then one good sign-in to one's own account, repeated: the
+    guesses at rita's account still add up to her lock-out (and the address's)."""
+    UserFactory(username="rita")
+    UserFactory(username="mallory")
+    desk = "10.0.0.7"
+    limit = settings.AXES_FAILURE_LIMIT
+    for _ in range(3):
+        for _ in range(limit - 1):
+            Client(REMOTE_ADDR=desk).post(reverse("login"), {"username": "rita", "password": "guess"})
+        Client(REMOTE_ADDR=desk).post(reverse("login"), {"username": "mallory", "password": PASSWORD})
+    # From anywhere, even with the right password: rita's account is locked by the guesses at it.
+    response = Client(REMOTE_ADDR="10.9.9.9").post(reverse("login"), {"username": "rita", "password": PASSWORD})
+    assert response.status_code == 429
+    assert LOCKED_OUT_TEXT in response.content.decode()
