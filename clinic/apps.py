@@ -9,6 +9,7 @@ class ClinicConfig(AppConfig):
     verbose_name = "Clinic"
 
     def ready(self):
+        from clinic import checks  # noqa: F401 (registers the deploy checks)
         from clinic.guards import install_audit_guards
         from clinic.triggers import reinstall_after_migrate
 

@@ -45,7 +45,16 @@ def production_env(tmp_path, **overrides):
         k: v
         for k, v in os.environ.items()
         # DJANGO_ALLOW_ASYNC_UNSAFE: set for the browser tests (clinic/tests/browser.py) when they ran first.
-        if k not in {"SECRET_KEY", "LOCAL_RUN", "HTTPS", "DEBUG", "TRUST_PROXY_SSL_HEADER", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        if k
+        not in {
+            "SECRET_KEY",
+            "AUDIT_KEY",
+            "LOCAL_RUN",
+            "HTTPS",
+            "DEBUG",
+            "TRUST_PROXY_SSL_HEADER",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
         and not k.startswith("SECURE_")
     }
     env.pop("DATABASE_URL", None)  # the checks need no database; SQLite under DATA_DIR if any
@@ -57,6 +66,7 @@ def production_env(tmp_path, **overrides):
             # A checkout's .env (written by make) says LOCAL_RUN=1: production must not read it.
             "LOCAL_RUN": "0",
             "SECRET_KEY": secrets.token_urlsafe(50),
+            "AUDIT_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "clinic.example",
             "CSRF_TRUSTED_ORIGINS": "https://clinic.example",
             **overrides,
@@ -103,6 +113,25 @@ def test_check_deploy_does_warn_when_https_is_off(tmp_path):
     assert result.returncode != 0
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("audit_key", "problem"),
+    [
+        ("", "AUDIT_KEY is not set"),
+        ("same-as-secret", "AUDIT_KEY is the same as SECRET_KEY"),
+        ("short-key", "AUDIT_KEY is shorter than 32 characters"),
+    ],
+)
+def test_check_deploy_fails_without_an_audit_key_of_its_own(tmp_path, audit_key, problem):
+    env = production_env(tmp_path)
+    env["AUDIT_KEY"] = env["SECRET_KEY"] if audit_key == "same-as-secret" else audit_key
+
+    result = run([sys.executable, "manage.py", "check", "--deploy"], env)
+
+    assert result.returncode != 0
+    assert "clinic.E001" in result.stderr
+    assert problem in result.stderr
 
 
 # --- the HTTPS switch --------------------------------------------------------------------------------
