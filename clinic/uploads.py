@@ -181,6 +181,9 @@ def _checked_image(data, name, images_only=False):
                 raise ValidationError("This image is damaged or incomplete; upload it again.", code="damaged") from exc
             raise refused from exc
     content_type, extension = _IMAGE_TYPES[image_format]
+    # Pillow's savers take comments, EXIF, XMP, ICC profiles and text chunks from `info` when not told
+    # otherwise; keep only a palette's transparency (pixels, not metadata).
+    upright.info = {key: value for key, value in upright.info.items() if key == "transparency"}
     out = io.BytesIO()
     if image_format == "JPEG":
         upright.convert("RGB").save(out, "JPEG", quality=90)

@@ -161,6 +161,63 @@ def test_a_jpeg_loses_its_exif_and_gps_position():
         assert stored.size == (40, 20)
 
 
+SECRET_NOTE = b"Patient VIP-4711 private note"
+
+
+def _jpeg_with_comment():
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), "teal").save(out, "JPEG", comment=SECRET_NOTE)
+    return out.getvalue()
+
+
+def _png_with_text_and_profile():
+    from PIL import ImageCms, PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Comment", SECRET_NOTE.decode())
+    text.add_itxt("Author", SECRET_NOTE.decode())
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    Image.new("RGB", (40, 20), "teal").save(out, "PNG", pnginfo=text, icc_profile=profile)
+    return out.getvalue()
+
+
+def _webp_with_xmp():
+    out = io.BytesIO()
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + SECRET_NOTE + b"</x:xmpmeta>"
+    Image.new("RGB", (40, 20), "teal").save(out, "WEBP", xmp=xmp, exif=Image.Exif().tobytes())
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [(_jpeg_with_comment, "photo.jpg"), (_png_with_text_and_profile, "photo.png"), (_webp_with_xmp, "photo.webp")],
+)
+def test_comments_text_and_profiles_do_not_survive_re_encoding(make, name):
+    original = make()
+    assert SECRET_NOTE in original or zlib.compress(SECRET_NOTE) in original or b"Author" in original
+
+    data = stored_bytes(check_upload(upload(original, name)))
+
+    assert SECRET_NOTE not in data
+    with Image.open(io.BytesIO(data)) as stored:
+        assert not {"comment", "icc_profile", "xmp", "exif", "Comment", "Author", "XML:com.adobe.xmp"} & set(stored.info)
+        assert stored.size == (40, 20)
+
+
+def test_a_transparent_palette_png_keeps_its_transparency():
+    image = Image.new("P", (10, 10), 0)
+    image.putpalette([255, 0, 0, 0, 0, 255])
+    image.info["transparency"] = 0
+    out = io.BytesIO()
+    image.save(out, "PNG", transparency=0)
+
+    data = stored_bytes(check_upload(upload(out.getvalue(), "dot.png")))
+
+    with Image.open(io.BytesIO(data)) as stored:
+        assert stored.info.get("transparency") == 0
+
+
 def test_a_jpeg_is_turned_upright_by_its_exif_orientation():
     # Orientation 6: the camera was turned a quarter; the stored image is the right way up.
     checked = check_upload(upload(jpeg_with_exif(orientation=6, size=(40, 20)), "photo.jpg"))
