@@ -13,7 +13,10 @@ from django.utils import timezone
 from clinic.audit import lock_rows
 from clinic.uploads import check_upload, make_thumbnail, store, stored_or_removed
 
+from .access import documents_visible_to
 from .models import ClinicalDocument, DocumentVersion, PatientImage
+
+VIEW_IMAGES = "documents.view_patientimage"
 
 
 def _checked(uploaded, **options):
@@ -23,22 +26,25 @@ def _checked(uploaded, **options):
         raise ValidationError({"file": error.messages}) from error
 
 
-def already_on_record(patient, sha256):
-    """Where an identical file already is on this patient's record, in words; '' if nowhere."""
-    version = (
-        DocumentVersion.objects.filter(document__patient=patient, sha256=sha256).select_related("document").first()
-    )
+def already_on_record(patient, sha256, viewer):
+    """Where an identical file already is on this patient's record, among what `viewer` may see, in words;
+    '' if nowhere. A copy the viewer may not see does not count: naming it (or even refusing because of it)
+    would tell a receptionist that a clinical document with that content and title exists."""
+    visible = documents_visible_to(viewer, ClinicalDocument.objects.filter(patient=patient))
+    version = DocumentVersion.objects.filter(document__in=visible, sha256=sha256).select_related("document").first()
     if version is not None:
         document = version.document
         return f"the document '{document.title}' ({document.document_date:%d %b %Y}, version {version.number})"
+    if not viewer.has_perm(VIEW_IMAGES):
+        return ""
     image = PatientImage.objects.filter(patient=patient, sha256=sha256).first()
     if image is not None:
         return f"the image '{image.body_site}' taken {image.taken_on:%d %b %Y}"
     return ""
 
 
-def _refuse_duplicate(patient, checked):
-    where = already_on_record(patient, checked.sha256)
+def _refuse_duplicate(patient, checked, by):
+    where = already_on_record(patient, checked.sha256, by)
     if where:
         raise ValidationError({"file": f"This exact file is already on the patient's record as {where}."})
 
@@ -71,7 +77,7 @@ def upload_document(
     with stored_or_removed() as written:
         version = _stored_version(checked, by, "", written)
         with transaction.atomic():
-            _refuse_duplicate(patient, checked)
+            _refuse_duplicate(patient, checked, by)
             document = _new_document(patient, appointment, medical_record, doc_type, title, document_date, notes, by)
             _make_current(document, version)
     return document
@@ -196,7 +202,7 @@ def upload_image(*, patient, uploaded, body_site, taken_on, by, description="", 
         store(image.thumbnail, "thumb.jpg", make_thumbnail(checked.content), written)
         image.full_clean()
         with transaction.atomic():
-            _refuse_duplicate(patient, checked)
+            _refuse_duplicate(patient, checked, by)
             image.save()
     return image
 

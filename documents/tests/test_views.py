@@ -285,6 +285,29 @@ def test_a_bad_upload_is_a_message_on_the_form_and_leaves_nothing(case, doctor_c
     assert stored_files(media) == []
 
 
+def test_reception_filing_a_copy_of_a_clinical_document_learns_nothing_about_it(reception, patient):
+    """The identical clinical document is not reception's to see: not its title, not even that it exists."""
+    make_document(patient, title="HIV viral load", uploaded=pdf_upload(text="same bytes"))
+    response = reception.post(
+        reverse("documents:upload", args=[patient.pk]),
+        upload_data(doc_type=Type.REFERRAL, title="Referral letter", file=pdf_upload("letter.pdf", text="same bytes")),
+    )
+    assert response.status_code == 302
+    assert "HIV viral load" not in text(reception.get(response["Location"], follow=True))
+    assert ClinicalDocument.objects.filter(patient=patient, title="Referral letter").exists()
+
+
+def test_reception_is_told_of_a_copy_it_may_see(reception, patient):
+    make_document(patient, doc_type=Type.REFERRAL, title="Cardiology referral", uploaded=pdf_upload(text="same"))
+    response = reception.post(
+        reverse("documents:upload", args=[patient.pk]),
+        upload_data(doc_type=Type.REFERRAL, title="Referral again", file=pdf_upload("again.pdf", text="same")),
+    )
+    assert response.status_code == 200
+    [error] = response.context["form"].errors["file"]
+    assert "as the document 'Cardiology referral'" in error
+
+
 def test_a_file_already_on_the_record_is_refused_saying_where_it_is(doctor_client, patient, media):
     first = make_document(patient, title="Full blood count", uploaded=pdf_upload(text="same bytes"))
     files = stored_files(media)
