@@ -8,6 +8,7 @@ from django.views.generic import CreateView, DetailView, ListView, UpdateView, V
 
 from clinic.audit import Action, RecordsAccess, record
 from clinic.idempotency import OncePerSubmission
+from clinic.views import PermissionFirstMixin
 from scheduling.models import Appointment
 
 from .forms import AllergyForm, ConditionForm, PatientCreateForm, PatientForm, PatientSearchForm
@@ -112,14 +113,13 @@ class PatientArchiveView(OncePerSubmission, PermissionRequiredMixin, View):
         return HttpResponseRedirect(patient.get_absolute_url())
 
 
-class _PatientChildMixin(OncePerSubmission, PermissionRequiredMixin):
+class _PatientChildMixin(OncePerSubmission, PermissionFirstMixin):
     """Allergy/condition forms belong to one patient from the URL."""
 
     template_name = "patients/child_form.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.patient = get_object_or_404(Patient, pk=kwargs["patient_pk"])
-        return super().dispatch(request, *args, **kwargs)
+    def load(self, *, patient_pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=patient_pk)
 
     def get_queryset(self):
         return self.model.objects.filter(patient=self.patient)

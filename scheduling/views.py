@@ -13,6 +13,7 @@ from django.views.generic import DetailView, FormView, TemplateView, View
 from clinic.audit import Action, RecordsAccess, record
 from clinic.forms import add_service_errors
 from clinic.idempotency import OncePerSubmission
+from clinic.views import PermissionFirstMixin
 from finance.queries import visit_charges
 from patients.forms import PatientSearchForm
 from patients.models import Patient
@@ -96,7 +97,7 @@ class AppointmentDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
         return super().get_context_data(steps=steps, links=links, charges=charges, **kwargs)
 
 
-class BookAppointmentView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, FormView):
+class BookAppointmentView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormView):
     permission_required = "scheduling.add_appointment"
     form_class = BookingForm
     template_name = "scheduling/book.html"
@@ -109,10 +110,9 @@ class BookAppointmentView(OncePerSubmission, PermissionRequiredMixin, RecordsAcc
             query = response.context_data["search_form"].cleaned_data["q"]
             record(Action.SEARCH, summary=f'booking: patients "{query}", {found} shown')
 
-    def dispatch(self, request, *args, **kwargs):
-        patient_id = _id_param(request, "patient")
+    def load(self, **kwargs):
+        patient_id = _id_param(self.request, "patient")
         self.patient = get_object_or_404(Patient, pk=patient_id, is_archived=False) if patient_id else None
-        return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
         return {key: self.request.GET[key] for key in ("doctor", "date", "time", "minutes") if key in self.request.GET}
@@ -150,10 +150,9 @@ class BookAppointmentView(OncePerSubmission, PermissionRequiredMixin, RecordsAcc
         return HttpResponseRedirect(appointment.get_absolute_url())
 
 
-class _AppointmentFormView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, FormView):
-    def dispatch(self, request, *args, **kwargs):
-        self.appointment = get_object_or_404(Appointment.objects.with_people(), pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+class _AppointmentFormView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormView):
+    def load(self, *, pk, **kwargs):
+        self.appointment = get_object_or_404(Appointment.objects.with_people(), pk=pk)
 
     def audit_object(self):
         return self.appointment

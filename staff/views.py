@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.generic import CreateView, ListView, TemplateView, UpdateView, View
 
 from clinic.idempotency import OncePerSubmission
+from clinic.views import PermissionFirstMixin
 
 from .forms import (
     DoctorForm,
@@ -97,16 +98,15 @@ class StaffActivationView(OncePerSubmission, PermissionRequiredMixin, View):
         return HttpResponseRedirect(reverse("staff:list"))
 
 
-class DoctorProfileView(OncePerSubmission, PermissionRequiredMixin, TemplateView):
+class DoctorProfileView(OncePerSubmission, PermissionFirstMixin, TemplateView):
     """A doctor's profile and weekly working hours, edited together."""
 
     permission_required = "staff.change_doctor"
     template_name = "staff/doctor_profile.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.user_obj = get_object_or_404(User, pk=kwargs["pk"])
+    def load(self, *, pk, **kwargs):
+        self.user_obj = get_object_or_404(User, pk=pk)
         self.doctor = Doctor.objects.filter(user=self.user_obj).first() or Doctor(user=self.user_obj)
-        return super().dispatch(request, *args, **kwargs)
 
     def get_forms(self):
         data = self.request.POST if self.request.method == "POST" else None

@@ -460,3 +460,32 @@ def test_signed_in_user_with_no_role_sees_the_friendly_page_not_a_crash(client_f
     body = response.content.decode()
     assert FRIENDLY_403 in body
     assert "ask an administrator" in body
+
+
+MISSING_ID = 987_654_321
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("principal", ROLES)
+@pytest.mark.parametrize("name", sorted(n for n in URL_NAMES if n in KWARGS))
+def test_a_refused_role_gets_the_same_403_for_a_missing_id(name, principal, client_for):
+    """Permission first, then the lookup: a role refused a page cannot tell existing ids from missing ones
+    (a 403 for one and a 404 for the other would let it enumerate records)."""
+    if principal in ACCESS[name] or name.startswith("admin:"):
+        return
+    client = client_as(principal, client_for)
+    kwargs = url_kwargs(name, client.user)
+    missing = {key: MISSING_ID if isinstance(value, int) else value for key, value in kwargs.items()}
+    method = method_for(name)
+    response = getattr(client, method)(reverse(name, kwargs=missing))
+    assert response.status_code == 403, f"{name} as {principal}: {response.status_code} for a missing id"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("principal", [DOCTOR, NURSE, MANAGER])
+def test_booking_for_a_patient_id_answers_the_same_403_whether_or_not_the_patient_exists(principal, client_for):
+    client = client_as(principal, client_for)
+    existing = PatientFactory()
+    for patient_id in (existing.pk, MISSING_ID):
+        response = client.get(reverse("scheduling:book"), {"patient": patient_id})
+        assert response.status_code == 403, (principal, patient_id, response.status_code)
