@@ -18,6 +18,33 @@ MIN_LENGTH = timedelta(minutes=5)
 MAX_LENGTH = timedelta(hours=8)
 
 
+# An audit summary names the time and the people first, then any other field that changed.
+_NAMED_FIRST = ("start", "end", "patient", "doctor")
+
+
+def _short(text, limit=60):
+    # Keeps a summary naming several fields within the audit entry's 300 characters.
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown(value):
+    if value in (None, ""):
+        return "(none)"
+    if isinstance(value, str):
+        return f'"{_short(value)}"'
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    if isinstance(value, int):
+        return f"#{value}"  # an id whose row was not found
+    return _short(str(value))
+
+
+def _old_new(name, values, labels=None):
+    """'name: old → new', each value by its label when it has one (a person by name, not id)."""
+    labels = labels or {}
+    return f"{name}: " + " → ".join(labels.get(value) or _shown(value) for value in values)
+
+
 class InvalidTransition(ValidationError):
     """A status change the appointment's lifecycle does not allow."""
 
@@ -124,17 +151,31 @@ class Appointment(Audited, models.Model):
         ]
 
     def audit_action(self, changes):
+        """Each changed field with its old and new value: a reschedule names the earlier time and
+        doctor, so the appointment's history stays findable though it changes in place."""
+        if "status" in changes:
+            return super().audit_action(changes)
+        parts = []
         if "start" in changes or "end" in changes:
-            # The earlier time stays findable: an appointment is rescheduled in place.
             starts = changes.get("start") or (self.start, self.start)
             ends = changes.get("end") or (self.end, self.end)
-            moved = " → ".join(
-                f"{timezone.localtime(s):%Y-%m-%d %H:%M}–{timezone.localtime(e):%H:%M}"
-                for s, e in zip(starts, ends, strict=True)
+            parts.append(
+                " → ".join(
+                    f"{timezone.localtime(s):%Y-%m-%d %H:%M}–{timezone.localtime(e):%H:%M}"
+                    for s, e in zip(starts, ends, strict=True)
+                )
             )
-            doctor = " (doctor changed)" if "doctor" in changes else ""
-            return Action.RESCHEDULE, f"{moved}{doctor}"
-        return super().audit_action(changes)
+        # Names rather than ids; one query each, and only when the person changes (never through
+        # the services for a patient).
+        if "patient" in changes:
+            patients = Patient.objects.in_bulk(changes["patient"])
+            parts.append(_old_new("patient", changes["patient"], {pk: p.mrn for pk, p in patients.items()}))
+        if "doctor" in changes:
+            doctors = Doctor.objects.select_related("user").in_bulk(changes["doctor"])
+            parts.append(_old_new("doctor", changes["doctor"], {pk: _short(str(d)) for pk, d in doctors.items()}))
+        parts += [_old_new(name, values) for name, values in changes.items() if name not in _NAMED_FIRST]
+        moved = not changes.keys().isdisjoint({"start", "end", "doctor"}) and "patient" not in changes
+        return (Action.RESCHEDULE if moved else Action.CHANGE), "; ".join(parts)
 
     def __str__(self):
         local = timezone.localtime(self.start)
