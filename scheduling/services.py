@@ -76,6 +76,19 @@ def reschedule_appointment(*, appointment, start, end=None, doctor=None, by) -> 
     return _save_guarded(appointment)
 
 
+@transaction.atomic
+def update_appointment_details(*, appointment, reason, by) -> Appointment:
+    """The reason for visit, while the appointment is still to come (like its time: a visit that
+    has begun, ended or was called off is history)."""
+    appointment = lock_rows(Appointment.objects).get(pk=appointment.pk)
+    if appointment.status not in Appointment.RESCHEDULABLE:
+        raise ValidationError(f"A {appointment.get_status_display().lower()} appointment cannot be changed.")
+    appointment.reason = reason
+    appointment.clean_fields(exclude=[f.name for f in Appointment._meta.fields if f.name != "reason"])
+    appointment.save(update_fields=["reason", "updated_at"])
+    return appointment
+
+
 def cancel_appointment(*, appointment, reason, by) -> Appointment:
     appointment.cancel(by=by, reason=reason)
     return appointment
