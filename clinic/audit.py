@@ -60,6 +60,9 @@ def entry_hash(entry):
         entry.user_agent,
         entry.request_id,
     ]
+    if entry.name:
+        # Added later: entries written before it have no name and keep their hashes.
+        content.append(entry.name)
     message = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
     return hmac.new(_key(), message, hashlib.sha256).hexdigest()
 
@@ -83,17 +86,18 @@ def lock_rows(queryset, **options):
 
 
 def _who():
-    """(user, username, address, client, request id) of the request being served, or the command."""
+    """(user, username, name, address, client, request id) of the request being served, or the command."""
     request = current_request()
     if request is None:
         command = " ".join(sys.argv[1:2]) or "python"
-        return None, "", None, f"manage.py {command}"[:200], ""
+        return None, "", "", None, f"manage.py {command}"[:200], ""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         user = None
     return (
         user,
         user.get_username() if user else "",
+        user.get_full_name()[:301] if user else "",
         client_address(request) or None,
         request.headers.get("User-Agent", "")[:200],
         getattr(request, "request_id", ""),
@@ -112,7 +116,7 @@ def record(action, obj=None, *, summary="", patient_id=None, using=None, chain_l
     """Append one entry, in the caller's transaction when there is one (`chain_locked`: the caller
     already holds the chain's lock in it)."""
     object_type, object_id, obj_patient = _describe(obj)
-    user, username, ip, client, request_id = _who()
+    user, username, name, ip, client, request_id = _who()
     using = using or router.db_for_write(AuditEntry)
     with transaction.atomic(using=using, savepoint=False):
         if not chain_locked:
@@ -124,6 +128,7 @@ def record(action, obj=None, *, summary="", patient_id=None, using=None, chain_l
             at=timezone.now(),
             user=user,
             username=username,
+            name=name,
             action=action,
             object_type=object_type,
             object_id=object_id,

@@ -101,7 +101,7 @@ class PatientAccessView(_EntriesView):
     def get_context_data(self, **kwargs):
         people = (
             AuditEntry.objects.filter(patient=self.patient)
-            .values("user_id", "username")
+            .values("user_id", "username", "name")
             .annotate(entries=Count("id"), first=Min("at"), last=Max("at"))
             .order_by("-last")[:200]
         )

@@ -8,6 +8,7 @@ directly in the database is found by `manage.py verify_audit` (clinic/audit.py).
 from django.apps import apps
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 
 
 class AuditTrailError(Exception):
@@ -43,14 +44,19 @@ class AuditEntry(models.Model):
         RESTORE = "restore", "restored"
         REVERSE = "reverse", "reversed"
         DELETE = "delete", "deleted"
+        # Staff accounts: who may do what, and who they are.
+        ROLES = "roles", "changed roles"
+        PASSWORD = "password", "set password"
+        RENAME = "rename", "renamed"
 
     seq = models.BigIntegerField(unique=True, editable=False)
     at = models.DateTimeField(editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
     )
-    # The name at the time: accounts are renamed, the trail is not.
+    # Who it was at the time, username and full name: accounts are renamed, the trail is not.
     username = models.CharField(max_length=150, editable=False)
+    name = models.CharField(max_length=301, blank=True, editable=False)
     action = models.CharField(max_length=12, choices=Action.choices, editable=False)
     object_type = models.CharField(max_length=60, blank=True, editable=False)
     object_id = models.CharField(max_length=40, blank=True, editable=False)
@@ -76,10 +82,19 @@ class AuditEntry(models.Model):
             models.Index(fields=["patient", "-at"], name="audit_patient"),
             models.Index(fields=["user", "-at"], name="audit_user"),
             models.Index(fields=["action", "-at"], name="audit_action"),
+            # A username once in the trail is never given to another account (staff.services).
+            models.Index(Upper("username"), name="audit_username_upper"),
         ]
 
     def __str__(self):
         return f"#{self.seq} {self.username or 'system'} {self.action} {self.object_type} {self.object_id}"
+
+    @property
+    def who(self):
+        """The person as they were named when they acted: "Anna Jones (ajones)"."""
+        if not self.username:
+            return "system"
+        return f"{self.name} ({self.username})" if self.name else self.username
 
     @property
     def object_label(self):

@@ -97,6 +97,8 @@ MIDDLEWARE = [
     # a user who owes a code (or, when required, a set-up) reaches nothing else.
     "staff.middleware.SessionLifetimeMiddleware",
     "staff.middleware.TwoFactorMiddleware",
+    # Then a password someone else set must be replaced before anything else.
+    "staff.middleware.PasswordChangeRequiredMiddleware",
     # Default deny: every view needs a signed-in user unless marked login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -1,15 +1,45 @@
+from functools import partial
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.admin import ClinicModelAdmin, ClinicTabularInline, HostileInputAdmin, NoDeleteAdmin
+from clinic.context import current_request
 
+from . import services
+from .forms import SetPasswordForSomeoneForm
 from .models import Doctor, Specialty, User, WorkingHours
+
+
+class StaffChangeForm(UserChangeForm):
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        problem = services.username_taken(username, account=self.instance)
+        if problem:
+            raise ValidationError(problem)
+        return username
+
+
+class StaffCreationForm(AdminUserCreationForm):
+    def clean_username(self):
+        username = super().clean_username()
+        problem = services.username_taken(username)
+        if problem:
+            raise ValidationError(problem)
+        return username
 
 
 @admin.register(User)
 class UserAdmin(HostileInputAdmin, NoDeleteAdmin, DjangoUserAdmin):
+    """Accounts in the admin follow the staff pages' rules (staff.services): renames, roles and
+    passwords set for someone else are audited, and nobody changes their own roles or rights."""
+
+    form = StaffChangeForm
+    add_form = StaffCreationForm
     list_display = ["username", "first_name", "last_name", "email", "roles", "is_active", "is_staff", "last_login"]
     list_filter = ["is_active", "is_staff", "groups"]
     search_fields = ["username", "first_name", "last_name", "email"]
@@ -18,15 +48,41 @@ class UserAdmin(HostileInputAdmin, NoDeleteAdmin, DjangoUserAdmin):
     # admin access by hand or grant a permission outside the roles, so an Administrator cannot
     # climb into clinical data through the user form.
     SUPERUSER_ONLY = ("is_superuser", "is_staff", "user_permissions")
+    # Nobody, a superuser included, changes what they themselves may do.
+    NOT_ON_OWN_ACCOUNT = ("groups", "is_active", *SUPERUSER_ONLY)
+
+    @property
+    def change_password_form(self):
+        # The admin builds this form itself (form(user, data)); who is setting the password comes
+        # from the request being served, which clinic.context keeps.
+        return partial(SetPasswordForSomeoneForm, by=current_request().user)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.is_superuser:
-            fields += [name for name in self.SUPERUSER_ONLY if name not in fields]
-        return fields
+            fields += self.SUPERUSER_ONLY
+        if obj is not None and obj.pk == request.user.pk:
+            fields += self.NOT_ON_OWN_ACCOUNT
+        return list(dict.fromkeys(fields))
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.save_account(obj, by=request.user)
+        else:
+            services.create_account(obj, roles=[], by=request.user)
+
+    def save_related(self, request, form, formsets, change):
+        # Roles and permissions go through staff.services (audited), not the form's own m2m save.
+        roles = form.cleaned_data.pop("groups", None)
+        permissions = form.cleaned_data.pop("user_permissions", None)
+        super().save_related(request, form, formsets, change)
+        if roles is not None:
+            services.set_roles(form.instance, roles, by=request.user)
+        if permissions is not None:
+            services.set_permissions(form.instance, permissions, by=request.user)
 
     @admin.display(description="Roles")
     def roles(self, user):

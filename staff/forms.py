@@ -1,12 +1,14 @@
 from django import forms
-from django.contrib.auth.forms import SetPasswordMixin
+from django.contrib.auth.forms import AdminPasswordChangeForm, PasswordChangeForm, SetPasswordMixin
 from django.contrib.auth.models import Group
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from clinic.forms import ModelMultipleChoiceField, TimeInput
 
+from . import services
 from .models import Doctor, User, WorkingHours
 from .roles import ALL_ROLES
+from .services import OWN_ROLES_REFUSED, username_taken
 
 
 class RolesField(ModelMultipleChoiceField):
@@ -27,46 +29,46 @@ class StaffSearchForm(forms.Form):
 
 
 class StaffUserForm(forms.ModelForm):
+    """An account's details and roles; saved by the view through staff.services."""
+
     roles = RolesField(required=False, help_text="What this person may do. A doctor also needs a doctor profile.")
 
     class Meta:
         model = User
         fields = ["username", "first_name", "last_name", "email"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, editor=None, **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("first_name", "last_name"):
             self.fields[name].required = True
         if self.instance.pk:
             self.fields["roles"].initial = self.instance.groups.filter(name__in=ALL_ROLES)
+        if editor is not None and self.instance.pk == editor.pk:
+            # Shown, not editable: a posted value is ignored (staff.services refuses it too).
+            self.fields["roles"].disabled = True
+            self.fields["roles"].help_text = OWN_ROLES_REFUSED
+
+    def chosen_groups(self):
+        """The roles ticked, plus the account's groups that are not roles (kept as they are)."""
+        kept = self.instance.groups.exclude(name__in=ALL_ROLES) if self.instance.pk else []
+        return [*kept, *self.cleaned_data["roles"]]
 
     def clean_username(self):
         username = self.cleaned_data["username"]
-        if User.objects.filter(username__iexact=username).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("A staff account with this username already exists.")
+        problem = username_taken(username, account=self.instance)
+        if problem:
+            raise forms.ValidationError(problem)
         return username
-
-    def save(self, commit=True):
-        user = super().save(commit=commit)
-        if commit:
-            self.save_roles(user)
-        return user
-
-    def save_roles(self, user):
-        roles = self.cleaned_data["roles"]
-        kept = user.groups.exclude(name__in=ALL_ROLES)
-        user.groups.set([*kept, *roles])
-        # The admin site is for managers' and administrators' work.
-        from .roles import ADMIN_SITE_ROLES
-
-        user.is_staff = any(r.name in ADMIN_SITE_ROLES for r in roles)
-        user.save(update_fields=["is_staff"])
 
 
 class StaffUserCreateForm(SetPasswordMixin, StaffUserForm):
     """A new account with a first password, checked by Django's password validators."""
 
     password1, password2 = SetPasswordMixin.create_password_fields()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = "Its owner must replace it with their own at their first sign-in."
 
     def clean(self):
         self.validate_passwords()
@@ -76,11 +78,47 @@ class StaffUserCreateForm(SetPasswordMixin, StaffUserForm):
         super()._post_clean()
         self.validate_password_for_user(self.instance)
 
+    def save(self, commit=False):
+        """The unsaved account with its password set: staff.services.create_account saves it."""
+        return self.set_password_and_save(super().save(commit=False), commit=False)
+
+
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """Changing one's own password (the current one is asked for). A password someone else set
+    must be replaced by a different one."""
+
+    def clean_new_password1(self):
+        password = self.cleaned_data["new_password1"]
+        if self.user.must_change_password and self.user.check_password(password):
+            raise forms.ValidationError("Choose a new password, not the one you were given.")
+        return password
+
     def save(self, commit=True):
-        user = super(StaffUserForm, self).save(commit=False)
-        user = self.set_password_and_save(user, commit=True)
-        self.save_roles(user)
+        user = super().save(commit=commit)
+        if commit:
+            services.password_changed_by_owner(user)
         return user
+
+
+class SetPasswordForSomeoneForm(AdminPasswordChangeForm):
+    """The admin's "set password" page, for someone else only: saved through staff.services (audited,
+    their sessions end, they choose their own at the next sign-in)."""
+
+    def __init__(self, user, *args, by, **kwargs):
+        self.by = by
+        super().__init__(user, *args, **kwargs)
+
+    def clean(self):
+        if self.user.pk == self.by.pk:
+            # On a field: the admin's page shows no form-wide errors.
+            raise forms.ValidationError(
+                {"password1": "Change your own password on your password page, which asks for your current one."}
+            )
+        return super().clean()
+
+    def save(self, commit=True):
+        usable = self.cleaned_data.get("set_usable_password", True)
+        return services.set_password_for(self.user, self.cleaned_data["password1"] if usable else None, by=self.by)
 
 
 class DoctorForm(forms.ModelForm):

@@ -56,3 +56,17 @@ class TwoFactorMiddleware(MiddlewareMixin):
         if request.method == "GET":
             target = f"{target}?{urlencode({'next': request.get_full_path()})}"
         return HttpResponseRedirect(target)
+
+
+class PasswordChangeRequiredMiddleware(MiddlewareMixin):
+    """A user whose password was set by someone else (staff.services) reaches only the page where
+    they choose their own, and sign-out; everything else, the admin site included, sends them there."""
+
+    OPEN = {"password_change", "password_change_done", "logout"}
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not _signed_in(request) or not request.user.must_change_password:
+            return None
+        if request.resolver_match.view_name in self.OPEN:
+            return None
+        return HttpResponseRedirect(reverse("password_change"))

@@ -12,6 +12,10 @@ from django.utils import timezone
 class User(AbstractUser):
     """A member of staff. Never deleted once they have history: deactivated instead."""
 
+    # Set when someone else (an administrator) chose this password: its owner must replace it at
+    # the next sign-in, so a password another person knows never stays in use (staff.services).
+    must_change_password = models.BooleanField(default=False, editable=False)
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         ordering = ["last_name", "first_name", "username"]
@@ -19,6 +23,12 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.get_full_name() or self.username
+
+    @property
+    def audit_label(self):
+        """Who this is, as the audit trail's summaries name people: "Anna Jones (ajones)"."""
+        name = self.get_full_name()
+        return f"{name} ({self.username})" if name else self.username
 
     @property
     def role_names(self):

@@ -133,6 +133,8 @@ ROLE_PERMISSIONS = {
     ],
 }
 
+# Roles that read charts: granting one is named as such in the audit trail.
+CLINICAL_ROLES = {DOCTOR, NURSE}
 # Roles that work in the Django admin (it needs is_staff).
 ADMIN_SITE_ROLES = {MANAGER, ADMINISTRATOR}
 ALL_ROLES = list(ROLE_PERMISSIONS)

@@ -154,5 +154,5 @@ def end_sessions(user, *, keep=None):
 def sign_out_everywhere(*, user, by):
     """An administrator ends every session of someone (a lost laptop, a leaver); audited."""
     with transaction.atomic():
-        audit.record(audit.Action.CHANGE, user, summary=f"signed out everywhere by {by.get_username()}")
+        audit.record(audit.Action.CHANGE, user, summary=f"{user.audit_label} signed out everywhere")
     return end_sessions(user)

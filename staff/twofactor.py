@@ -275,5 +275,5 @@ def reset(*, user, by):
     everywhere; they set it up again at their next sign-in (if it is required of them) or when they choose."""
     with transaction.atomic():
         _remove_devices(user)
-        audit.record(audit.Action.CHANGE, user, summary=f"two-factor sign-in reset by {by.get_username()}")
+        audit.record(audit.Action.CHANGE, user, summary=f"two-factor sign-in of {user.audit_label} reset")
     return sessions.end_sessions(user)

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponseRedirect
@@ -10,6 +11,7 @@ from django.views.generic import CreateView, ListView, TemplateView, UpdateView,
 from clinic.idempotency import OncePerSubmission
 from clinic.views import PermissionFirstMixin
 
+from . import services
 from .forms import (
     DoctorForm,
     DoctorSearchForm,
@@ -50,16 +52,31 @@ class StaffListView(PermissionRequiredMixin, ListView):
         return super().get_context_data(form=self.form, roles=ALL_ROLES, **kwargs)
 
 
-class StaffCreateView(OncePerSubmission, PermissionRequiredMixin, CreateView):
+class _AccountFormMixin:
+    """Saves through staff.services; a refusal there (a username taken meanwhile) shows on the form."""
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "editor": self.request.user}
+
+    def form_valid(self, form):
+        try:
+            with transaction.atomic():
+                self.object = self.save_account(form)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, self.success_message % {"account": self.object})
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class StaffCreateView(OncePerSubmission, PermissionRequiredMixin, _AccountFormMixin, CreateView):
     permission_required = "staff.add_user"
     form_class = StaffUserCreateForm
     template_name = "staff/staff_form.html"
+    success_message = "Account %(account)s created. Its owner chooses their own password at their first sign-in."
 
-    @transaction.atomic
-    def form_valid(self, form):
-        self.object = form.save()
-        messages.success(self.request, f"Account {self.object.username} created.")
-        return HttpResponseRedirect(self.get_success_url())
+    def save_account(self, form):
+        return services.create_account(form.save(), roles=form.chosen_groups(), by=self.request.user)
 
     def get_success_url(self):
         if self.object.groups.filter(name="Doctor").exists():
@@ -67,17 +84,19 @@ class StaffCreateView(OncePerSubmission, PermissionRequiredMixin, CreateView):
         return reverse("staff:list")
 
 
-class StaffUpdateView(OncePerSubmission, PermissionRequiredMixin, UpdateView):
+class StaffUpdateView(OncePerSubmission, PermissionRequiredMixin, _AccountFormMixin, UpdateView):
     permission_required = "staff.change_user"
     model = User
     form_class = StaffUserForm
     template_name = "staff/staff_form.html"
+    success_message = "%(account)s saved."
 
-    @transaction.atomic
-    def form_valid(self, form):
-        self.object = form.save()
-        messages.success(self.request, f"{self.object} saved.")
-        return HttpResponseRedirect(reverse("staff:list"))
+    def save_account(self, form):
+        roles = None if form.fields["roles"].disabled else form.chosen_groups()
+        return services.save_account(form.save(commit=False), roles=roles, by=self.request.user)
+
+    def get_success_url(self):
+        return reverse("staff:list")
 
 
 class StaffActivationView(OncePerSubmission, PermissionRequiredMixin, View):
@@ -89,11 +108,11 @@ class StaffActivationView(OncePerSubmission, PermissionRequiredMixin, View):
 
     def post(self, request, pk):
         user = get_object_or_404(User, pk=pk)
-        if user == request.user:
-            messages.error(request, "You cannot deactivate your own account.")
+        try:
+            services.set_active(user, self.activate, by=request.user)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
         else:
-            user.is_active = self.activate
-            user.save(update_fields=["is_active"])
             messages.success(request, f"{user} {'reactivated' if self.activate else 'deactivated'}.")
         return HttpResponseRedirect(reverse("staff:list"))
 

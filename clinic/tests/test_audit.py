@@ -419,7 +419,9 @@ def test_trail_pages_make_the_same_queries_for_few_and_many_entries(manager, dja
     def grow(n):
         for i in range(n):
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(audit, "_who", lambda i=i: (users[i % 3], users[i % 3].username, "192.0.2.1", "t", ""))
+                patch.setattr(
+                    audit, "_who", lambda i=i: (users[i % 3], users[i % 3].username, "", "192.0.2.1", "t", "")
+                )
                 audit.record(AuditEntry.Action.VIEW, patient, summary="chart")
 
     url = reverse(url_name, args=[patient.pk] if url_name == "audit:patient" else [])

@@ -311,7 +311,7 @@ def test_an_administrator_signs_someone_out_everywhere(administrator, rita):
     assert response["Location"] == reverse("staff:security", args=[rita.pk])
     assert is_signed_out(first) and is_signed_out(second)
     assert not StaffSession.objects.filter(user=rita).exists()
-    entry = AuditEntry.objects.get(summary__startswith="signed out everywhere")
+    entry = AuditEntry.objects.get(summary__endswith="signed out everywhere")
     assert entry.user == administrator.user and entry.object_id == str(rita.pk)
     assert administrator.get(HOME).status_code == 200
 

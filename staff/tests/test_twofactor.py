@@ -462,7 +462,7 @@ def test_an_administrator_resets_someones_two_factor_and_signs_them_out(administ
     assert not twofactor.is_enabled(rita)
     assert not StaticDevice.objects.filter(user=rita).exists()
     assert rita_client.get(HOME)["Location"].startswith(LOGIN)
-    entry = AuditEntry.objects.get(summary__startswith="two-factor sign-in reset")
+    entry = AuditEntry.objects.get(summary=f"two-factor sign-in of {rita.audit_label} reset")
     assert entry.user == administrator.user and entry.object_id == str(rita.pk)
 
     # Rita signs in with her password alone (and may set it up again).

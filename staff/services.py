@@ -1,0 +1,179 @@
+"""Changes to staff accounts: who a person is, what they may do, and their password.
+
+The staff pages, the admin and commands all go through these. The rules a privacy officer relies on:
+- nobody changes their own roles (nor, in the admin, their own superuser or permission flags);
+- every change of roles, every password set for someone else, every rename and every
+  (de)activation is an audit entry naming who did it, to whom, and what changed;
+- a password chosen by someone other than its owner must be replaced by the owner at their next
+  sign-in, and setting it ends the owner's sessions;
+- a username that appears in the audit trail is never given to another account, so one person's
+  entries can never be read as another's.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from clinic import audit
+from clinic.models import AuditEntry
+
+from . import sessions
+from .models import User
+from .roles import ADMIN_SITE_ROLES, CLINICAL_ROLES
+
+OWN_ROLES_REFUSED = "Nobody can change their own roles; ask another administrator."
+_NAME_FIELDS = ("username", "first_name", "last_name")
+_RIGHTS_FIELDS = ("is_superuser", "is_staff")
+
+
+def username_taken(username, *, account=None):
+    """Why `username` cannot be given to `account` (None: a new account), or "" when it can."""
+    others = User.objects.filter(username__iexact=username)
+    if account is not None and account.pk:
+        others = others.exclude(pk=account.pk)
+    if others.exists():
+        return "A staff account with this username already exists."
+    used = AuditEntry.objects.filter(username__iexact=username)
+    if account is not None and account.pk:
+        used = used.exclude(user_id=account.pk)
+    if used.exists():
+        return "Another account used this username before; the audit trail keeps it, so choose another."
+    return ""
+
+
+def _role_summary(user, added, removed):
+    parts = [f"+{name}{' (clinical)' if name in CLINICAL_ROLES else ''}" for name in sorted(added)]
+    parts += [f"−{name}" for name in sorted(removed)]
+    return f"roles of {user.audit_label}: {', '.join(parts)}"
+
+
+@transaction.atomic
+def set_roles(user, roles, *, by):
+    """Give `user` exactly these groups (roles); audited when anything changes."""
+    wanted = {group.name: group for group in roles}
+    current = {group.name: group for group in user.groups.all()}
+    added, removed = set(wanted) - set(current), set(current) - set(wanted)
+    if not added and not removed:
+        return
+    if by is not None and user.pk == by.pk:
+        raise PermissionDenied(OWN_ROLES_REFUSED)
+    if added:
+        user.groups.add(*(wanted[name] for name in added))
+    if removed:
+        user.groups.remove(*(current[name] for name in removed))
+    # The admin site is for managers' and administrators' work.
+    user.is_staff = user.is_superuser or any(name in ADMIN_SITE_ROLES for name in wanted)
+    user.save(update_fields=["is_staff"])
+    audit.record(audit.Action.ROLES, user, summary=_role_summary(user, added, removed))
+
+
+def _stored(user):
+    return User.objects.filter(pk=user.pk).values(*_NAME_FIELDS, *_RIGHTS_FIELDS, "is_active").first() or {}
+
+
+def _changes(before, user, fields):
+    return "; ".join(
+        f"{field.replace('_', ' ')} {before[field]!s} → {getattr(user, field)!s}"
+        for field in fields
+        if before.get(field) != getattr(user, field)
+    )
+
+
+@transaction.atomic
+def save_account(user, *, by, roles=None):
+    """Save an existing account's details (and roles, when given). A rename, a change of the
+    superuser or admin-site flags and a (de)activation are audited; none on one's own account."""
+    before = _stored(user)
+    problem = username_taken(user.username, account=user)
+    if problem:
+        raise ValidationError({"username": problem})
+    rights = _changes(before, user, _RIGHTS_FIELDS)
+    if by is not None and user.pk == by.pk and (rights or before.get("is_active") != user.is_active):
+        raise PermissionDenied(OWN_ROLES_REFUSED)
+    user.save()
+    renamed = _changes(before, user, _NAME_FIELDS)
+    if renamed:
+        audit.record(audit.Action.RENAME, user, summary=f"renamed: {renamed}")
+    if rights:
+        audit.record(audit.Action.ROLES, user, summary=f"rights of {user.audit_label}: {rights}")
+    if before.get("is_active") != user.is_active:
+        _activation_changed(user)
+    if roles is not None:
+        set_roles(user, roles, by=by)
+    return user
+
+
+@transaction.atomic
+def set_permissions(user, permissions, *, by):
+    """Permissions outside the roles (a superuser's exception, in the admin): audited like roles."""
+    wanted, current = set(permissions), set(user.user_permissions.all())
+    if wanted == current:
+        return
+    if by is not None and user.pk == by.pk:
+        raise PermissionDenied(OWN_ROLES_REFUSED)
+    user.user_permissions.set(wanted)
+    parts = [f"+{p.content_type.app_label}.{p.codename}" for p in wanted - current]
+    parts += [f"−{p.content_type.app_label}.{p.codename}" for p in current - wanted]
+    audit.record(audit.Action.ROLES, user, summary=f"permissions of {user.audit_label}: {', '.join(sorted(parts))}")
+
+
+@transaction.atomic
+def create_account(user, *, roles, by):
+    """Save a new account (its first password already set on it, chosen by `by`): its owner
+    replaces that password at their first sign-in."""
+    problem = username_taken(user.username)
+    if problem:
+        raise ValidationError({"username": problem})
+    user.must_change_password = True
+    user.save()
+    audit.record(audit.Action.CREATE, user, summary=f"account {user.audit_label} created")
+    set_roles(user, roles, by=by)
+    return user
+
+
+@transaction.atomic
+def set_password_for(user, password, *, by):
+    """An administrator sets (or, with None, disables) someone else's password: audited, the owner's
+    sessions end, and the owner must choose their own at the next sign-in."""
+    if by is not None and user.pk == by.pk:
+        raise PermissionDenied("Change your own password on your own password page.")
+    if password:
+        user.set_password(password)
+        user.must_change_password = True
+        summary = f"password of {user.audit_label} set; to be changed at next sign-in"
+    else:
+        user.set_unusable_password()
+        summary = f"password sign-in of {user.audit_label} turned off"
+    user.save(update_fields=["password", "must_change_password"])
+    audit.record(audit.Action.PASSWORD, user, summary=summary)
+    sessions.end_sessions(user)
+    return user
+
+
+def password_changed_by_owner(user):
+    """The owner chose their own password: what an administrator set is no longer in use."""
+    if user.must_change_password:
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password"])
+
+
+def _activation_changed(user):
+    audit.record(
+        audit.Action.CHANGE,
+        user,
+        summary=f"{user.audit_label} {'reactivated' if user.is_active else 'deactivated'}",
+    )
+    if not user.is_active:
+        sessions.end_sessions(user)
+
+
+@transaction.atomic
+def set_active(user, active, *, by):
+    """Deactivate or reactivate an account (never one's own); deactivation ends its sessions."""
+    if by is not None and user.pk == by.pk:
+        raise PermissionDenied("You cannot deactivate your own account.")
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    _activation_changed(user)
+    return user
