@@ -1,7 +1,9 @@
 """Checking an uploaded file by its content before anything is stored.
 
 What a file is comes from its bytes, never from its name or the browser's claim. PDF, JPEG, PNG and
-WebP are accepted. Images are fully decoded by Pillow (with a decompression-bomb limit) and stored
+WebP are accepted. A PDF is parsed with pypdf and every object it holds is searched for active
+content (scripts, launch actions, attached files, XFA forms), whatever its name escapes or
+compression. Images are fully decoded by Pillow (with a decompression-bomb limit) and stored
 re-encoded: that applies the orientation, drops EXIF/GPS metadata, and drops any payload appended
 to the pixels (a PNG with HTML after it passes a header check; see FIELD-NOTES).
 """
@@ -14,24 +16,67 @@ import re
 import unicodedata
 import uuid
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from PIL import Image, ImageOps
+from pypdf import PdfReader, apply_configuration
+from pypdf.errors import LimitReachedError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 ACCEPTED_DESCRIPTION = "a PDF, JPEG, PNG or WebP file"
 # Images above this many pixels are refused before decoding (Pillow's bomb check, made an error).
 MAX_IMAGE_PIXELS = 50_000_000
 _IMAGE_TYPES = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
-# PDF features that run code or launch programs when a file is opened.
-# Long names are looked for everywhere; the short "/JS" key only in the PDF's own structure (outside
-# its streams), because 3 bytes turn up by chance in the compressed data of a large scan.
+# PDF names (as keys or values) of features that run code, start a program, carry a file or send
+# what is typed into a form elsewhere when a file is opened: scripts (actions and the document's
+# script tree), launch actions, attached files and actions that open them, Flash-style players, XFA
+# forms (which carry their own scripts), and actions that submit a form, import data or open another
+# file (a network path there leaks the reader's Windows credentials). Links (/URI) stay allowed.
+_PDF_ACTIVE_NAMES = frozenset(
+    [
+        "/JavaScript",
+        "/JS",
+        "/Launch",
+        "/EmbeddedFile",
+        "/EmbeddedFiles",
+        "/FileAttachment",
+        "/GoToE",
+        "/RichMedia",
+        "/RichMediaExecute",
+        "/XFA",
+        "/SubmitForm",
+        "/ImportData",
+        "/GoToR",
+    ]
+)
+# The same names in the raw bytes, for objects a viewer may find but the parsed cross-reference table
+# does not list (an older revision, an object outside the table). Long names are looked for
+# everywhere; short ones only in the PDF's own structure (outside its streams), because 3 bytes turn
+# up by chance in the compressed data of a large scan.
 _PDF_ACTIVE_CONTENT = re.compile(rb"/(JavaScript|Launch|EmbeddedFiles?|RichMedia)\b")
-_PDF_SCRIPT_KEY = re.compile(rb"/JS\b")
+_PDF_ACTIVE_KEY = re.compile(
+    rb"/(JavaScript|JS|Launch|EmbeddedFiles?|FileAttachment|GoToE|RichMedia(Execute)?|XFA|SubmitForm|ImportData|GoToR)"
+    rb"(?![^\s/\[\]<>(){}%])"
+)
 _PDF_STREAM = re.compile(rb"stream\r?\n.*?endstream", re.DOTALL)
+# A name written with #xx escapes ("/J#61vaScript" is "/JavaScript").
+_PDF_ESCAPED_NAME = re.compile(rb"/[^\s/\[\]<>(){}%]*#[0-9A-Fa-f]{2}[^\s/\[\]<>(){}%]*")
+_PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+# Bounds on the work a PDF may cost. pypdf parses ~3-4 MB of dictionaries and arrays a second here,
+# so 20 MB of them (or of brackets nested a million deep) would hold a worker for 5-8 s: the PDF's
+# structure (what is outside its streams, plus its decompressed object streams) is capped, and so are
+# its objects and the items walked. Real documents stay far below: a 300-page text report from fpdf2
+# is 0.4 MB in all; a scan is mostly image streams, which are never decoded here.
+MAX_PDF_STRUCTURE_BYTES = 1536 * 1024
+MAX_PDF_OBJECTS = 50_000
+MAX_PDF_ITEMS = 1_000_000
+# pypdf warns once per token it has to skip in a broken file: hundreds of thousands of log lines (and
+# most of the time spent) for a hostile one. The outcome (refused as damaged) is what matters here.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 # A web page or script hidden inside a PDF or an image (a polyglot): refused outright. Each pattern is
 # at least 6 bytes with its delimiter, so compressed pixel data matches one by chance about once in
 # 10^11 files of 20 MB; a PDF is searched outside its streams only.
@@ -100,7 +145,7 @@ def check_upload(uploaded, *, images_only=False):
     if data.startswith(b"%PDF-"):
         if images_only:
             raise ValidationError("Only a JPEG, PNG or WebP image is accepted here.", code="type")
-        return _checked_pdf(data, name)
+        return _checked_pdf(data, name, structure)
     return _checked_image(data, name, images_only)
 
 
@@ -145,17 +190,115 @@ def _named_as(name, extension):
     return name if current[1:].lower() in aliases else f"{stem or 'file'}.{extension}"
 
 
-def _checked_pdf(data, name):
+def _checked_pdf(data, name, structure):
+    damaged = ValidationError("This PDF is incomplete or damaged; upload the whole file.", code="truncated")
     if b"%%EOF" not in data[-2048:]:
-        raise ValidationError("This PDF is incomplete or damaged; upload the whole file.", code="truncated")
-    if _PDF_ACTIVE_CONTENT.search(data) or _PDF_SCRIPT_KEY.search(_PDF_STREAM.sub(b"", data)):
-        raise ValidationError(
-            "This PDF contains scripts, attachments or launch actions, which are not accepted; "
-            "print it to a new PDF or scan it instead.",
-            code="active_content",
-        )
+        raise damaged
+    active = ValidationError(
+        "This PDF contains scripts, attachments or launch actions, which are not accepted; "
+        "print it to a new PDF or scan it instead.",
+        code="active_content",
+    )
+    if _PDF_ACTIVE_CONTENT.search(data) or _PDF_ACTIVE_KEY.search(_unescaped_names(structure)):
+        raise active
+    too_complex = ValidationError(
+        "This PDF is too complex to check; print it to a new PDF or scan it instead.", code="too_complex"
+    )
+    if len(structure) > MAX_PDF_STRUCTURE_BYTES:
+        raise too_complex
+    # Only cross-reference and object streams are decoded here, never page contents or images.
+    with apply_configuration(
+        zlib_maximum_output_length=MAX_PDF_STRUCTURE_BYTES,
+        lzw_maximum_output_length=MAX_PDF_STRUCTURE_BYTES,
+        run_length_maximum_output_length=MAX_PDF_STRUCTURE_BYTES,
+        stream_decoding_work_maximum_length=MAX_PDF_STRUCTURE_BYTES,
+    ):
+        reader = _pdf_reader(data)
+        if reader is None or not isinstance(_pdf_catalog(reader), DictionaryObject):
+            raise damaged
+        if reader.is_encrypted:
+            # Encrypted strings and streams cannot be searched without decrypting them (AES needs a
+            # crypto library the clinic does not ship), and a password the clinic lacks locks the record.
+            raise ValidationError(
+                "This PDF is password-protected or encrypted, so it cannot be checked; save or print it as "
+                "a new PDF without protection and upload that.",
+                code="encrypted",
+            )
+        try:
+            found = _pdf_active_content(reader, len(structure))
+        except (_TooComplex, LimitReachedError) as exc:
+            raise too_complex from exc
+        except Exception as exc:  # pypdf raises many kinds for objects it cannot read
+            raise damaged from exc
+    if found:
+        raise active
     content = ContentFile(data)
     return CheckedUpload(content, "application/pdf", "pdf", _named_as(name, "pdf"), len(data), sha256_of(content))
+
+
+class _TooComplex(Exception):
+    pass
+
+
+def _unescaped_names(structure):
+    def unescape(match):
+        return _PDF_NAME_ESCAPE.sub(lambda escape: bytes([int(escape[1], 16)]), match[0])
+
+    return _PDF_ESCAPED_NAME.sub(unescape, structure)
+
+
+def _pdf_reader(data):
+    """pypdf's reader for `data`, or None if it cannot be read even the way a viewer repairs a file."""
+    for attempt in (data, data + b"\nstartxref\n0\n%%EOF\n"):
+        # The second attempt has no usable pointer to the cross-reference table, so pypdf rebuilds it
+        # by scanning for objects, as viewers do with a file that lost its table or its end.
+        with suppress(Exception):  # pypdf raises many kinds for unreadable data
+            return PdfReader(io.BytesIO(attempt), strict=False)
+    return None
+
+
+def _pdf_catalog(reader):
+    # A file with no document catalog has no pages: whatever a repair found in it is not a document.
+    try:
+        return reader.trailer.get("/Root", None).get_object()
+    except Exception:  # a missing, dangling or unreadable /Root
+        return None
+
+
+def _pdf_active_content(reader, structure_bytes):
+    """The first active-content name found in any object of the PDF, or None.
+
+    Every object pypdf can resolve is visited: those listed in the cross-reference table and those
+    packed (compressed) in object streams. Names come back unescaped from pypdf's parser. References
+    are not followed, since the object they point to is visited on its own.
+    """
+    numbers = [(number, generation) for generation, table in reader.xref.items() for number in table]
+    numbers += [(number, 0) for number in reader.xref_objStm]
+    if len(numbers) > MAX_PDF_OBJECTS:
+        raise _TooComplex(f"{len(numbers)} objects")
+    for number in {stream for stream, _ in reader.xref_objStm.values()}:
+        structure_bytes += len(reader.get_object(number).get_data())
+        if structure_bytes > MAX_PDF_STRUCTURE_BYTES:
+            raise _TooComplex("object streams")
+    budget = MAX_PDF_ITEMS
+    roots = [reader.trailer] + [IndirectObject(number, generation, reader) for number, generation in numbers]
+    for root in roots:
+        stack = [root.get_object() if isinstance(root, IndirectObject) else root]
+        while stack:
+            item = stack.pop()
+            budget -= 1
+            if budget < 0:
+                raise _TooComplex("items")
+            if isinstance(item, DictionaryObject):  # a stream's dictionary too, not its data
+                for key, value in dict.items(item):
+                    if key in _PDF_ACTIVE_NAMES:
+                        return key
+                    stack.append(value)
+            elif isinstance(item, ArrayObject):
+                stack.extend(list.__iter__(item))
+            elif isinstance(item, NameObject) and item in _PDF_ACTIVE_NAMES:
+                return str(item)
+    return None
 
 
 def _checked_image(data, name, images_only=False):
