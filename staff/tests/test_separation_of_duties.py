@@ -141,9 +141,7 @@ def test_a_password_set_by_an_administrator_is_audited_and_ends_the_owners_sessi
     assert entry.summary == "password of Anna Jones (ajones) set; to be changed at next sign-in"
 
 
-def test_whoever_signs_in_with_a_password_an_administrator_set_must_change_it_before_any_chart(
-    administrator, dr_jones
-):
+def test_whoever_signs_in_with_a_password_an_administrator_set_must_change_it_before_any_chart(administrator, dr_jones):
     patient = PatientFactory()
     set_password_in_admin(administrator, dr_jones)
     taken_over = Client()
