@@ -18,8 +18,8 @@ MIN_LENGTH = timedelta(minutes=5)
 MAX_LENGTH = timedelta(hours=8)
 
 
-# An audit summary names the time and the people first, then any other field that changed.
-_NAMED_FIRST = ("start", "end", "patient", "doctor")
+# An audit summary names the time and the doctor (a reschedule) first, then any other field.
+_NAMED_FIRST = ("start", "end", "doctor")
 
 
 def _short(text, limit=60):
@@ -40,7 +40,7 @@ def _shown(value):
 
 
 def _old_new(name, values, labels=None):
-    """'name: old → new', each value by its label when it has one (a person by name, not id)."""
+    """'name: old → new', each value by its label when it has one (a doctor by name, not id)."""
     labels = labels or {}
     return f"{name}: " + " → ".join(labels.get(value) or _shown(value) for value in values)
 
@@ -165,16 +165,12 @@ class Appointment(Audited, models.Model):
                     for s, e in zip(starts, ends, strict=True)
                 )
             )
-        # Names rather than ids; one query each, and only when the person changes (never through
-        # the services for a patient).
-        if "patient" in changes:
-            patients = Patient.objects.in_bulk(changes["patient"])
-            parts.append(_old_new("patient", changes["patient"], {pk: p.mrn for pk, p in patients.items()}))
         if "doctor" in changes:
+            # Names rather than ids: one query, only when the doctor changes.
             doctors = Doctor.objects.select_related("user").in_bulk(changes["doctor"])
             parts.append(_old_new("doctor", changes["doctor"], {pk: _short(str(d)) for pk, d in doctors.items()}))
         parts += [_old_new(name, values) for name, values in changes.items() if name not in _NAMED_FIRST]
-        moved = not changes.keys().isdisjoint({"start", "end", "doctor"}) and "patient" not in changes
+        moved = not changes.keys().isdisjoint(_NAMED_FIRST)
         return (Action.RESCHEDULE if moved else Action.CHANGE), "; ".join(parts)
 
     def __str__(self):
@@ -273,6 +269,9 @@ class Appointment(Audited, models.Model):
 
     def save(self, *args, **kwargs):
         loaded = getattr(self, "_loaded", None)
+        if loaded and not self._state.adding and loaded.get("patient_id", self.patient_id) != self.patient_id:
+            # The visit's record, vital signs and payments hang off it: it stays the patient's.
+            raise ValidationError({"patient": "An appointment cannot be moved to another patient; book a new one."})
         if loaded and not self._state.adding and loaded.get("status") != self.status:
             previous = loaded["status"]
             if self.status not in self.TRANSITIONS[self.Status(previous)]:

@@ -284,22 +284,30 @@ def test_a_booking_that_loses_a_race_is_a_form_error_not_a_500(administrator, mo
 
 def test_a_change_made_around_the_services_still_names_each_field():
     # Code that saves an appointment directly (a shell, a data fix) is not stopped by the admin or
-    # the services; the trail at least says what moved, the patient included.
-    old_patient, new_patient = PatientFactory(), PatientFactory()
+    # the services; the trail at least says what moved.
     first, second = doctor("Ada", "Moss"), doctor("Ben", "Okafor")
-    appointment = AppointmentFactory(patient=old_patient, doctor=first, start=tomorrow_at(10), reason="Cough")
+    appointment = AppointmentFactory(doctor=first, start=tomorrow_at(10), reason="Cough")
     appointment = Appointment.objects.get(pk=appointment.pk)
 
-    appointment.patient, appointment.doctor, appointment.reason = new_patient, second, "Rash"
+    appointment.doctor, appointment.reason = second, "Rash"
     appointment.save()
 
-    [(action, summary)] = changes_recorded(appointment)
-    assert action == "change"
-    assert summary.split("; ") == [
-        f"patient: {old_patient.mrn} → {new_patient.mrn}",
-        "doctor: Dr Ada Moss → Dr Ben Okafor",
-        'reason: "Cough" → "Rash"',
+    assert changes_recorded(appointment) == [
+        ("reschedule", 'doctor: Dr Ada Moss → Dr Ben Okafor; reason: "Cough" → "Rash"')
     ]
+
+
+def test_no_save_moves_an_appointment_to_another_patient():
+    appointment = AppointmentFactory()
+    original = appointment.patient_id
+    appointment = Appointment.objects.get(pk=appointment.pk)
+
+    appointment.patient = PatientFactory()
+    with pytest.raises(ValidationError, match="cannot be moved to another patient"):
+        appointment.save()
+
+    assert Appointment.objects.get(pk=appointment.pk).patient_id == original
+    assert changes_recorded(appointment) == []
 
 
 # --- the service behind the reason for visit ------------------------------------------------------
