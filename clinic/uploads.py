@@ -183,10 +183,11 @@ def make_thumbnail(content, pixels=THUMBNAIL_PIXELS):
     with Image.open(content) as image:
         # A JPEG decodes straight at 1/2 to 1/8 of its size: a fraction of the time and memory.
         image.draft("RGB", (pixels, pixels))
-        if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-            # Pillow cannot shrink 16-bit and 32-bit grey: bring it to 8 bits first.
-            image = image.convert("I").point(lambda value: value / 256).convert("L")
+        if image.mode.startswith("I;16"):
+            image = image.convert("I")  # Pillow shrinks 32-bit grey but not 16-bit
         image.thumbnail((pixels, pixels))
+        if image.mode == "I":
+            image = image.point(lambda value: value / 256).convert("L")  # 16-bit grey to 8 bits, once small
         if image.mode not in ("RGB", "L"):
             background = Image.new("RGB", image.size, "white")
             background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
