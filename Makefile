@@ -53,6 +53,7 @@ test: $(VENV)/.dev-deps
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # A throwaway local clinic under a reception-and-doctor workload (locust) for LOADTEST_SECONDS
 # (default 60) with LOADTEST_USERS (default 20); prints throughput, latency percentiles, failures.

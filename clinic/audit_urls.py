@@ -6,5 +6,4 @@ app_name = "audit"
 
 urlpatterns = [
     path("", audit_views.AuditSearchView.as_view(), name="search"),
-    path("patients/<int:pk>/", audit_views.PatientAccessView.as_view(), name="patient"),
 ]

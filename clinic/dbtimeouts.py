@@ -14,7 +14,7 @@ acknowledging. So three limits work together, and a circuit breaker (below) spar
 The client-side limit uses psycopg's own wait loop: every round trip of a psycopg 3 connection goes through
 `Connection.wait()`, which in psycopg 3.3 (pinned in requirements.txt) takes a `timeout` and polls the socket
 in 0.1 s steps, so nothing blocks in the kernel and no timer thread or socket trickery is needed (its
-`_WaitTimeout` and `_WAIT_INTERVAL` are private names: clinic/tests/test_hung_database.py fails if they change).
+`_WaitTimeout` and `_WAIT_INTERVAL` are private names: tests/test_hung_database.py fails if they change).
 When the limit expires the connection is in an unknown state (a query sent, no answer), so it is closed, as
 psycopg itself does when a cancelled query does not end (psycopg #1371), and the caller gets OperationalError;
 Django then drops the connection and the next request connects afresh. Management commands (migrate, backup,

@@ -16,7 +16,7 @@ waits for that claim to finish instead of storing a second file.
 
 A submit that is refused (the form shown again with its errors, a 4xx, an exception) gives its token
 back, so the corrected form can be sent. A POST without a token (a script, an old page) is handled as
-before; every form template carries one (clinic/tests/test_idempotency.py).
+before; every form template carries one (tests/test_idempotency.py).
 """
 
 import functools

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "clinical",
     "finance",
     "documents",
+    "demo",  # seed_demo: the one place that imports every app
 ]
 
 MIDDLEWARE = [

@@ -1,21 +1,11 @@
+"""The site's URLs: each app's own, included by name (the project package imports no app)."""
+
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from scheduling.views import DashboardView
-from staff.forms import OwnPasswordChangeForm
-from staff.landing import SignInView
-
 urlpatterns = [
-    path("", DashboardView.as_view(), name="home"),
-    path("accounts/login/", SignInView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path(
-        "accounts/password/",
-        auth_views.PasswordChangeView.as_view(form_class=OwnPasswordChangeForm),
-        name="password_change",
-    ),
-    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("", include("scheduling.home_urls")),
+    path("accounts/", include("staff.account_urls")),
     path("patients/", include("patients.urls")),
     path("appointments/", include("scheduling.urls")),
     path("staff/", include("staff.urls")),

@@ -6,14 +6,16 @@ from datetime import datetime
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from documents.access import documents_visible_to
-from documents.models import ClinicalDocument, PatientImage
+from clinic.contributions import Slot
 from patients.models import Allergy
 from scheduling.models import Appointment
 
 from .models import MedicalRecord, Procedure, TreatmentPlan
 
 TIMELINE_LIMIT = 50  # newest entries of each kind; a chart is read from the top
+# Entries higher apps add to a chart's timeline (documents: documents and images the user may see):
+# each provider gets patient= and user= and returns a list of Entry, at most TIMELINE_LIMIT of each kind.
+TIMELINE = Slot("a chart's timeline: entries from patient=, user=")
 
 
 def _active_allergies():
@@ -67,28 +69,21 @@ def chart_timeline(patient, plan_status="", user=None):
         + [Entry("record", r.appointment.start if r.appointment else r.created_at, r) for r in records]
         + [Entry("plan", p.created_at, p) for p in plans]
         + [Entry("procedure", _procedure_time(p), p) for p in procedures]
-        + _files(patient, user)
+        + _contributed(patient, user)
     )
     return sorted(entries, key=lambda e: e.when, reverse=True)
 
 
-def _files(patient, user):
-    """Documents (by their date) and photos (by the day taken); archived ones stay off the chart."""
+def _contributed(patient, user):
     if user is None:
         return []
-    documents = documents_visible_to(user, ClinicalDocument.objects.filter(patient=patient, is_archived=False))
-    documents = documents.select_related("current_version").order_by("-document_date", "-pk")[:TIMELINE_LIMIT]
-    entries = [Entry("document", _day_start(d.document_date), d) for d in documents]
-    if user.has_perm("documents.view_patientimage"):
-        images = PatientImage.objects.filter(patient=patient, is_archived=False).order_by("-taken_on", "-pk")
-        entries += [Entry("image", _day_start(i.taken_on), i) for i in images[:TIMELINE_LIMIT]]
-    return entries
+    return [entry for entries in TIMELINE.collect(patient=patient, user=user) for entry in entries]
 
 
-def _day_start(day):
+def day_start(day):
     return timezone.make_aware(datetime.combine(day, datetime.min.time()))
 
 
 def _procedure_time(procedure):
     day = procedure.performed_date or procedure.scheduled_date
-    return _day_start(day) if day else procedure.created_at
+    return day_start(day) if day else procedure.created_at

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from clinical.queries import TIMELINE_LIMIT, Entry, day_start
 from patients.text import fold
 
 from .access import documents_visible_to
@@ -46,3 +47,15 @@ def archived_items(patient):
     documents = ClinicalDocument.objects.filter(patient=patient, is_archived=True).select_related("archived_by")
     images = PatientImage.objects.filter(patient=patient, is_archived=True).select_related("archived_by")
     return list(documents.order_by("-archived_at")[:LIST_LIMIT]), list(images.order_by("-archived_at")[:LIST_LIMIT])
+
+
+def chart_timeline_entries(*, patient, user):
+    """For a chart's timeline: documents (by their date) and photos (by the day taken) the user may
+    see; archived ones stay off the chart (2 queries)."""
+    documents = documents_visible_to(user, ClinicalDocument.objects.filter(patient=patient, is_archived=False))
+    documents = documents.select_related("current_version").order_by("-document_date", "-pk")[:TIMELINE_LIMIT]
+    entries = [Entry("document", day_start(d.document_date), d) for d in documents]
+    if user.has_perm("documents.view_patientimage"):
+        images = PatientImage.objects.filter(patient=patient, is_archived=False).order_by("-taken_on", "-pk")
+        entries += [Entry("image", day_start(i.taken_on), i) for i in images[:TIMELINE_LIMIT]]
+    return entries

@@ -8,4 +8,8 @@ class FinanceConfig(AppConfig):
     verbose_name = "Finance"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from scheduling.views import APPOINTMENT_PAGE
+
+        from . import queries, signals  # noqa: F401
+
+        APPOINTMENT_PAGE.register(queries.appointment_page_charges)

@@ -33,6 +33,11 @@ def unpaid_procedures():
     )
 
 
+def appointment_page_charges(*, appointment, user):
+    """On the appointment's page, for whoever takes payments: what the visit costs and what is paid."""
+    return {"charges": visit_charges(appointment) if user.has_perm("finance.add_payment") else []}
+
+
 def visit_charges(appointment):
     """The visit's consultation and the procedures done during it, each with its standing payment if any."""
     charges = []

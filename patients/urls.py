@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.PatientDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.PatientUpdateView.as_view(), name="edit"),
     path("<int:pk>/archive/", views.PatientArchiveView.as_view(), name="archive"),
+    path("<int:pk>/access/", views.PatientAccessView.as_view(), name="access"),
     path("<int:pk>/restore/", views.PatientArchiveView.as_view(restore=True), name="restore"),
     path("<int:patient_pk>/allergies/new/", views.AllergyCreateView.as_view(), name="allergy_create"),
     path("<int:patient_pk>/allergies/<int:pk>/", views.AllergyUpdateView.as_view(), name="allergy_edit"),

@@ -1,15 +1,17 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db import transaction
+from django.db.models import Count, Max, Min
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.views.generic import CreateView, DetailView, ListView, UpdateView, View
 
 from clinic.audit import Action, RecordsAccess, record
+from clinic.audit_views import ENTRIES, EntriesView
+from clinic.contributions import Slot
 from clinic.idempotency import OncePerSubmission
+from clinic.models import AuditEntry
 from clinic.views import PermissionFirstMixin
-from scheduling.models import Appointment
 
 from .forms import AllergyForm, ConditionForm, PatientCreateForm, PatientForm, PatientSearchForm
 from .models import Allergy, Condition, Patient
@@ -72,20 +74,18 @@ class PatientUpdateView(OncePerSubmission, PermissionRequiredMixin, RecordsAcces
         return super().form_valid(form)
 
 
+# What higher apps show on the patient page (scheduling: the visits), as template context.
+PATIENT_PAGE = Slot("the patient page: context from patient=, user=")
+
+
 class PatientDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
     permission_required = "patients.view_patient"
     model = Patient
     template_name = "patients/patient_detail.html"
 
     def get_context_data(self, **kwargs):
-        patient = self.object
-        now = timezone.now()
-        visits = Appointment.objects.filter(patient=patient).select_related("doctor__user", "doctor__specialty")
-        context = {
-            "upcoming": visits.filter(start__gte=now).order_by("start")[:10],
-            "past": visits.filter(start__lt=now).order_by("-start")[:10],
-        }
-        user = self.request.user
+        patient, user = self.object, self.request.user
+        context = PATIENT_PAGE.context(patient=patient, user=user)
         # Allergies and conditions are clinical: shown only to clinical roles.
         if user.has_perm("patients.view_allergy"):
             context["allergies"] = patient.allergies.all()
@@ -160,3 +160,22 @@ class ConditionUpdateView(_PatientChildMixin, RecordsAccess, UpdateView):
     permission_required = "patients.change_condition"
     model = Condition
     form_class = ConditionForm
+
+
+class PatientAccessView(EntriesView):
+    """Who accessed this patient's record: each person with how often and when, then every entry."""
+
+    template_name = "patients/patient_access.html"
+
+    def get_queryset(self):
+        self.patient = get_object_or_404(Patient, pk=self.kwargs["pk"])
+        return ENTRIES.filter(patient=self.patient)
+
+    def get_context_data(self, **kwargs):
+        people = (
+            AuditEntry.objects.filter(patient=self.patient)
+            .values("user_id", "username", "name")
+            .annotate(entries=Count("id"), first=Min("at"), last=Max("at"))
+            .order_by("-last")[:200]
+        )
+        return super().get_context_data(patient=self.patient, people=people, **kwargs)

@@ -6,4 +6,8 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling"
 
     def ready(self):
-        from . import signals  # noqa: F401
+        from patients.views import PATIENT_PAGE
+
+        from . import queries, signals  # noqa: F401
+
+        PATIENT_PAGE.register(queries.patient_visits)

@@ -11,10 +11,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import DetailView, FormView, TemplateView, View
 
 from clinic.audit import Action, RecordsAccess, record
+from clinic.contributions import Slot
 from clinic.forms import add_service_errors
 from clinic.idempotency import OncePerSubmission
 from clinic.views import PermissionFirstMixin
-from finance.queries import visit_charges
 from patients.forms import PatientSearchForm
 from patients.models import Patient
 from staff.models import Doctor
@@ -67,6 +67,10 @@ STEPS = [
 ]
 
 
+# What higher apps show on an appointment's page (finance: the visit's charges), as template context.
+APPOINTMENT_PAGE = Slot("an appointment's page: context from appointment=, user=")
+
+
 class AppointmentDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/appointment_detail.html"
@@ -93,8 +97,8 @@ class AppointmentDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
             links.append({"url": reverse("clinical:chart", args=[appointment.patient_id]), "label": "Open chart"})
         if Status.CANCELLED in allowed and user.has_perm("scheduling.cancel_appointment"):
             links.append({"url": reverse("scheduling:cancel", args=[appointment.pk]), "label": "Cancel appointment"})
-        charges = visit_charges(appointment) if user.has_perm("finance.add_payment") else []
-        return super().get_context_data(steps=steps, links=links, charges=charges, **kwargs)
+        extra = APPOINTMENT_PAGE.context(appointment=appointment, user=user)
+        return super().get_context_data(steps=steps, links=links, **extra, **kwargs)
 
 
 class BookAppointmentView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormView):

@@ -589,7 +589,7 @@ def admin_form(record, **changes):
 
 def test_the_admin_saves_changes_to_a_draft(superuser_client):
     """The control: the same form on a draft does save, so the refusal below is about signing.
-    (The draft is the superuser's own: anyone else's opens read-only, clinic/tests/test_object_access.py.)"""
+    (The draft is the superuser's own: anyone else's opens read-only, tests/test_object_access.py.)"""
     record = MedicalRecordFactory(diagnosis="Acute tonsillitis", author=superuser_client.user)
     MedicationFactory(record=record)
 

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.tests.test_access import walk_urls
+from clinic.tests.urlwalk import walk_urls
 from clinical.tests.factories import MedicalRecordFactory
 from documents import services
 from documents.models import ClinicalDocument, DocumentVersion, PatientImage

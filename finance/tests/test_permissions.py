@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.tests.test_access import walk_urls
+from clinic.tests.urlwalk import walk_urls
 from finance.models import ClosedMonth, Expense, OtherIncome, Payment
 from finance.tests.factories import (
     CategoryFactory,

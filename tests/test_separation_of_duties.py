@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from clinic import audit
 from clinic.models import AuditEntry
-from clinic.tests.test_admin_access import form_data
+from clinic.tests.adminforms import form_data
 from patients.tests.factories import PatientFactory
 from staff import services
 from staff.models import StaffSession, User
@@ -210,7 +210,7 @@ def test_a_rename_is_audited_and_earlier_entries_keep_the_name_of_the_time(admin
     assert entry.summary == "renamed: username ajones → asmith; last name Jones → Smith"
     read.refresh_from_db()
     assert read.who == "Anna Jones (ajones)"
-    page = administrator.get(reverse("audit:patient", args=[patient.pk])).content.decode()
+    page = administrator.get(reverse("patients:access", args=[patient.pk])).content.decode()
     assert "Anna Jones (ajones)" in page and "asmith" not in page
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import AuditEntry
-from clinic.tests.test_admin_access import form_data
+from clinic.tests.adminforms import form_data
 from clinical.tests.factories import SignedRecordFactory
 from finance.tests.factories import PaymentFactory
 from patients.tests.factories import PatientFactory

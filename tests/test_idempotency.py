@@ -24,8 +24,6 @@ from clinic.idempotency import ALREADY_SAVED, OncePerSubmission
 from clinic.models import AuditEntry, FormSubmission
 from clinic.tests.concurrency import at_once
 from clinic.tests.submissions import token_for, token_on, tokens_on
-from clinic.tests.test_access import URLS, _view_class
-from clinic.tests.test_scheduling_views import booking
 from clinical import services as clinical_services
 from clinical.models import MedicalRecord, Medication, TreatmentPlan
 from clinical.tests.factories import MedicalRecordFactory, ProcedureFactory, TreatmentPlanFactory
@@ -39,8 +37,10 @@ from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFa
 from patients.tests.test_views import patient_form
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
+from scheduling.tests.test_views_pages import booking
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 from staff.tests.test_views import edit_user_form, new_user_form, profile_form, row
+from tests.test_access import URLS, _view_class
 
 # POST views that write no clinic data: signing in and out, passwords, two-factor codes and sessions.
 # They change who may sign in, not a record; each is safe to repeat (a second sign-out, a second

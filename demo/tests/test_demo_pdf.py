@@ -8,9 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from clinic.uploads import check_upload
+from demo.management.commands.seed_demo import DOCTORS
 from documents.demo import printable, text_pdf
 from patients.demo import FIRST_NAMES, LAST_NAMES
-from scheduling.management.commands.seed_demo import DOCTORS
 from staff.demo import DEMO_USERS
 
 _ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"(": b"(", b")": b")", b"\\": b"\\"}

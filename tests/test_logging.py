@@ -29,7 +29,7 @@ from staff.tests.factories import UserFactory
 
 from .test_resilience import Browser
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[1]
 PATIENTS = reverse("patients:list")
 CREATE = reverse("patients:create")
 # A name no page, template or log message has by chance.

@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from clinic.tests.test_admin_access import form_data
+from clinic.tests.adminforms import form_data
 from clinic.uploads import check_upload
 from clinical import services as clinical_services
 from clinical.models import MedicalRecord

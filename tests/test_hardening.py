@@ -20,11 +20,11 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.urls import reverse
 
-from clinic.tests.test_access import walk_urls
+from clinic.tests.urlwalk import walk_urls
 from patients.models import Patient
 from staff.tests.factories import UserFactory
 
-BASE_DIR = Path(__file__).resolve().parents[2]
+BASE_DIR = Path(__file__).resolve().parents[1]
 TEMPLATES = BASE_DIR / "templates"
 
 # The HTTPS settings, as the environment switches them.

@@ -24,7 +24,7 @@ from django.forms.formsets import BaseFormSet, ManagementForm
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.tests.test_access import (
+from tests.test_access import (
     ACCESS,
     ADMINISTRATOR,
     ANONYMOUS,
@@ -38,7 +38,7 @@ from clinic.tests.test_access import (
     page_text,
     url_kwargs,
 )
-from clinic.tests.test_admin_access import ADD, CASES, CHANGE, VIEW, build, has_rule, rights
+from tests.test_admin_access import ADD, CASES, CHANGE, VIEW, build, has_rule, rights
 
 pytestmark = pytest.mark.django_db
 

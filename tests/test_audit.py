@@ -386,12 +386,12 @@ def test_who_accessed_this_record(administrator, reception, doctor_client):
     doctor_client.get(reverse("clinical:chart", args=[patient.pk]))
     PatientFactory()  # someone else's record is not in the report
 
-    response = administrator.get(reverse("audit:patient", args=[patient.pk]))
+    response = administrator.get(reverse("patients:access", args=[patient.pk]))
     people = {p["username"]: p["entries"] for p in response.context["people"]}
     assert people == {reception.user.username: 2, doctor_client.user.username: 1, "": 1}
     assert len(response.context["entries"]) == 4
     assert (
-        reverse("audit:patient", args=[patient.pk])
+        reverse("patients:access", args=[patient.pk])
         in administrator.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     )
 
@@ -407,11 +407,11 @@ def test_only_managers_and_administrators_read_the_trail(client_for):
         (None, False),
     ]:
         client = client_for(role)
-        for url in (reverse("audit:search"), reverse("audit:patient", args=[patient.pk])):
+        for url in (reverse("audit:search"), reverse("patients:access", args=[patient.pk])):
             assert client.get(url).status_code == (200 if allowed else 403), (role, url)
 
 
-@pytest.mark.parametrize("url_name", ["audit:search", "audit:patient"])
+@pytest.mark.parametrize("url_name", ["audit:search", "patients:access"])
 def test_trail_pages_make_the_same_queries_for_few_and_many_entries(manager, django_assert_num_queries, url_name):
     patient = PatientFactory()
     users = UserFactory.create_batch(3)
@@ -424,7 +424,7 @@ def test_trail_pages_make_the_same_queries_for_few_and_many_entries(manager, dja
                 )
                 audit.record(AuditEntry.Action.VIEW, patient, summary="chart")
 
-    url = reverse(url_name, args=[patient.pk] if url_name == "audit:patient" else [])
+    url = reverse(url_name, args=[patient.pk] if url_name == "patients:access" else [])
     grow(3)
     manager.get(url)  # warm the session and permission caches
     from django.db import connection as conn

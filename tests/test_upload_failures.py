@@ -32,7 +32,7 @@ from patients.tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
 
-FULL_DISK = "documents.tests.test_upload_failures.HalfThenFullStorage"
+FULL_DISK = "tests.test_upload_failures.HalfThenFullStorage"
 
 
 class HalfThenFullStorage(FileSystemStorage):

@@ -17,11 +17,11 @@ from django.http import StreamingHttpResponse
 from django.urls import reverse
 
 from clinic import dbtimeouts, health
+from clinic.tests.stalling_proxy import StallingProxy
 from patients import models as patient_models
 from patients.models import Patient
 from staff.tests.factories import UserFactory
 
-from .stalling_proxy import StallingProxy
 from .test_resilience import Browser
 
 pytestmark = pytest.mark.django_db(transaction=True)

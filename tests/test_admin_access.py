@@ -24,23 +24,10 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
-from django.forms import CheckboxInput, MultiWidget
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from clinic.tests.test_access import (
-    ADMINISTRATOR,
-    ANONYMOUS,
-    DOCTOR,
-    FRIENDLY_403,
-    MANAGER,
-    NO_ROLE,
-    NURSE,
-    PRINCIPALS,
-    RECEPTIONIST,
-    client_as,
-    page_text,
-)
+from clinic.tests.adminforms import form_data
 from clinical.tests.factories import AmendmentFactory, MedicalRecordFactory, ProcedureFactory, TreatmentPlanFactory
 from finance.models import ClosedMonth
 from finance.tests.factories import (
@@ -54,6 +41,19 @@ from finance.tests.factories import (
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.tests.factories import AppointmentFactory
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory, WorkingHoursFactory
+from tests.test_access import (
+    ADMINISTRATOR,
+    ANONYMOUS,
+    DOCTOR,
+    FRIENDLY_403,
+    MANAGER,
+    NO_ROLE,
+    NURSE,
+    PRINCIPALS,
+    RECEPTIONIST,
+    client_as,
+    page_text,
+)
 
 VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
 ADMIN_SITE = frozenset({MANAGER, ADMINISTRATOR})
@@ -465,37 +465,6 @@ def test_admin_access(case_id, principal, client_for):
 
 
 # --- what the pages that open show and accept ------------------------------------------------------
-
-
-def form_data(response):
-    """What the admin's change form on this page would post as it stands: the main form's current
-    values and every inline formset's management form and rows (for a test to change one field)."""
-    context = response.context
-    forms = [context["adminform"].form]
-    data = {}
-    for inline in context.get("inline_admin_formsets", []):
-        formset = inline.formset
-        forms.extend(formset.forms)
-        management = formset.management_form
-        for name in management.fields:
-            data[management.add_prefix(name)] = management[name].value()
-    for form in forms:
-        for name, field in form.fields.items():
-            if field.disabled:
-                continue
-            key, value, widget = form.add_prefix(name), form[name].value(), field.widget
-            if isinstance(widget, MultiWidget):
-                parts = value if isinstance(value, list) else widget.decompress(value)
-                for i, (sub, part) in enumerate(zip(widget.widgets, parts, strict=True)):
-                    data[f"{key}_{i}"] = sub.format_value(part) or ""
-            elif isinstance(widget, CheckboxInput):
-                if value:
-                    data[key] = "on"
-            elif isinstance(value, list | tuple):
-                data[key] = [str(v) for v in value]
-            elif value is not None:
-                data[key] = str(value)
-    return data
 
 
 @pytest.mark.django_db

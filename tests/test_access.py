@@ -12,9 +12,10 @@ from urllib.parse import quote
 
 import pytest
 from django.test import Client
-from django.urls import URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 
+from clinic.tests.urlwalk import walk_urls
 from clinical import services
 from clinical.tests.factories import (
     AmendmentFactory,
@@ -113,7 +114,7 @@ ACCESS = {
     "staff:sign_out_others": ANY_SIGNED_IN,
     # the audit trail: read by managers and administrators
     "audit:search": frozenset({MANAGER, ADMINISTRATOR}),
-    "audit:patient": frozenset({MANAGER, ADMINISTRATOR}),
+    "patients:access": frozenset({MANAGER, ADMINISTRATOR}),
     # clinical: nurses read the chart and record vital signs; only doctors chart, sign, amend and plan.
     # Receptionists, managers and administrators see none of it.
     "clinical:my_day": DOCTORS,
@@ -267,7 +268,7 @@ KWARGS = {
     "staff:security": _other_user,
     "staff:reset_two_factor": _other_user,
     "staff:sign_out_everywhere": _other_user,
-    "audit:patient": _patient,
+    "patients:access": _patient,
     "clinical:chart": _patient,
     "clinical:record_create": _new_patient,
     "clinical:plan_create": _new_patient,
@@ -328,21 +329,6 @@ def page_text(response):
     return response.content.decode()
 
 
-def walk_urls(resolver=None, namespace="", *, all_admin=False):
-    """(full name, pattern) for every URL pattern, recursing into includes. The admin's own pages
-    are skipped (unless all_admin) except its index: test_admin_access.py walks the rest."""
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        if isinstance(pattern, URLResolver):
-            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
-            yield from walk_urls(pattern, inner, all_admin=all_admin)
-            continue
-        name = f"{namespace}{pattern.name}" if pattern.name else None
-        if namespace.startswith("admin:") and name != "admin:index" and not all_admin:
-            continue
-        yield name, pattern
-
-
 URLS = dict(walk_urls())
 URL_NAMES = sorted(name or "<unnamed>" for name in URLS)
 
@@ -393,7 +379,7 @@ def test_admin_index_is_in_the_walk():
 
 
 def test_every_other_admin_page_is_walked_in_test_admin_access():
-    from clinic.tests.test_admin_access import ADMIN_URLS
+    from tests.test_admin_access import ADMIN_URLS
 
     admin_pages = {name for name, _ in walk_urls(all_admin=True) if name and name.startswith("admin:")}
     assert admin_pages - set(ADMIN_URLS) == set()
