@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import UserFactory
 
 # Browser fixtures (Debian's Chromium through Playwright, one live server) for every app's journeys.
@@ -62,7 +63,7 @@ def _let_flush_empty_signed_records(request):
 
 
 def _client_for(role):
-    user = UserFactory(username=f"{role.lower()}-persona", roles=[role], is_staff=role in ("Manager", "Administrator"))
+    user = UserFactory(username=f"{role.lower()}-persona", roles=[role], is_staff=role in (MANAGER, ADMINISTRATOR))
     client = Client()
     client.force_login(user)
     client.user = user
@@ -78,11 +79,11 @@ def _persona(role):
     return persona
 
 
-reception = _persona("Receptionist")
-doctor_client = _persona("Doctor")
-nurse = _persona("Nurse")
-manager = _persona("Manager")
-administrator = _persona("Administrator")
+reception = _persona(RECEPTIONIST)
+doctor_client = _persona(DOCTOR)
+nurse = _persona(NURSE)
+manager = _persona(MANAGER)
+administrator = _persona(ADMINISTRATOR)
 
 
 @pytest.fixture

@@ -31,9 +31,9 @@ from finance.tests.factories import CompletedVisitFactory, DoneProcedureFactory,
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import DoctorFactory, UserFactory
 
-RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR = "Receptionist", "Doctor", "Nurse", "Manager", "Administrator"
 ROLES = [RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR]
 NO_ROLE = "signed in, no role"
 ANONYMOUS = "anonymous"

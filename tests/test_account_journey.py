@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
 from patients.tests.factories import PatientFactory
+from staff.roles import ADMINISTRATOR
 from staff.tests.factories import UserFactory
 
 ADMIN_PASSWORD = "admin-journey-Pw-7"
@@ -24,7 +25,7 @@ def test_a_new_nurse_chooses_her_own_password_before_anything_else(page, new_con
     page.set_default_timeout(10_000)
     page.set_viewport_size(SIZES[size])
     ada = UserFactory(
-        username="ada", first_name="Ada", last_name="Admin", password=ADMIN_PASSWORD, roles=["Administrator"]
+        username="ada", first_name="Ada", last_name="Admin", password=ADMIN_PASSWORD, roles=[ADMINISTRATOR]
     )
     patient = PatientFactory(first_name="Ngozi", last_name="Okafor")
     sign_in(page, "ada", ADMIN_PASSWORD)

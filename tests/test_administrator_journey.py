@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from clinic.tests.browser import sign_in
 from patients.tests.factories import PatientFactory
+from staff.roles import ADMINISTRATOR, RECEPTIONIST
 from staff.tests.factories import UserFactory
 
 ADMIN_PASSWORD = "admin-journey-Pw-7"
@@ -28,13 +29,13 @@ def code_from_key(key_text):
 def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_session(page, new_context, settings):
     settings.REQUIRE_2FA_FOR_ADMINS = True
     page.set_default_timeout(10_000)
-    UserFactory(username="ada", first_name="Ada", last_name="Admin", password=ADMIN_PASSWORD, roles=["Administrator"])
+    UserFactory(username="ada", first_name="Ada", last_name="Admin", password=ADMIN_PASSWORD, roles=[ADMINISTRATOR])
     UserFactory(
         username="rita",
         first_name="Rita",
         last_name="Receptionist",
         password=RECEPTION_PASSWORD,
-        roles=["Receptionist"],
+        roles=[RECEPTIONIST],
     )
     patient = PatientFactory(first_name="Wanjiru", last_name="Achterberg")
 

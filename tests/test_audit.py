@@ -23,6 +23,7 @@ from finance.tests.factories import CompletedVisitFactory, ExpenseFactory
 from patients.models import Patient
 from patients.tests.factories import PatientFactory
 from scheduling.tests.factories import AppointmentFactory, tomorrow_at
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -399,11 +400,11 @@ def test_who_accessed_this_record(administrator, reception, doctor_client):
 def test_only_managers_and_administrators_read_the_trail(client_for):
     patient = PatientFactory()
     for role, allowed in [
-        ("Manager", True),
-        ("Administrator", True),
-        ("Receptionist", False),
-        ("Doctor", False),
-        ("Nurse", False),
+        (MANAGER, True),
+        (ADMINISTRATOR, True),
+        (RECEPTIONIST, False),
+        (DOCTOR, False),
+        (NURSE, False),
         (None, False),
     ]:
         client = client_for(role)
@@ -517,7 +518,7 @@ def test_a_status_change_and_a_record_on_the_same_visit_do_not_deadlock(monkeypa
     """Reception confirms a visit while a nurse records vital signs on it (a new record referring to
     the visit): the visit's row lock must not be one that a reference waits for."""
     appointment = AppointmentFactory()
-    nurse, desk = UserFactory(roles=["Nurse"]), UserFactory(roles=["Receptionist"])
+    nurse, desk = UserFactory(roles=[NURSE]), UserFactory(roles=[RECEPTIONIST])
     outcomes = race(
         monkeypatch,
         {
@@ -542,7 +543,7 @@ def test_vital_signs_and_the_doctors_draft_saved_at_once_do_not_deadlock(monkeyp
 
     appointment = AppointmentFactory()
     record = MedicalRecordFactory(appointment=appointment, patient=appointment.patient, author=appointment.doctor.user)
-    nurse = UserFactory(roles=["Nurse"])
+    nurse = UserFactory(roles=[NURSE])
 
     def doctor_saves():
         draft = MedicalRecord.objects.get(pk=record.pk)

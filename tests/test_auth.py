@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from staff.roles import RECEPTIONIST
 from staff.tests.factories import UserFactory
 
 from .test_access import URLS, login_redirect, method_for, url_kwargs, walk_urls
@@ -71,7 +72,7 @@ def test_anonymous_post_to_a_clinical_page_changes_nothing(name):
 
 @pytest.mark.django_db
 def test_sign_in_page_signs_a_user_in_and_goes_to_next():
-    UserFactory(username="rita", roles=["Receptionist"])
+    UserFactory(username="rita", roles=[RECEPTIONIST])
     client = Client()
     page = client.get(reverse("login"))
     assert page.status_code == 200
@@ -85,7 +86,7 @@ def test_sign_in_page_signs_a_user_in_and_goes_to_next():
 
 @pytest.mark.django_db
 def test_sign_in_ignores_a_next_on_another_site():
-    UserFactory(username="rita", roles=["Receptionist"])
+    UserFactory(username="rita", roles=[RECEPTIONIST])
     response = Client().post(
         reverse("login"), {"username": "rita", "password": PASSWORD, "next": "https://evil.example/"}
     )
@@ -114,7 +115,7 @@ def test_inactive_account_cannot_sign_in():
 
 @pytest.mark.django_db
 def test_account_is_locked_after_the_failure_limit():
-    UserFactory(username="rita", roles=["Receptionist"])
+    UserFactory(username="rita", roles=[RECEPTIONIST])
     limit = settings.AXES_FAILURE_LIMIT
     assert limit >= 2
     client = Client()

@@ -29,6 +29,7 @@ from documents.tests.factories import make_document, make_image, pdf_upload, pho
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
+from staff.roles import NURSE
 from staff.tests.factories import DoctorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +76,7 @@ def grow_history(patient, *, visits, first_day, doctors=None):
     with a record: most signed, with medications and amendments, some drafts, some outside a visit;
     a treatment plan every third visit, in every status, with procedures in every status."""
     doctors = doctors or [DoctorFactory() for _ in range(3)]
-    nurse = UserFactory(roles=["Nurse"])
+    nurse = UserFactory(roles=[NURSE])
     for i in range(visits):
         doctor = doctors[i % len(doctors)]
         start = days_ago(first_day + i)
@@ -144,7 +145,7 @@ def file_paperwork(patient, *, count, first_day):
         )
         if i % 2 == 0:
             document_services.replace_document_file(
-                document=document, uploaded=pdf_upload(), by=UserFactory(roles=["Nurse"]), note="Corrected"
+                document=document, uploaded=pdf_upload(), by=UserFactory(roles=[NURSE]), note="Corrected"
             )
         image = make_image(
             patient,
@@ -235,7 +236,7 @@ def test_my_day(doctor, doctor_client):
 
 def test_record_detail_with_many_medications_and_amendments(doctor, doctor_client, nurse):
     patient = a_patient()
-    nurse_user = UserFactory(roles=["Nurse"])
+    nurse_user = UserFactory(roles=[NURSE])
     few = sign(
         MedicalRecordFactory(patient=patient, author=doctor.user, pulse=80, vitals_recorded_by=nurse_user),
         meds=1,

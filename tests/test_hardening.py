@@ -22,6 +22,7 @@ from django.urls import reverse
 
 from clinic.tests.urlwalk import walk_urls
 from patients.models import Patient
+from staff.roles import ADMINISTRATOR, MANAGER, RECEPTIONIST
 from staff.tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parents[1]
@@ -249,7 +250,7 @@ def test_no_view_is_exempt_from_csrf():
 
 
 def signed_in_enforcing_csrf(role):
-    user = UserFactory(roles=[role], is_staff=role in ("Manager", "Administrator"))
+    user = UserFactory(roles=[role], is_staff=role in (MANAGER, ADMINISTRATOR))
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     return client
@@ -266,7 +267,7 @@ PATIENT = {
 
 @pytest.mark.django_db
 def test_a_post_without_the_csrf_token_is_refused():
-    client = signed_in_enforcing_csrf("Receptionist")
+    client = signed_in_enforcing_csrf(RECEPTIONIST)
 
     response = client.post(reverse("patients:create"), PATIENT)
 
@@ -277,7 +278,7 @@ def test_a_post_without_the_csrf_token_is_refused():
 @pytest.mark.django_db
 def test_the_same_post_with_the_token_from_the_form_goes_through():
     # The control: the refusal above is the CSRF guard's, not the form's.
-    client = signed_in_enforcing_csrf("Receptionist")
+    client = signed_in_enforcing_csrf(RECEPTIONIST)
     form_page = client.get(reverse("patients:create"))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form_page.content.decode()).group(1)
 
@@ -291,7 +292,7 @@ def test_the_same_post_with_the_token_from_the_form_goes_through():
 def test_a_sign_in_or_an_admin_post_without_the_token_is_refused():
     anonymous = Client(enforce_csrf_checks=True)
     assert anonymous.post(reverse("login"), {"username": "x", "password": "y"}).status_code == 403
-    manager = signed_in_enforcing_csrf("Manager")
+    manager = signed_in_enforcing_csrf(MANAGER)
     response = manager.post(reverse("admin:finance_expensecategory_add"), {"name": "Courier"})
     assert response.status_code == 403
 

@@ -20,6 +20,7 @@ from clinic import dbtimeouts, health
 from clinic.tests.stalling_proxy import StallingProxy
 from patients import models as patient_models
 from patients.models import Patient
+from staff.roles import RECEPTIONIST
 from staff.tests.factories import UserFactory
 
 from .test_resilience import Browser
@@ -86,7 +87,7 @@ def proxy():
 
 @pytest.fixture
 def reception_browser(db):
-    return Browser(UserFactory(roles=["Receptionist"]))
+    return Browser(UserFactory(roles=[RECEPTIONIST]))
 
 
 def timed(call, *args, **kwargs):

@@ -38,6 +38,7 @@ from patients.tests.test_views import patient_form
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
 from scheduling.tests.test_views_pages import booking
+from staff.roles import ADMINISTRATOR, DOCTOR, NURSE, RECEPTIONIST
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 from staff.tests.test_views import edit_user_form, new_user_form, profile_form, row
 from tests.test_access import URLS, _view_class
@@ -136,18 +137,18 @@ class Form:
 
 
 def _patient_create(client_for):
-    return Form(client_for("Receptionist"), reverse("patients:create"), lambda: patient_form())
+    return Form(client_for(RECEPTIONIST), reverse("patients:create"), lambda: patient_form())
 
 
 def _patient_edit(client_for):
     patient = PatientFactory()
-    return Form(client_for("Receptionist"), reverse("patients:edit", args=[patient.pk]), lambda: patient_form())
+    return Form(client_for(RECEPTIONIST), reverse("patients:edit", args=[patient.pk]), lambda: patient_form())
 
 
 def _patient_archive(name, archived):
     def build(client_for):
         patient = PatientFactory(is_archived=archived)
-        return Form(client_for("Receptionist"), reverse(name, args=[patient.pk]), dict)
+        return Form(client_for(RECEPTIONIST), reverse(name, args=[patient.pk]), dict)
 
     return build
 
@@ -163,27 +164,27 @@ def _child(name, factory, data):
         else:
             existing = factory()
             args = [existing.patient_id, existing.pk]
-        return Form(client_for("Nurse"), reverse(name, args=args), lambda: {**data, "reaction": "Rash"})
+        return Form(client_for(NURSE), reverse(name, args=args), lambda: {**data, "reaction": "Rash"})
 
     return build
 
 
 def _book(client_for):
     patient, doctor = PatientFactory(), DoctorFactory()
-    return Form(client_for("Receptionist"), reverse("scheduling:book"), lambda: booking(patient, doctor))
+    return Form(client_for(RECEPTIONIST), reverse("scheduling:book"), lambda: booking(patient, doctor))
 
 
 def _reschedule(client_for):
     appointment = AppointmentFactory()
     day = (timezone.localdate() + timedelta(days=2)).isoformat()
     data = {"doctor": appointment.doctor_id, "date": day, "time": "14:00", "minutes": "30"}
-    return Form(client_for("Receptionist"), reverse("scheduling:reschedule", args=[appointment.pk]), lambda: data)
+    return Form(client_for(RECEPTIONIST), reverse("scheduling:reschedule", args=[appointment.pk]), lambda: data)
 
 
 def _cancel(client_for):
     appointment = AppointmentFactory()
     url = reverse("scheduling:cancel", args=[appointment.pk])
-    return Form(client_for("Receptionist"), url, lambda: {"reason": "Patient phoned"})
+    return Form(client_for(RECEPTIONIST), url, lambda: {"reason": "Patient phoned"})
 
 
 def _step(name, role, **appointment):
@@ -203,31 +204,31 @@ def _two_hours_ago():
 
 
 def _staff_create(client_for):
-    return Form(client_for("Administrator"), reverse("staff:create"), lambda: new_user_form(roles=["Nurse"]))
+    return Form(client_for(ADMINISTRATOR), reverse("staff:create"), lambda: new_user_form(roles=[NURSE]))
 
 
 def _staff_edit(client_for):
-    user = UserFactory(roles=["Nurse"])
-    data = edit_user_form(user, ["Nurse", "Receptionist"])
-    return Form(client_for("Administrator"), reverse("staff:edit", args=[user.pk]), lambda: data)
+    user = UserFactory(roles=[NURSE])
+    data = edit_user_form(user, [NURSE, RECEPTIONIST])
+    return Form(client_for(ADMINISTRATOR), reverse("staff:edit", args=[user.pk]), lambda: data)
 
 
 def _staff_activation(name, active):
     def build(client_for):
         user = UserFactory(is_active=active)
-        return Form(client_for("Administrator"), reverse(name, args=[user.pk]), dict)
+        return Form(client_for(ADMINISTRATOR), reverse(name, args=[user.pk]), dict)
 
     return build
 
 
 def _doctor_profile(client_for):
-    user, specialty = UserFactory(roles=["Doctor"]), SpecialtyFactory()
+    user, specialty = UserFactory(roles=[DOCTOR]), SpecialtyFactory()
     url = reverse("staff:doctor_profile", args=[user.pk])
-    return Form(client_for("Administrator"), url, lambda: profile_form(specialty, [row(0, "09:00", "17:00")]))
+    return Form(client_for(ADMINISTRATOR), url, lambda: profile_form(specialty, [row(0, "09:00", "17:00")]))
 
 
 def _new_record(client_for):
-    return Form(client_for("Doctor"), reverse("clinical:record_create", args=[PatientFactory().pk]), dict)
+    return Form(client_for(DOCTOR), reverse("clinical:record_create", args=[PatientFactory().pk]), dict)
 
 
 def _visit(name, status):
@@ -235,7 +236,7 @@ def _visit(name, status):
         now = timezone.now()
         started = now if status == Appointment.Status.IN_PROGRESS else None
         appointment = AppointmentFactory(start=_today_at_ten(), status=status, checked_in_at=now, started_at=started)
-        return Form(client_for("Doctor"), reverse(name, args=[appointment.pk]), dict)
+        return Form(client_for(DOCTOR), reverse(name, args=[appointment.pk]), dict)
 
     return build
 
@@ -243,24 +244,24 @@ def _visit(name, status):
 def _vitals(client_for):
     appointment = AppointmentFactory(start=_today_at_ten(), status=Appointment.Status.CHECKED_IN)
     url = reverse("clinical:vitals", args=[appointment.pk])
-    return Form(client_for("Nurse"), url, lambda: {"pulse": "72", "spo2": "97"})
+    return Form(client_for(NURSE), url, lambda: {"pulse": "72", "spo2": "97"})
 
 
 def _record_edit(client_for):
-    client = client_for("Doctor")
+    client = client_for(DOCTOR)
     record = MedicalRecordFactory(author=client.user)
     url = reverse("clinical:record_edit", args=[record.pk])
     return Form(client, url, lambda: record_form(record, meds=["Amoxicillin"], diagnosis="Tonsillitis"))
 
 
 def _record_sign(client_for):
-    client = client_for("Doctor")
+    client = client_for(DOCTOR)
     record = MedicalRecordFactory(author=client.user, diagnosis="Tonsillitis")
     return Form(client, reverse("clinical:record_sign", args=[record.pk]), dict)
 
 
 def _record_amend(client_for):
-    client = client_for("Doctor")
+    client = client_for(DOCTOR)
     record = MedicalRecordFactory(author=client.user, diagnosis="Viral pharyngitis")
     clinical_services.sign_record(record=record, by=client.user)
     data = {"section": "diagnosis", "text": "Bacterial tonsillitis", "reason": "Swab result"}
@@ -268,7 +269,7 @@ def _record_amend(client_for):
 
 
 def _plan_create(client_for):
-    client, doctor = client_for("Doctor"), DoctorFactory()
+    client, doctor = client_for(DOCTOR), DoctorFactory()
     url = reverse("clinical:plan_create", args=[PatientFactory().pk])
     return Form(client, url, lambda: plan_form(doctor))
 
@@ -276,31 +277,31 @@ def _plan_create(client_for):
 def _plan_edit(client_for):
     plan = TreatmentPlanFactory()
     url = reverse("clinical:plan_edit", args=[plan.pk])
-    return Form(client_for("Doctor"), url, lambda: plan_form(plan.doctor, goals="BP below 130/80"))
+    return Form(client_for(DOCTOR), url, lambda: plan_form(plan.doctor, goals="BP below 130/80"))
 
 
 def _plan_status(client_for):
     plan = TreatmentPlanFactory()
     url = reverse("clinical:plan_status", args=[plan.pk])
-    return Form(client_for("Doctor"), url, lambda: {"status": TreatmentPlan.Status.ACTIVE})
+    return Form(client_for(DOCTOR), url, lambda: {"status": TreatmentPlan.Status.ACTIVE})
 
 
 def _procedure_create(client_for):
     plan = TreatmentPlanFactory()
     url = reverse("clinical:procedure_create", args=[plan.patient_id])
-    return Form(client_for("Doctor"), url, lambda: procedure_form(plan=plan.pk))
+    return Form(client_for(DOCTOR), url, lambda: procedure_form(plan=plan.pk))
 
 
 def _procedure_edit(client_for):
     procedure = ProcedureFactory()
     url = reverse("clinical:procedure_edit", args=[procedure.pk])
-    return Form(client_for("Doctor"), url, lambda: procedure_form(plan=procedure.plan_id, notes="Fasting first"))
+    return Form(client_for(DOCTOR), url, lambda: procedure_form(plan=procedure.plan_id, notes="Fasting first"))
 
 
 def _pay(name, factory):
     def build(client_for):
         item = factory()
-        return Form(client_for("Receptionist"), reverse(name, args=[item.pk]), lambda: pay_form(amount=item_fee(item)))
+        return Form(client_for(RECEPTIONIST), reverse(name, args=[item.pk]), lambda: pay_form(amount=item_fee(item)))
 
     return build
 
@@ -315,25 +316,25 @@ def _upload(client_for):
     url = reverse("documents:upload", args=[PatientFactory().pk])
     data = {"doc_type": ClinicalDocument.Type.LAB_RESULT, "title": "Full blood count", "notes": ""}
     day = str(timezone.localdate() - timedelta(days=1))
-    return Form(client_for("Doctor"), url, lambda: {**data, "document_date": day, "file": pdf_upload(text="FBC")})
+    return Form(client_for(DOCTOR), url, lambda: {**data, "document_date": day, "file": pdf_upload(text="FBC")})
 
 
 def _image_upload(client_for):
     url = reverse("documents:image_upload", args=[PatientFactory().pk])
     day = str(timezone.localdate() - timedelta(days=1))
     return Form(
-        client_for("Doctor"), url, lambda: {"body_site": "Left shin", "taken_on": day, "file": photo_upload(seed=7)}
+        client_for(DOCTOR), url, lambda: {"body_site": "Left shin", "taken_on": day, "file": photo_upload(seed=7)}
     )
 
 
 def _replace(client_for):
     url = reverse("documents:replace", args=[make_document().pk])
-    return Form(client_for("Doctor"), url, lambda: {"note": "Corrected", "file": pdf_upload(text="Corrected FBC")})
+    return Form(client_for(DOCTOR), url, lambda: {"note": "Corrected", "file": pdf_upload(text="Corrected FBC")})
 
 
 def _archive(name, make):
     def build(client_for):
-        return Form(client_for("Doctor"), reverse(name, args=[make().pk]), lambda: {"reason": "Filed in error"})
+        return Form(client_for(DOCTOR), reverse(name, args=[make().pk]), lambda: {"reason": "Filed in error"})
 
     return build
 
@@ -342,7 +343,7 @@ def _restore(name, make, archive):
     def build(client_for):
         item = make()
         archive(item, by=item.uploaded_by, reason="Filed in error")
-        return Form(client_for("Administrator"), reverse(name, args=[item.pk]), dict)
+        return Form(client_for(ADMINISTRATOR), reverse(name, args=[item.pk]), dict)
 
     return build
 
@@ -367,12 +368,12 @@ WRITES = {
     "scheduling:book": _book,
     "scheduling:reschedule": _reschedule,
     "scheduling:cancel": _cancel,
-    "scheduling:confirm": _step("scheduling:confirm", "Receptionist"),
-    "scheduling:check_in": _step("scheduling:check_in", "Receptionist", start=_today_at_ten),
-    "scheduling:no_show": _step("scheduling:no_show", "Receptionist", start=_two_hours_ago),
-    "scheduling:start": _step("scheduling:start", "Doctor", start=_today_at_ten, status=Appointment.Status.CHECKED_IN),
+    "scheduling:confirm": _step("scheduling:confirm", RECEPTIONIST),
+    "scheduling:check_in": _step("scheduling:check_in", RECEPTIONIST, start=_today_at_ten),
+    "scheduling:no_show": _step("scheduling:no_show", RECEPTIONIST, start=_two_hours_ago),
+    "scheduling:start": _step("scheduling:start", DOCTOR, start=_today_at_ten, status=Appointment.Status.CHECKED_IN),
     "scheduling:complete": _step(
-        "scheduling:complete", "Doctor", start=_today_at_ten, status=Appointment.Status.IN_PROGRESS
+        "scheduling:complete", DOCTOR, start=_today_at_ten, status=Appointment.Status.IN_PROGRESS
     ),
     "staff:create": _staff_create,
     "staff:edit": _staff_edit,
@@ -494,7 +495,7 @@ def test_a_form_that_fails_half_way_gives_its_token_back(doctor_client, monkeypa
 
 @pytest.mark.django_db
 def test_someone_elses_token_is_refused_and_writes_nothing(client_for):
-    first, second = client_for("Nurse"), client_for("Doctor")
+    first, second = client_for(NURSE), client_for(DOCTOR)
     patient = PatientFactory()
     url = reverse("patients:allergy_create", args=[patient.pk])
     token = str(uuid.uuid4())
@@ -555,7 +556,7 @@ def _signed_in_clients(user, count):
 
 
 def _draft_with_a_new_drug(token=None):
-    author = UserFactory(roles=["Doctor"])
+    author = UserFactory(roles=[DOCTOR])
     record = MedicalRecordFactory(author=author, patient=PatientFactory())
     data = record_form(record, meds=["Amoxicillin"], diagnosis="Tonsillitis")
     if token:
@@ -594,7 +595,7 @@ def test_control_ten_identical_draft_saves_without_the_token_add_the_drug_ten_ti
 
 @pytest.mark.django_db(transaction=True)
 def test_identical_uploads_at_once_file_one_document_and_store_one_file(media):
-    doctor, patient = UserFactory(roles=["Doctor"]), PatientFactory()
+    doctor, patient = UserFactory(roles=[DOCTOR]), PatientFactory()
     clients = _signed_in_clients(doctor, 4)
     url = reverse("documents:upload", args=[patient.pk])
     token, day = str(uuid.uuid4()), str(timezone.localdate() - timedelta(days=1))

@@ -25,6 +25,7 @@ from clinic import sentry
 from patients.models import Patient
 from patients.tests.factories import PatientFactory
 from patients.views import PatientCreateView, PatientListView
+from staff.roles import RECEPTIONIST
 from staff.tests.factories import UserFactory
 
 from .test_resilience import Browser
@@ -442,7 +443,7 @@ def desk(settings):
     the URL, query string and headers to an event there (the test client goes round that layer)."""
     settings.SECURE_SSL_REDIRECT = False
     settings.ALLOWED_HOSTS = ["127.0.0.1"]
-    user = UserFactory(roles=["Receptionist"])
+    user = UserFactory(roles=[RECEPTIONIST])
     browser = Browser(user)
     browser.user = user
     return browser

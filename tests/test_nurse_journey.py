@@ -16,6 +16,7 @@ from documents.tests.factories import photo_bytes
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory
+from staff.roles import NURSE
 from staff.tests.factories import DoctorFactory, UserFactory
 
 ALL_DAY = [(weekday, time(0, 0), time(23, 59, 59)) for weekday in range(7)]
@@ -26,7 +27,7 @@ NURSE_PASSWORD = "nurse-journey-Pw-7"
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
 def test_nurse_checks_in_records_vital_signs_and_photographs_a_wound(page, tmp_path):
     page.set_default_timeout(10_000)
-    UserFactory(username="nkechi", first_name="Nkechi", last_name="Nurse", password=NURSE_PASSWORD, roles=["Nurse"])
+    UserFactory(username="nkechi", first_name="Nkechi", last_name="Nurse", password=NURSE_PASSWORD, roles=[NURSE])
     doctor = DoctorFactory(user__first_name="Hana", user__last_name="Okafor", hours=ALL_DAY)
     amara = PatientFactory(first_name="Amara", last_name="Nwosu")
     day = today_with_time_to_spare()

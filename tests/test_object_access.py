@@ -40,6 +40,7 @@ from finance.tests.factories import CategoryFactory, ClosedMonthFactory, Expense
 from patients.tests.factories import AllergyFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
+from staff.roles import DOCTOR, MANAGER
 from staff.tests.factories import DoctorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +108,7 @@ def test_charting_a_visit_another_doctor_is_charting_opens_no_record_of_ones_own
 def staff_doctor():
     """A doctor who is also staff: by mistake, or by an administrator's tick in the user admin
     (see test_admin_access.py's findings). The admin must not be a way round the author rule."""
-    user = UserFactory(roles=["Doctor"], is_staff=True)
+    user = UserFactory(roles=[DOCTOR], is_staff=True)
     client = Client()
     client.force_login(user)
     client.user = user
@@ -183,7 +184,7 @@ def test_an_open_entry_cannot_be_moved_into_a_closed_month_through_the_admin(per
 def test_a_closed_months_receipt_cannot_be_replaced_through_the_admin(persona, request, media):
     client = request.getfixturevalue(persona)
     expense = finance_services.record_expense(
-        recorded_by=UserFactory(roles=["Manager"], is_staff=True),
+        recorded_by=UserFactory(roles=[MANAGER], is_staff=True),
         receipt=check_upload(png_upload("till.png")),
         date=last_month_day(),
         amount=Decimal("42.00"),

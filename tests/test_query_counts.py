@@ -17,6 +17,7 @@ from django.utils import timezone
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
+from staff.roles import RECEPTIONIST
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +176,7 @@ def seed_charges(*, visits: int, doctors: int):
     from finance.tests.factories import CompletedVisitFactory, manager_user
 
     team = [DoctorFactory(consultation_fee=Decimal("60.00")) for _ in range(doctors)]
-    desk = UserFactory(roles=["Receptionist"])
+    desk = UserFactory(roles=[RECEPTIONIST])
     made = []
     for i in range(visits):
         visit = CompletedVisitFactory(

@@ -34,6 +34,7 @@ from patients.models import Patient
 from patients.tests.factories import PatientFactory
 from scheduling import services as scheduling_services
 from scheduling.models import Appointment
+from staff.roles import RECEPTIONIST
 from staff.tests.factories import DoctorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,7 +114,7 @@ def _plain_http_to_this_machine(settings, monkeypatch):
 
 @pytest.fixture
 def reception_browser(db):
-    return Browser(UserFactory(roles=["Receptionist"]))
+    return Browser(UserFactory(roles=[RECEPTIONIST]))
 
 
 def backend_pid():

@@ -14,6 +14,7 @@ from clinic.tests.adminforms import form_data
 from patients.tests.factories import PatientFactory
 from staff import services
 from staff.models import StaffSession, User
+from staff.roles import ADMINISTRATOR, DOCTOR, NURSE, RECEPTIONIST
 from staff.tests.factories import UserFactory
 from staff.tests.test_sessions import PASSWORD, is_signed_out, signed_in_client
 from staff.tests.test_views import edit_user_form, new_user_form, role_ids
@@ -31,7 +32,7 @@ def entries(action):
 
 @pytest.fixture
 def dr_jones():
-    return UserFactory(username="ajones", first_name="Anna", last_name="Jones", roles=["Doctor"])
+    return UserFactory(username="ajones", first_name="Anna", last_name="Jones", roles=[DOCTOR])
 
 
 def admin_change_page(client, user):
@@ -46,10 +47,10 @@ def test_an_administrator_cannot_give_themself_the_doctor_role_on_the_staff_page
     page = administrator.get(reverse("staff:edit", args=[me.pk]))
     assert page.context["form"].fields["roles"].disabled
 
-    response = administrator.post(reverse("staff:edit", args=[me.pk]), edit_user_form(me, ["Administrator", "Doctor"]))
+    response = administrator.post(reverse("staff:edit", args=[me.pk]), edit_user_form(me, [ADMINISTRATOR, DOCTOR]))
 
     assert response.status_code == 302
-    assert me.role_names == ["Administrator"]
+    assert me.role_names == [ADMINISTRATOR]
     assert not entries(AuditEntry.Action.ROLES)
     assert administrator.get(reverse("patients:list")).status_code in (200, 403)
     assert not me.has_perm("clinical.view_medicalrecord")
@@ -60,19 +61,19 @@ def test_an_administrator_cannot_give_themself_the_doctor_role_in_the_admin(admi
     page = admin_change_page(administrator, me)
     assert "groups" not in page.context["adminform"].form.fields
     data = form_data(page)
-    data["groups"] = role_ids("Administrator", "Doctor")  # a crafted post
+    data["groups"] = role_ids(ADMINISTRATOR, DOCTOR)  # a crafted post
 
     response = administrator.post(reverse("admin:staff_user_change", args=[me.pk]), data)
 
     assert response.status_code == 302
-    assert User.objects.get(pk=me.pk).role_names == ["Administrator"]
+    assert User.objects.get(pk=me.pk).role_names == [ADMINISTRATOR]
 
 
 def test_the_service_refuses_a_change_of_ones_own_roles_whoever_calls_it():
-    superuser = UserFactory(is_superuser=True, is_staff=True, roles=["Administrator"])
+    superuser = UserFactory(is_superuser=True, is_staff=True, roles=[ADMINISTRATOR])
     with pytest.raises(PermissionDenied):
-        services.set_roles(superuser, Group.objects.filter(name__in=["Administrator", "Doctor"]), by=superuser)
-    assert superuser.role_names == ["Administrator"]
+        services.set_roles(superuser, Group.objects.filter(name__in=[ADMINISTRATOR, DOCTOR]), by=superuser)
+    assert superuser.role_names == [ADMINISTRATOR]
 
 
 def test_a_superuser_cannot_change_their_own_rights_in_the_admin():
@@ -87,9 +88,9 @@ def test_a_superuser_cannot_change_their_own_rights_in_the_admin():
 
 
 def test_granting_a_clinical_role_names_who_gave_what_to_whom(administrator):
-    colleague = UserFactory(username="mlee", first_name="Max", last_name="Lee", roles=["Receptionist"])
+    colleague = UserFactory(username="mlee", first_name="Max", last_name="Lee", roles=[RECEPTIONIST])
 
-    administrator.post(reverse("staff:edit", args=[colleague.pk]), edit_user_form(colleague, ["Doctor"]))
+    administrator.post(reverse("staff:edit", args=[colleague.pk]), edit_user_form(colleague, [DOCTOR]))
 
     [entry] = entries(AuditEntry.Action.ROLES)
     assert entry.user == administrator.user and entry.object_type == "staff.user"
@@ -98,20 +99,20 @@ def test_granting_a_clinical_role_names_who_gave_what_to_whom(administrator):
 
 
 def test_roles_changed_in_the_admin_are_audited_too(administrator):
-    colleague = UserFactory(username="mlee", roles=["Receptionist"])
+    colleague = UserFactory(username="mlee", roles=[RECEPTIONIST])
     data = form_data(admin_change_page(administrator, colleague))
-    data["groups"] = role_ids("Receptionist", "Nurse")
+    data["groups"] = role_ids(RECEPTIONIST, NURSE)
 
     response = administrator.post(reverse("admin:staff_user_change", args=[colleague.pk]), data)
 
     assert response.status_code == 302
-    assert sorted(User.objects.get(pk=colleague.pk).role_names) == ["Nurse", "Receptionist"]
+    assert sorted(User.objects.get(pk=colleague.pk).role_names) == [NURSE, RECEPTIONIST]
     [entry] = entries(AuditEntry.Action.ROLES)
     assert entry.summary.endswith(": +Nurse (clinical)") and entry.user == administrator.user
 
 
 def test_a_new_account_is_audited_with_its_roles(administrator):
-    administrator.post(reverse("staff:create"), new_user_form(["Nurse"]))
+    administrator.post(reverse("staff:create"), new_user_form([NURSE]))
 
     created = User.objects.get(username="mpatel")
     assert [e.summary for e in AuditEntry.objects.filter(object_id=str(created.pk)).order_by("seq")] == [
@@ -165,7 +166,7 @@ def test_whoever_signs_in_with_a_password_an_administrator_set_must_change_it_be
 
 
 def test_a_new_accounts_first_password_is_replaced_at_first_sign_in(administrator):
-    administrator.post(reverse("staff:create"), new_user_form(["Receptionist"]))
+    administrator.post(reverse("staff:create"), new_user_form([RECEPTIONIST]))
     assert User.objects.get(username="mpatel").must_change_password
 
     client = Client()
@@ -202,7 +203,7 @@ def test_a_rename_is_audited_and_earlier_entries_keep_the_name_of_the_time(admin
     [read] = AuditEntry.objects.filter(action=AuditEntry.Action.VIEW, user=dr_jones)
     assert read.who == "Anna Jones (ajones)"
 
-    renamed = edit_user_form(dr_jones, ["Doctor"]) | {"username": "asmith", "last_name": "Smith"}
+    renamed = edit_user_form(dr_jones, [DOCTOR]) | {"username": "asmith", "last_name": "Smith"}
     assert administrator.post(reverse("staff:edit", args=[dr_jones.pk]), renamed).status_code == 302
 
     [entry] = entries(AuditEntry.Action.RENAME)
@@ -219,7 +220,7 @@ def test_a_username_in_the_trail_is_never_given_to_another_account(administrator
     doctor.force_login(dr_jones)
     doctor.get(reverse(CHART_URL, args=[PatientFactory().pk]))
     administrator.post(
-        reverse("staff:edit", args=[dr_jones.pk]), edit_user_form(dr_jones, ["Doctor"]) | {"username": "asmith"}
+        reverse("staff:edit", args=[dr_jones.pk]), edit_user_form(dr_jones, [DOCTOR]) | {"username": "asmith"}
     )
 
     on_staff_pages = administrator.post(reverse("staff:create"), new_user_form(username="ajones"))
@@ -234,7 +235,7 @@ def test_a_username_in_the_trail_is_never_given_to_another_account(administrator
     assert not User.objects.filter(username__iexact="ajones").exists()
 
     # The account that used it may take its own name back.
-    back = edit_user_form(dr_jones, ["Doctor"]) | {"username": "ajones"}
+    back = edit_user_form(dr_jones, [DOCTOR]) | {"username": "ajones"}
     dr_jones.refresh_from_db()
     assert administrator.post(reverse("staff:edit", args=[dr_jones.pk]), back).status_code == 302
 
