@@ -4,7 +4,9 @@
 from django.contrib import admin
 
 from clinic.admin import ClinicModelAdmin, ClinicTabularInline, NoDeleteAdmin, RecordsAdminAccess
+from clinic.lifecycle import allowed_next
 
+from . import services
 from .models import Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
 
 
@@ -65,9 +67,17 @@ class MedicalRecordAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
         return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.author = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            services.save_draft(record=obj, by=request.user)
+        else:
+            services.new_record(patient=obj.patient, by=request.user, record=obj)
+
+    def save_formset(self, request, form, formset, change):
+        # The medications are the draft's, saved through the service; amendments are read-only here.
+        if formset.model is Medication:
+            services.save_medications(record=form.instance, by=request.user, medications=formset)
+        else:
+            super().save_formset(request, form, formset, change)
 
 
 @admin.register(Amendment)
@@ -106,10 +116,15 @@ class TreatmentPlanAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     readonly_fields = ["status", "created_by", "created_at", "updated_at"]
     inlines = [ProcedureInline]
 
+    def has_change_permission(self, request, obj=None):
+        # A completed or cancelled plan is history: its page opens read-only, as on the plan's page.
+        return super().has_change_permission(request, obj) and (obj is None or obj.is_open)
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            services.update_plan(plan=obj, by=request.user)
+        else:
+            services.create_plan(plan=obj, patient=obj.patient, by=request.user)
 
 
 @admin.register(Procedure)
@@ -121,7 +136,19 @@ class ProcedureAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     raw_id_fields = ["patient", "plan", "appointment"]
     readonly_fields = ["created_by", "created_at"]
 
+    def has_change_permission(self, request, obj=None):
+        # A cancelled procedure is history (it is not offered for editing on the plan's page either).
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.status != Procedure.Status.CANCELLED)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is not None and "status" in form.base_fields:
+            # Only the statuses its lifecycle allows next: a done procedure stays done.
+            offered = {obj.status} | allowed_next(obj)
+            status = form.base_fields["status"]
+            status.choices = [(v, label) for v, label in status.choices if v in offered]
+        return form
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        services.save_procedure(procedure=obj, by=request.user)

@@ -2,6 +2,7 @@ from django import forms
 from django.forms import inlineformset_factory
 
 from clinic.forms import BoundedDateField
+from clinic.lifecycle import allowed_next
 
 from .models import VITAL_FIELDS, Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
 
@@ -36,12 +37,19 @@ class VitalsForm(forms.ModelForm):
         return data
 
 
+# More medications than this on one record is a mistake (or a crafted form): refused with a message
+# before thousands of rows are built (Django's own cap is 1,000 forms and took seconds to render).
+MAX_MEDICATIONS = 30
+
 MedicationFormSet = inlineformset_factory(
     MedicalRecord,
     Medication,
     fields=["drug", "strength", "dose", "route", "frequency", "duration", "instructions"],
     extra=2,
     can_delete=True,
+    max_num=MAX_MEDICATIONS,
+    absolute_max=MAX_MEDICATIONS,
+    validate_max=True,
 )
 
 
@@ -101,3 +109,7 @@ class ProcedureForm(forms.ModelForm):
         self.fields["performed_by"].queryset = self.fields["performed_by"].queryset.filter(
             doctor__isnull=False, is_active=True
         )
+        if self.instance.pk:
+            # An existing procedure offers its status and those its lifecycle allows next.
+            offered = {self.instance.status} | allowed_next(self.instance)
+            self.fields["status"].choices = [(v, label) for v, label in Procedure.Status.choices if v in offered]

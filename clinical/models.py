@@ -13,7 +13,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.audit import Action, Audited, lock_rows
+from clinic.audit import Action, Audited
+from clinic.lifecycle import Lifecycle, refuse_illegal_change
 from patients.models import ICD10_VALIDATOR, Patient
 from patients.text import fold
 from scheduling.models import Appointment
@@ -50,7 +51,9 @@ class MedicalRecord(Audited, models.Model):
         DRAFT = "draft", "Draft"
         SIGNED = "signed", "Signed"
 
-    audit_status_actions = {"signed": Action.SIGN}
+    audit_status_actions = {Status.SIGNED: Action.SIGN}
+    # Signing is the one move (clinical.services.sign_record); a signed record is then amended.
+    lifecycle = Lifecycle({Status.DRAFT: {Status.SIGNED}, Status.SIGNED: set()}, noun="record", verb="be marked")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="medical_records")
     appointment = models.ForeignKey(
@@ -188,6 +191,7 @@ class MedicalRecord(Audited, models.Model):
     def save(self, *args, **kwargs):
         if self._stored_as_signed():
             raise SignedRecordError("A signed record cannot be changed; add an amendment.")
+        refuse_illegal_change(self)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -328,13 +332,18 @@ class TreatmentPlan(Audited, models.Model):
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
-    TRANSITIONS = {
-        Status.DRAFT: {Status.ACTIVE, Status.CANCELLED},
-        Status.ACTIVE: {Status.ON_HOLD, Status.COMPLETED, Status.CANCELLED},
-        Status.ON_HOLD: {Status.ACTIVE, Status.CANCELLED},
-        Status.COMPLETED: set(),
-        Status.CANCELLED: set(),
-    }
+    lifecycle = Lifecycle(
+        {
+            Status.DRAFT: {Status.ACTIVE, Status.CANCELLED},
+            Status.ACTIVE: {Status.ON_HOLD, Status.COMPLETED, Status.CANCELLED},
+            Status.ON_HOLD: {Status.ACTIVE, Status.CANCELLED},
+            Status.COMPLETED: set(),
+            Status.CANCELLED: set(),
+        },
+        noun="plan",
+    )
+    TRANSITIONS = lifecycle.table
+    CLOSED = {Status.COMPLETED, Status.CANCELLED}  # no longer edited, nor given procedures
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="treatment_plans")
     doctor = models.ForeignKey(
@@ -366,28 +375,19 @@ class TreatmentPlan(Audited, models.Model):
         if self.start_date and self.expected_end_date and self.expected_end_date < self.start_date:
             raise ValidationError({"expected_end_date": "The expected end cannot be before the start."})
 
-    def move_to(self, status):
-        """Change status along the allowed transitions, under a row lock."""
-        from django.db import transaction
+    @property
+    def is_open(self):
+        return self.status not in self.CLOSED
 
-        with transaction.atomic():
-            current, started = lock_rows(TreatmentPlan.objects).values_list("status", "start_date").get(pk=self.pk)
-            if status not in self.TRANSITIONS[self.Status(current)]:
-                raise ValidationError(
-                    f"This plan is {self.Status(current).label.lower()}; "
-                    f"it cannot become {self.Status(status).label.lower()}."
-                )
-            # What the row holds now, not what this (perhaps stale) copy loaded: the start date
-            # another request just set is kept, and the trail names the change from the row.
-            self.audit_read_under_lock(status=current, start_date=started)
-            self.start_date = started
-            self.status = status
-            if status == self.Status.ACTIVE and not self.start_date:
-                self.start_date = timezone.localdate()
-            self.save(update_fields=["status", "start_date", "updated_at"])
+    def save(self, *args, **kwargs):
+        refuse_illegal_change(self)  # the last line; clinical.services moves the status
+        super().save(*args, **kwargs)
 
-    def allowed_next(self):
-        return self.TRANSITIONS[self.Status(self.status)]
+    # tests/test_audit.py still calls this; everything else goes through clinical.services.
+    def move_to(self, status, *, by=None):
+        from . import services  # services import this module
+
+        return services.change_plan_status(plan=self, status=status, by=by)
 
 
 class Procedure(Audited, models.Model):
@@ -395,6 +395,13 @@ class Procedure(Audited, models.Model):
         PLANNED = "planned", "Planned"
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
+
+    # Done is final (finance charges for it) and so is cancelled; a planned one becomes either.
+    lifecycle = Lifecycle(
+        {Status.PLANNED: {Status.DONE, Status.CANCELLED}, Status.DONE: set(), Status.CANCELLED: set()},
+        noun="procedure",
+        verb="be marked",
+    )
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="procedures")
     name = models.CharField(max_length=200)
@@ -460,3 +467,7 @@ class Procedure(Audited, models.Model):
                 raise ValidationError({"performed_date": "Enter the date the procedure was performed."})
             if self.performed_date > timezone.localdate():
                 raise ValidationError({"performed_date": "A procedure cannot be marked done in the future."})
+
+    def save(self, *args, **kwargs):
+        refuse_illegal_change(self)  # the last line; clinical.services moves the status
+        super().save(*args, **kwargs)

@@ -1,12 +1,15 @@
-"""Charting actions. Views and tests go through these; each is one transaction."""
+"""Charting, plans and procedures. Views, the admin, commands and tests go through these; each is one
+transaction, and every status change is a lifecycle transition (clinic/lifecycle.py)."""
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from clinic.audit import lock_rows
+from clinic.lifecycle import transition
+from scheduling import services as scheduling
 
-from .models import Amendment, MedicalRecord
+from .models import Amendment, MedicalRecord, Procedure, TreatmentPlan
 
 
 def can_edit(record, user):
@@ -36,8 +39,25 @@ def record_for_visit(*, appointment, by) -> MedicalRecord:
 def start_visit(*, appointment, by) -> MedicalRecord:
     """Start the consultation and open its record; a second click just opens the record."""
     if appointment.status != appointment.Status.IN_PROGRESS:
-        appointment.start_visit(by=by)
+        scheduling.start_visit(appointment=appointment, by=by)
     return record_for_visit(appointment=appointment, by=by)
+
+
+def _not_archived(patient):
+    if patient.is_archived:
+        raise ValidationError("This patient's record is archived; restore it first.")
+
+
+@transaction.atomic
+def new_record(*, patient, by, record=None) -> MedicalRecord:
+    """A draft record by `by` outside a visit (a phone consultation, a result review); `record`
+    carries any fields already filled in (the admin's form)."""
+    _not_archived(patient)
+    record = record or MedicalRecord()
+    record.patient, record.author = patient, by
+    record.full_clean()
+    record.save()
+    return record
 
 
 @transaction.atomic
@@ -48,9 +68,17 @@ def save_draft(*, record, by, medications=None) -> MedicalRecord:
     record.full_clean()
     record.save()
     if medications is not None:
-        medications.instance = record
-        medications.save()
+        save_medications(record=record, by=by, medications=medications)
     return record
+
+
+@transaction.atomic
+def save_medications(*, record, by, medications):
+    """The medication rows of the author's draft (a validated formset)."""
+    if not can_edit(record, by):
+        raise PermissionDenied("Only the author can edit a draft record.")
+    medications.instance = record
+    return medications.save()
 
 
 @transaction.atomic
@@ -68,14 +96,17 @@ def sign_record(*, record, by, acknowledge_allergies=False) -> MedicalRecord:
         # The code goes on the field's own error: a code given next to a dict would be dropped.
         warning = ValidationError("Acknowledge the allergy warning before signing.", code="allergy")
         raise ValidationError({"acknowledge_allergies": warning})
-    record.allergy_conflicts_acknowledged = "; ".join(
+    acknowledged = "; ".join(
         f"{drug} vs allergy to {allergy.substance} ({allergy.get_severity_display()})" for drug, allergy in conflicts
     )
-    record.status = MedicalRecord.Status.SIGNED
-    record.signed_at = timezone.now()
-    record.signed_by = by
-    record.save()
-    return record
+    return transition(
+        record,
+        MedicalRecord.Status.SIGNED,
+        by=by,
+        signed_at=timezone.now(),
+        signed_by=by,
+        allergy_conflicts_acknowledged=acknowledged,
+    )
 
 
 @transaction.atomic
@@ -109,3 +140,55 @@ def record_vitals(*, appointment, by, values: dict) -> MedicalRecord:
     record.full_clean()
     record.save()
     return record
+
+
+# --- treatment plans -------------------------------------------------------------------------------
+@transaction.atomic
+def create_plan(*, plan, patient, by) -> TreatmentPlan:
+    """A new plan for `patient` (its fields filled in by a form), created by `by`."""
+    _not_archived(patient)
+    plan.patient, plan.created_by = patient, by
+    plan.full_clean()
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def update_plan(*, plan, by) -> TreatmentPlan:
+    """Save a plan's edited fields; a completed or cancelled plan is history. The status moves
+    only through change_plan_status."""
+    stored = lock_rows(TreatmentPlan.objects).values_list("status", flat=True).get(pk=plan.pk)
+    if stored in TreatmentPlan.CLOSED:
+        raise ValidationError(f"A {TreatmentPlan.Status(stored).label.lower()} plan cannot be changed.")
+    plan.full_clean()
+    fields = [f.name for f in TreatmentPlan._meta.concrete_fields if f.editable and not f.primary_key]
+    plan.save(update_fields=[name for name in fields if name not in ("status", "created_by")])
+    return plan
+
+
+@transaction.atomic
+def change_plan_status(*, plan, status, by) -> TreatmentPlan:
+    """Along the plan's lifecycle; a plan made active without a start date starts today. The start
+    date another request just set is kept (read from the locked row)."""
+    extra = {}
+    if status == TreatmentPlan.Status.ACTIVE:
+        extra["start_date"] = lambda current: current.start_date or timezone.localdate()
+    return transition(plan, status, by=by, reread=("start_date",), **extra)
+
+
+# --- procedures ------------------------------------------------------------------------------------
+@transaction.atomic
+def save_procedure(*, procedure, by) -> Procedure:
+    """Create (by `by`) or edit a procedure (its fields filled in by a form). Its status follows the
+    lifecycle from what the row holds now: planned, then done or cancelled."""
+    if procedure._state.adding:
+        _not_archived(procedure.patient)
+        procedure.created_by = by
+    else:
+        stored = lock_rows(Procedure.objects).values_list("status", flat=True).get(pk=procedure.pk)
+        if stored == Procedure.Status.CANCELLED:
+            raise ValidationError("A cancelled procedure cannot be changed.")
+        procedure.audit_read_under_lock(status=stored)  # save() measures the status change from the row
+    procedure.full_clean()
+    procedure.save()
+    return procedure

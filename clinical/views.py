@@ -1,16 +1,17 @@
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import CreateView, DetailView, FormView, TemplateView, UpdateView, View
 
 from clinic.audit import RecordsAccess
 from clinic.forms import add_service_errors
 from clinic.idempotency import OncePerSubmission
-from clinic.views import PermissionFirstMixin
-from patients.models import Patient
+from clinic.lifecycle import allowed_next
+from clinic.permissions import Permitted
+from patients.models import Condition, Patient
 from scheduling.models import Appointment
 
 from . import services
@@ -27,9 +28,28 @@ from .models import MedicalRecord, Procedure, TreatmentPlan
 from .queries import chart_timeline, my_day
 
 RECORDS = MedicalRecord.objects.select_related("patient", "author", "signed_by", "appointment__doctor__user")
+Visit = Appointment.Status
 
 
-class MyDayView(PermissionRequiredMixin, RecordsAccess, TemplateView):
+def _edit_url(record):
+    return reverse("clinical:record_edit", args=[record.pk])
+
+
+def visit_actions(appointment, user):
+    """What a doctor's day offers on a visit now: buttons that POST (url, label, next, primary)."""
+    actions = []
+    if appointment.status == Visit.IN_PROGRESS and user.has_perm("clinical.add_medicalrecord"):
+        actions.append({"url": reverse("clinical:visit_record", args=[appointment.pk]), "label": "Chart"})
+    if Visit.COMPLETED in allowed_next(appointment) and user.has_perm("scheduling.start_visit_appointment"):
+        url, back = reverse("scheduling:complete", args=[appointment.pk]), reverse("clinical:my_day")
+        actions.append({"url": url, "label": "Complete", "next": back, "primary": True})
+    if Visit.IN_PROGRESS in allowed_next(appointment) and user.has_perm("scheduling.start_visit_appointment"):
+        url = reverse("clinical:visit_start", args=[appointment.pk])
+        actions.append({"url": url, "label": "Start visit", "primary": True})
+    return actions
+
+
+class MyDayView(Permitted, RecordsAccess, TemplateView):
     """A doctor's appointments today: each one click from starting, charting and completing."""
 
     audit_summary = "my day (today's patients)"
@@ -37,18 +57,27 @@ class MyDayView(PermissionRequiredMixin, RecordsAccess, TemplateView):
     template_name = "clinical/my_day.html"
 
     def get_context_data(self, **kwargs):
-        doctor = getattr(self.request.user, "doctor", None)
+        user = self.request.user
+        doctor = getattr(user, "doctor", None)
         today = timezone.localdate()
         appointments = my_day(doctor, today) if doctor else []
+        for appointment in appointments:
+            appointment.actions = visit_actions(appointment, user)
+            appointment.waiting = appointment.status in Appointment.RESCHEDULABLE
         return super().get_context_data(doctor=doctor, today=today, appointments=appointments, **kwargs)
 
 
-class ChartView(PermissionRequiredMixin, RecordsAccess, DetailView):
+class ChartView(Permitted, RecordsAccess, DetailView):
     permission_required = "clinical.view_medicalrecord"
     audit_summary = "chart"
-    model = Patient
     template_name = "clinical/chart.html"
     context_object_name = "patient"
+
+    def load(self, *, pk, **kwargs):
+        self.object = get_object_or_404(Patient, pk=pk)
+
+    def get_object(self, queryset=None):
+        return self.object
 
     def get_context_data(self, **kwargs):
         status = self.request.GET.get("plan_status", "")
@@ -57,7 +86,7 @@ class ChartView(PermissionRequiredMixin, RecordsAccess, DetailView):
         patient = self.object
         return super().get_context_data(
             allergies=patient.allergies.filter(is_active=True),
-            conditions=patient.conditions.filter(status="active"),
+            conditions=patient.conditions.filter(status=Condition.Status.ACTIVE),
             timeline=chart_timeline(patient, status, self.request.user),
             plan_status=status,
             plan_statuses=TreatmentPlan.Status.choices,
@@ -65,11 +94,14 @@ class ChartView(PermissionRequiredMixin, RecordsAccess, DetailView):
         )
 
 
-class _AppointmentActionView(OncePerSubmission, PermissionRequiredMixin, View):
+class _VisitActionView(OncePerSubmission, Permitted, View):
     http_method_names = ["post"]
 
+    def load(self, *, pk, **kwargs):
+        self.appointment = get_object_or_404(Appointment.objects.select_related("patient", "doctor__user"), pk=pk)
+
     def post(self, request, pk):
-        appointment = get_object_or_404(Appointment.objects.select_related("patient", "doctor__user"), pk=pk)
+        appointment = self.appointment
         try:
             record = self.act(appointment, request.user)
         except ValidationError as error:
@@ -78,7 +110,7 @@ class _AppointmentActionView(OncePerSubmission, PermissionRequiredMixin, View):
         return HttpResponseRedirect(record.get_absolute_url() if record.is_signed else _edit_url(record))
 
 
-class StartVisitView(_AppointmentActionView):
+class StartVisitView(_VisitActionView):
     """Start the consultation and open the visit's record."""
 
     permission_required = ("clinical.add_medicalrecord", "scheduling.start_visit_appointment")
@@ -87,7 +119,7 @@ class StartVisitView(_AppointmentActionView):
         return services.start_visit(appointment=appointment, by=user)
 
 
-class ChartVisitView(_AppointmentActionView):
+class ChartVisitView(_VisitActionView):
     """Open (or begin) the record of a visit already under way."""
 
     permission_required = "clinical.add_medicalrecord"
@@ -96,27 +128,35 @@ class ChartVisitView(_AppointmentActionView):
         return services.record_for_visit(appointment=appointment, by=user)
 
 
-def _edit_url(record):
-    from django.urls import reverse
-
-    return reverse("clinical:record_edit", args=[record.pk])
-
-
-class NewRecordView(OncePerSubmission, PermissionRequiredMixin, View):
+class NewRecordView(OncePerSubmission, Permitted, View):
     """A record outside a visit (a phone consultation, a result review). One per form shown."""
 
     permission_required = "clinical.add_medicalrecord"
     http_method_names = ["post"]
 
+    def load(self, *, patient_pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=patient_pk, is_archived=False)
+
     def post(self, request, patient_pk):
-        patient = get_object_or_404(Patient, pk=patient_pk, is_archived=False)
-        record = MedicalRecord.objects.create(patient=patient, author=request.user)
+        record = services.new_record(patient=self.patient, by=request.user)
         return HttpResponseRedirect(_edit_url(record))
 
 
-class RecordDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
+class _RecordMixin:
+    """A record page: the record is looked up (after the permission check) from `records`."""
+
+    records = RECORDS
+
+    def load(self, *, pk, **kwargs):
+        self.object = get_object_or_404(self.records, pk=pk)
+
+    def get_object(self, queryset=None):
+        return self.object
+
+
+class RecordDetailView(_RecordMixin, Permitted, RecordsAccess, DetailView):
     permission_required = "clinical.view_medicalrecord"
-    queryset = RECORDS.prefetch_related("medications", "amendments__author", "patient__allergies")
+    records = RECORDS.prefetch_related("medications", "amendments__author", "patient__allergies")
     template_name = "clinical/record_detail.html"
     context_object_name = "record"
 
@@ -132,20 +172,18 @@ class RecordDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
         )
 
 
-class RecordEditView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, UpdateView):
+class RecordEditView(OncePerSubmission, _RecordMixin, Permitted, RecordsAccess, UpdateView):
     """The author's draft: findings, vitals, diagnosis and medications in one form."""
 
     permission_required = "clinical.change_medicalrecord"
-    queryset = RECORDS
     form_class = MedicalRecordForm
     template_name = "clinical/record_form.html"
     context_object_name = "record"
 
-    def get_object(self, queryset=None):
-        record = super().get_object(queryset)
-        if not services.can_edit(record, self.request.user):
+    def load(self, **kwargs):
+        super().load(**kwargs)
+        if not services.can_edit(self.object, self.request.user):
             raise PermissionDenied("Only the author edits a draft; signed records are amended.")
-        return record
 
     def get_context_data(self, **kwargs):
         if "medications" not in kwargs:
@@ -153,7 +191,6 @@ class RecordEditView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, 
         return super().get_context_data(conflicts=self.object.allergy_conflicts(), **kwargs)
 
     def post(self, request, *args, **kwargs):
-        self.object = self.get_object()
         form = self.get_form()
         medications = MedicationFormSet(request.POST, instance=self.object, prefix="meds")
         if form.is_valid() and medications.is_valid():
@@ -169,12 +206,12 @@ class RecordEditView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, 
         return self.render_to_response(self.get_context_data(form=form, medications=medications))
 
 
-class SignRecordView(OncePerSubmission, PermissionRequiredMixin, View):
+class SignRecordView(OncePerSubmission, _RecordMixin, Permitted, View):
     permission_required = "clinical.sign_medicalrecord"
     http_method_names = ["post"]
 
     def post(self, request, pk):
-        record = get_object_or_404(RECORDS, pk=pk)
+        record = self.object
         if record.is_signed:
             # A second click on "Sign record": the record is signed, which is what was asked.
             messages.info(request, "This record is already signed.")
@@ -194,7 +231,7 @@ class SignRecordView(OncePerSubmission, PermissionRequiredMixin, View):
         return HttpResponseRedirect(record.get_absolute_url())
 
 
-class AmendRecordView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormView):
+class AmendRecordView(OncePerSubmission, Permitted, RecordsAccess, FormView):
     permission_required = "clinical.amend_medicalrecord"
     form_class = AmendmentForm
     template_name = "clinical/amend.html"
@@ -203,8 +240,8 @@ class AmendRecordView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, Fo
     def audit_object(self):
         return self.record
 
-    def load(self, **kwargs):
-        self.record = get_object_or_404(RECORDS, pk=kwargs["pk"])
+    def load(self, *, pk, **kwargs):
+        self.record = get_object_or_404(RECORDS, pk=pk)
         if not self.record.is_signed:
             raise Http404("Only signed records are amended")
 
@@ -224,12 +261,12 @@ class AmendRecordView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, Fo
         return HttpResponseRedirect(self.record.get_absolute_url())
 
 
-class PrescriptionView(PermissionRequiredMixin, RecordsAccess, DetailView):
+class PrescriptionView(_RecordMixin, Permitted, RecordsAccess, DetailView):
     """A printable prescription of a signed record (print stylesheet; the browser's print-to-PDF)."""
 
     audit_summary = "prescription"
     permission_required = "clinical.view_medicalrecord"
-    queryset = RECORDS.filter(status=MedicalRecord.Status.SIGNED).prefetch_related("medications")
+    records = RECORDS.filter(status=MedicalRecord.Status.SIGNED).prefetch_related("medications")
     template_name = "clinical/prescription.html"
     context_object_name = "record"
 
@@ -238,22 +275,19 @@ class PrescriptionView(PermissionRequiredMixin, RecordsAccess, DetailView):
         return super().get_context_data(doctor=doctor, **kwargs)
 
 
-class VitalsView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormView):
+class VitalsView(OncePerSubmission, Permitted, RecordsAccess, FormView):
     """Vital signs on a visit: nurses record them before the doctor sees the patient."""
 
     audit_summary = "vital signs form"
-
-    def audit_object(self):
-        return self.appointment
-
     permission_required = "clinical.record_vitals_medicalrecord"
     form_class = VitalsForm
     template_name = "clinical/vitals.html"
 
-    def load(self, **kwargs):
-        self.appointment = get_object_or_404(
-            Appointment.objects.select_related("patient", "doctor__user"), pk=kwargs["pk"]
-        )
+    def audit_object(self):
+        return self.appointment
+
+    def load(self, *, pk, **kwargs):
+        self.appointment = get_object_or_404(Appointment.objects.select_related("patient", "doctor__user"), pk=pk)
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
@@ -274,24 +308,30 @@ class VitalsView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormVie
         return HttpResponseRedirect(self.appointment.get_absolute_url())
 
 
-class _CreatedByMixin:
-    """Create views of clinical work: who created it, and a word that it was saved."""
+class _SavedThroughService:
+    """Create and edit views of plans and procedures: the form checks the input, `submit(form)` (a
+    service call) writes it, and a service's refusal shows on the form."""
+
+    def get_object(self, queryset=None):
+        return self.object
 
     def form_valid(self, form):
-        form.instance.created_by = self.request.user
-        response = super().form_valid(form)
-        messages.success(self.request, f"{self.model._meta.verbose_name.capitalize()} saved.")
-        return response
+        try:
+            self.object = self.submit(form)
+        except ValidationError as error:
+            add_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{self.object._meta.verbose_name.capitalize()} saved.")
+        return HttpResponseRedirect(self.get_success_url())
 
 
-class PlanCreateView(OncePerSubmission, PermissionFirstMixin, _CreatedByMixin, CreateView):
+class PlanCreateView(OncePerSubmission, Permitted, _SavedThroughService, CreateView):
     permission_required = "clinical.add_treatmentplan"
-    model = TreatmentPlan
     form_class = TreatmentPlanForm
     template_name = "clinical/plan_form.html"
 
-    def load(self, **kwargs):
-        self.patient = get_object_or_404(Patient, pk=kwargs["patient_pk"], is_archived=False)
+    def load(self, *, patient_pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=patient_pk, is_archived=False)
 
     def get_initial(self):
         return {"doctor": getattr(self.request.user, "doctor", None)}
@@ -299,64 +339,82 @@ class PlanCreateView(OncePerSubmission, PermissionFirstMixin, _CreatedByMixin, C
     def get_context_data(self, **kwargs):
         return super().get_context_data(patient=self.patient, **kwargs)
 
-    def form_valid(self, form):
-        form.instance.patient = self.patient
-        return super().form_valid(form)
+    def submit(self, form):
+        return services.create_plan(plan=form.instance, patient=self.patient, by=self.request.user)
 
 
-class PlanDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
+class PlanDetailView(Permitted, RecordsAccess, DetailView):
     permission_required = "clinical.view_treatmentplan"
-    queryset = TreatmentPlan.objects.select_related("patient", "doctor__user", "created_by")
     template_name = "clinical/plan_detail.html"
     context_object_name = "plan"
 
+    def load(self, *, pk, **kwargs):
+        self.object = get_object_or_404(
+            TreatmentPlan.objects.select_related("patient", "doctor__user", "created_by"), pk=pk
+        )
+
+    def get_object(self, queryset=None):
+        return self.object
+
     def get_context_data(self, **kwargs):
-        procedures = list(self.object.procedures.select_related("performed_by", "appointment").order_by("pk"))
+        plan, user = self.object, self.request.user
+        procedures = list(plan.procedures.select_related("performed_by", "appointment").order_by("pk"))
         counted = [p for p in procedures if p.status != Procedure.Status.CANCELLED]
         done = sum(p.status == Procedure.Status.DONE for p in counted)
+        may_change = user.has_perm("clinical.change_treatmentplan")
+        may_edit_procedures = user.has_perm("clinical.change_procedure")
+        for procedure in procedures:
+            procedure.editable = may_edit_procedures and procedure.status != Procedure.Status.CANCELLED
+        allowed = allowed_next(plan)
         return super().get_context_data(
             procedures=procedures,
             done=done,
             planned=len(counted),
-            next_statuses=[
-                (s, TreatmentPlan.Status(s).label)
-                for s in TreatmentPlan.Status.values
-                if s in self.object.allowed_next()
-            ],
+            can_edit=may_change and plan.is_open,
+            can_add_procedure=user.has_perm("clinical.add_procedure") and plan.is_open,
+            next_statuses=[(s, label) for s, label in TreatmentPlan.Status.choices if may_change and s in allowed],
             **kwargs,
         )
 
 
-class PlanEditView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, UpdateView):
+class PlanEditView(OncePerSubmission, Permitted, RecordsAccess, _SavedThroughService, UpdateView):
     permission_required = "clinical.change_treatmentplan"
-    queryset = TreatmentPlan.objects.select_related("patient").exclude(status__in=["completed", "cancelled"])
     form_class = TreatmentPlanForm
     template_name = "clinical/plan_form.html"
+
+    def load(self, *, pk, **kwargs):
+        plans = TreatmentPlan.objects.select_related("patient").exclude(status__in=TreatmentPlan.CLOSED)
+        self.object = get_object_or_404(plans, pk=pk)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(patient=self.object.patient, **kwargs)
 
+    def submit(self, form):
+        return services.update_plan(plan=form.instance, by=self.request.user)
 
-class PlanStatusView(OncePerSubmission, PermissionRequiredMixin, View):
+
+class PlanStatusView(OncePerSubmission, Permitted, View):
     permission_required = "clinical.change_treatmentplan"
     http_method_names = ["post"]
 
+    def load(self, *, pk, **kwargs):
+        self.plan = get_object_or_404(TreatmentPlan, pk=pk)
+
     def post(self, request, pk):
-        plan = get_object_or_404(TreatmentPlan, pk=pk)
+        plan = self.plan
         status = request.POST.get("status", "")
         if status not in TreatmentPlan.Status.values:
             messages.error(request, "Unknown status.")
         else:
             try:
-                plan.move_to(status)
+                services.change_plan_status(plan=plan, status=status, by=request.user)
                 messages.success(request, f"Plan is now {plan.get_status_display().lower()}.")
             except ValidationError as error:
                 messages.error(request, " ".join(error.messages))
         return HttpResponseRedirect(plan.get_absolute_url())
 
 
-class _ProcedureFormMixin:
-    model = Procedure
+class _ProcedureFormMixin(_SavedThroughService):
     form_class = ProcedureForm
     template_name = "clinical/procedure_form.html"
 
@@ -369,12 +427,15 @@ class _ProcedureFormMixin:
     def get_success_url(self):
         return self.object.get_absolute_url()
 
+    def submit(self, form):
+        return services.save_procedure(procedure=form.instance, by=self.request.user)
 
-class ProcedureCreateView(OncePerSubmission, PermissionFirstMixin, _ProcedureFormMixin, _CreatedByMixin, CreateView):
+
+class ProcedureCreateView(OncePerSubmission, Permitted, _ProcedureFormMixin, CreateView):
     permission_required = "clinical.add_procedure"
 
-    def load(self, **kwargs):
-        self.patient = get_object_or_404(Patient, pk=kwargs["patient_pk"], is_archived=False)
+    def load(self, *, patient_pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=patient_pk, is_archived=False)
 
     def get_initial(self):
         initial = {"performed_by": self.request.user if hasattr(self.request.user, "doctor") else None}
@@ -385,11 +446,10 @@ class ProcedureCreateView(OncePerSubmission, PermissionFirstMixin, _ProcedureFor
         return initial
 
 
-class ProcedureEditView(OncePerSubmission, PermissionRequiredMixin, _ProcedureFormMixin, RecordsAccess, UpdateView):
+class ProcedureEditView(OncePerSubmission, Permitted, _ProcedureFormMixin, RecordsAccess, UpdateView):
     permission_required = "clinical.change_procedure"
-    queryset = Procedure.objects.select_related("patient", "plan", "appointment").exclude(status="cancelled")
 
-    def get_object(self, queryset=None):
-        procedure = super().get_object(queryset)
-        self.patient = procedure.patient
-        return procedure
+    def load(self, *, pk, **kwargs):
+        procedures = Procedure.objects.select_related("patient", "plan", "appointment")
+        self.object = get_object_or_404(procedures.exclude(status=Procedure.Status.CANCELLED), pk=pk)
+        self.patient = self.object.patient

@@ -6,6 +6,8 @@ from django.utils import timezone
 from clinic.forms import BoundedDateField, TimeInput
 from staff.models import Doctor, Specialty
 
+from .models import MAX_MINUTES, MIN_MINUTES
+
 # Service errors about `start`/`end` belong next to the time the user typed.
 FIELD_MAP = {"start": "time", "end": "minutes", "patient": None}
 BOOKING_HORIZON = timedelta(days=2 * 365)
@@ -28,8 +30,8 @@ class AppointmentTimeForm(forms.Form):
     time = forms.TimeField(widget=TimeInput())
     minutes = forms.IntegerField(
         label="Length (minutes)",
-        min_value=5,
-        max_value=480,
+        min_value=MIN_MINUTES,
+        max_value=MAX_MINUTES,
         required=False,
         help_text="Leave empty for the doctor's usual consultation length.",
     )
@@ -80,7 +82,7 @@ class SlotSearchForm(forms.Form):
     doctor = DoctorChoiceField(queryset=Doctor.objects.none(), required=False, empty_label="Any doctor")
     specialty = forms.ModelChoiceField(queryset=Specialty.objects.all(), required=False, empty_label="Any specialty")
     date = BoundedDateField(label="From", required=False)
-    minutes = forms.IntegerField(label="Length (minutes)", min_value=5, max_value=480, required=False)
+    minutes = forms.IntegerField(label="Length (minutes)", min_value=MIN_MINUTES, max_value=MAX_MINUTES, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -3,19 +3,22 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.contrib.postgres.fields import RangeBoundary, RangeOperators
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from clinic.audit import Action, Audited, lock_rows
+from clinic.audit import Action, Audited
+from clinic.lifecycle import InvalidTransition, Lifecycle, refuse_illegal_change
 from patients.models import Patient
 from staff.models import Doctor, WorkingHours
 
 from .guards import DOCTOR_OVERLAP, INACTIVE_STATUSES, PATIENT_OVERLAP, PostgresExclusionConstraint, TsTzRange
 
-MIN_LENGTH = timedelta(minutes=5)
-MAX_LENGTH = timedelta(hours=8)
+# How long an appointment may be: the booking forms' "Length (minutes)" takes its bounds from here.
+MIN_MINUTES, MAX_MINUTES = 5, 480
+MIN_LENGTH = timedelta(minutes=MIN_MINUTES)
+MAX_LENGTH = timedelta(minutes=MAX_MINUTES)
 
 
 # An audit summary names the time and the doctor (a reschedule) first, then any other field.
@@ -45,8 +48,7 @@ def _old_new(name, values, labels=None):
     return f"{name}: " + " → ".join(labels.get(value) or _shown(value) for value in values)
 
 
-class InvalidTransition(ValidationError):
-    """A status change the appointment's lifecycle does not allow."""
+__all__ = ["Appointment", "AppointmentQuerySet", "InvalidTransition"]
 
 
 class AppointmentQuerySet(models.QuerySet):
@@ -76,16 +78,21 @@ class Appointment(Audited, models.Model):
         CANCELLED = "cancelled", "Cancelled"
         NO_SHOW = "no_show", "No-show"
 
-    # The lifecycle: which status may follow which. Anything else is refused by the model.
-    TRANSITIONS = {
-        Status.SCHEDULED: {Status.CONFIRMED, Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
-        Status.CONFIRMED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
-        Status.CHECKED_IN: {Status.IN_PROGRESS, Status.CANCELLED},
-        Status.IN_PROGRESS: {Status.COMPLETED},
-        Status.COMPLETED: set(),
-        Status.CANCELLED: set(),
-        Status.NO_SHOW: set(),
-    }
+    # The lifecycle: which status may follow which (scheduling/services.py moves it; save() refuses the rest).
+    lifecycle = Lifecycle(
+        {
+            Status.SCHEDULED: {Status.CONFIRMED, Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+            Status.CONFIRMED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+            Status.CHECKED_IN: {Status.IN_PROGRESS, Status.CANCELLED},
+            Status.IN_PROGRESS: {Status.COMPLETED},
+            Status.COMPLETED: set(),
+            Status.CANCELLED: set(),
+            Status.NO_SHOW: set(),
+        },
+        noun="appointment",
+        verb="be marked",
+    )
+    TRANSITIONS = lifecycle.table
     RESCHEDULABLE = {Status.SCHEDULED, Status.CONFIRMED}
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
@@ -183,10 +190,10 @@ class Appointment(Audited, models.Model):
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        # Remember what the database holds, so save() can refuse an illegal status change.
+        # Remember where and whose it was, so save() can refuse a move to another patient.
         instance._loaded = {
             name: getattr(instance, name, None)
-            for name in ("status", "start", "end", "doctor_id", "patient_id")
+            for name in ("start", "end", "doctor_id", "patient_id")
             if name in field_names
         }
         return instance
@@ -207,9 +214,6 @@ class Appointment(Audited, models.Model):
     def local_end(self):
         return timezone.localtime(self.end)
 
-    def allowed_next(self):
-        return self.TRANSITIONS[self.Status(self.status)]
-
     # --- validation --------------------------------------------------------------------------
     def _times_changed(self):
         loaded = getattr(self, "_loaded", None)
@@ -223,9 +227,9 @@ class Appointment(Audited, models.Model):
         if self.end <= self.start:
             raise ValidationError({"end": "An appointment must end after it starts."})
         if self.end - self.start < MIN_LENGTH:
-            raise ValidationError({"end": "An appointment lasts at least 5 minutes."})
+            raise ValidationError({"end": f"An appointment lasts at least {MIN_MINUTES} minutes."})
         if self.end - self.start > MAX_LENGTH:
-            raise ValidationError({"end": "An appointment cannot last more than 8 hours."})
+            raise ValidationError({"end": f"An appointment cannot last more than {MAX_MINUTES // 60} hours."})
         if not self.is_active or not self._times_changed():
             return
         if self.patient.is_archived:
@@ -272,54 +276,17 @@ class Appointment(Audited, models.Model):
         if loaded and not self._state.adding and loaded.get("patient_id", self.patient_id) != self.patient_id:
             # The visit's record, vital signs and payments hang off it: it stays the patient's.
             raise ValidationError({"patient": "An appointment cannot be moved to another patient; book a new one."})
-        if loaded and not self._state.adding and loaded.get("status") != self.status:
-            previous = loaded["status"]
-            if self.status not in self.TRANSITIONS[self.Status(previous)]:
-                raise InvalidTransition(
-                    f"An appointment cannot go from {self.Status(previous).label} to {self.Status(self.status).label}."
-                )
+        refuse_illegal_change(self)  # the last line; the services move the status
         super().save(*args, **kwargs)
-        self._loaded = {k: getattr(self, k) for k in ("status", "start", "end", "doctor_id", "patient_id")}
+        self._loaded = {k: getattr(self, k) for k in ("start", "end", "doctor_id", "patient_id")}
 
-    # --- the lifecycle ---------------------------------------------------------------------------
-    def _move_to(self, new_status, **fields):
-        """Change status under a row lock, so two clicks at once cannot both pass the check."""
-        with transaction.atomic():
-            current = lock_rows(Appointment.objects).values_list("status", flat=True).get(pk=self.pk)
-            if new_status not in self.TRANSITIONS[self.Status(current)]:
-                raise InvalidTransition(
-                    f"This appointment is {self.Status(current).label.lower()}; "
-                    f"it cannot be marked {self.Status(new_status).label.lower()}."
-                )
-            self._loaded["status"] = current
-            self.audit_read_under_lock(status=current)
-            self.status = new_status
-            for name, value in fields.items():
-                setattr(self, name, value)
-            self.save(update_fields=["status", "updated_at", *fields])
-
+    # tests/test_audit.py still calls these two; everything else goes through scheduling.services.
     def confirm(self, *, by):
-        self._move_to(self.Status.CONFIRMED, confirmed_at=timezone.now())
+        from . import services  # services import this module
+
+        return services.confirm_appointment(appointment=self, by=by)
 
     def check_in(self, *, by):
-        if self.local_start.date() != timezone.localdate():
-            raise InvalidTransition("A patient can be checked in only on the day of the appointment.")
-        self._move_to(self.Status.CHECKED_IN, checked_in_at=timezone.now(), checked_in_by=by)
+        from . import services
 
-    def start_visit(self, *, by):
-        self._move_to(self.Status.IN_PROGRESS, started_at=timezone.now())
-
-    def complete(self, *, by):
-        self._move_to(self.Status.COMPLETED, completed_at=timezone.now())
-
-    def cancel(self, *, by, reason):
-        if not (reason or "").strip():
-            raise ValidationError({"reason": "Say why the appointment is cancelled."})
-        self._move_to(
-            self.Status.CANCELLED, cancelled_at=timezone.now(), cancelled_by=by, cancellation_reason=reason.strip()
-        )
-
-    def mark_no_show(self, *, by):
-        if self.start > timezone.now():
-            raise InvalidTransition("A patient can be marked as a no-show only after the appointment's start.")
-        self._move_to(self.Status.NO_SHOW, no_show_at=timezone.now())
+        return services.check_in(appointment=self, by=by)

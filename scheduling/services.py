@@ -1,4 +1,5 @@
-"""Booking actions. Views, the admin, commands and tests all go through these."""
+"""Booking and the appointment's lifecycle. Views, the admin, commands and tests all go through these:
+each action is one function with keyword arguments, run in one transaction."""
 
 from datetime import datetime, time
 
@@ -7,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.audit import lock_rows
+from clinic.lifecycle import InvalidTransition, transition
 from patients.models import Patient
 from staff.models import Doctor
 
@@ -89,11 +91,48 @@ def update_appointment_details(*, appointment, reason, by) -> Appointment:
     return appointment
 
 
-def cancel_appointment(*, appointment, reason, by) -> Appointment:
-    appointment.cancel(by=by, reason=reason)
-    return appointment
+# --- the lifecycle: each step under a row lock (clinic/lifecycle.py), refused when the table says no ---
+Status = Appointment.Status
 
 
+@transaction.atomic
+def confirm_appointment(*, appointment, by) -> Appointment:
+    return transition(appointment, Status.CONFIRMED, by=by, confirmed_at=timezone.now())
+
+
+@transaction.atomic
 def check_in(*, appointment, by) -> Appointment:
-    appointment.check_in(by=by)
-    return appointment
+    if appointment.local_start.date() != timezone.localdate():
+        raise InvalidTransition("A patient can be checked in only on the day of the appointment.")
+    return transition(appointment, Status.CHECKED_IN, by=by, checked_in_at=timezone.now(), checked_in_by=by)
+
+
+@transaction.atomic
+def start_visit(*, appointment, by) -> Appointment:
+    return transition(appointment, Status.IN_PROGRESS, by=by, started_at=timezone.now())
+
+
+@transaction.atomic
+def complete_visit(*, appointment, by) -> Appointment:
+    return transition(appointment, Status.COMPLETED, by=by, completed_at=timezone.now())
+
+
+@transaction.atomic
+def mark_no_show(*, appointment, by) -> Appointment:
+    if appointment.start > timezone.now():
+        raise InvalidTransition("A patient can be marked as a no-show only after the appointment's start.")
+    return transition(appointment, Status.NO_SHOW, by=by, no_show_at=timezone.now())
+
+
+@transaction.atomic
+def cancel_appointment(*, appointment, reason, by) -> Appointment:
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the appointment is cancelled."})
+    return transition(
+        appointment,
+        Status.CANCELLED,
+        by=by,
+        cancelled_at=timezone.now(),
+        cancelled_by=by,
+        cancellation_reason=reason.strip(),
+    )

@@ -5,10 +5,6 @@ from . import views
 app_name = "scheduling"
 
 
-def action(name, permission, done):
-    return views.AppointmentActionView.as_view(action=name, permission_required=permission, done=done)
-
-
 urlpatterns = [
     path("book/", views.BookAppointmentView.as_view(), name="book"),
     path("day/", views.DayCalendarView.as_view(), name="day"),
@@ -17,21 +13,9 @@ urlpatterns = [
     path("<int:pk>/", views.AppointmentDetailView.as_view(), name="detail"),
     path("<int:pk>/reschedule/", views.RescheduleView.as_view(), name="reschedule"),
     path("<int:pk>/cancel/", views.CancelView.as_view(), name="cancel"),
-    path("<int:pk>/confirm/", action("confirm", "scheduling.change_appointment", "confirmed"), name="confirm"),
-    path("<int:pk>/check-in/", action("check_in", "scheduling.check_in_appointment", "checked in"), name="check_in"),
-    path(
-        "<int:pk>/no-show/",
-        action("mark_no_show", "scheduling.check_in_appointment", "marked as no-show"),
-        name="no_show",
-    ),
-    path(
-        "<int:pk>/start/",
-        action("start_visit", "scheduling.start_visit_appointment", "consultation started"),
-        name="start",
-    ),
-    path(
-        "<int:pk>/complete/",
-        action("complete", "scheduling.start_visit_appointment", "visit completed"),
-        name="complete",
-    ),
+    path("<int:pk>/confirm/", views.ConfirmView.as_view(), name="confirm"),
+    path("<int:pk>/check-in/", views.CheckInView.as_view(), name="check_in"),
+    path("<int:pk>/no-show/", views.NoShowView.as_view(), name="no_show"),
+    path("<int:pk>/start/", views.StartVisitView.as_view(), name="start"),
+    path("<int:pk>/complete/", views.CompleteVisitView.as_view(), name="complete"),
 ]

@@ -1,7 +1,6 @@
 from datetime import timedelta
 
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -14,7 +13,8 @@ from clinic.audit import Action, RecordsAccess, record
 from clinic.contributions import Slot
 from clinic.forms import add_service_errors
 from clinic.idempotency import OncePerSubmission
-from clinic.views import PermissionFirstMixin
+from clinic.lifecycle import allowed_next
+from clinic.permissions import Permitted
 from patients.forms import PatientSearchForm
 from patients.models import Patient
 from staff.models import Doctor
@@ -43,7 +43,7 @@ def _safe_next(request, default):
     return default
 
 
-class DashboardView(PermissionRequiredMixin, RecordsAccess, TemplateView):
+class DashboardView(Permitted, RecordsAccess, TemplateView):
     """Reception's today: who is expected, waiting, in consultation, done, no-show."""
 
     audit_summary = "today's board"
@@ -56,7 +56,8 @@ class DashboardView(PermissionRequiredMixin, RecordsAccess, TemplateView):
 
 
 Status = Appointment.Status
-# The buttons an appointment page offers: (status it leads to, url name, label, permission).
+# The buttons an appointment page offers for the statuses its lifecycle allows next:
+# (status it leads to, url name, label, permission).
 STEPS = [
     (Status.CHECKED_IN, "scheduling:check_in", "Check in", "scheduling.check_in_appointment"),
     (Status.CONFIRMED, "scheduling:confirm", "Mark confirmed", "scheduling.change_appointment"),
@@ -67,41 +68,57 @@ STEPS = [
 ]
 
 
+def next_steps(appointment, user):
+    """The status steps this user may take on this appointment now (buttons that POST)."""
+    allowed = allowed_next(appointment)
+    steps = [
+        {"url": reverse(name, args=[appointment.pk]), "label": label}
+        for status, name, label, permission in STEPS
+        if status in allowed and user.has_perm(permission)
+    ]
+    if appointment.status == Status.IN_PROGRESS and user.has_perm("clinical.add_medicalrecord"):
+        steps.insert(0, {"url": reverse("clinical:visit_record", args=[appointment.pk]), "label": "Chart this visit"})
+    return steps
+
+
+def next_links(appointment, user):
+    """The pages this user may go on to from this appointment (plain links)."""
+    links = []
+    if appointment.status in Appointment.RESCHEDULABLE and user.has_perm("scheduling.change_appointment"):
+        links.append({"url": reverse("scheduling:reschedule", args=[appointment.pk]), "label": "Reschedule"})
+    if appointment.is_active and user.has_perm("clinical.record_vitals_medicalrecord"):
+        links.append({"url": reverse("clinical:vitals", args=[appointment.pk]), "label": "Record vital signs"})
+    if user.has_perm("clinical.view_medicalrecord"):
+        links.append({"url": reverse("clinical:chart", args=[appointment.patient_id]), "label": "Open chart"})
+    if Status.CANCELLED in allowed_next(appointment) and user.has_perm("scheduling.cancel_appointment"):
+        links.append({"url": reverse("scheduling:cancel", args=[appointment.pk]), "label": "Cancel appointment"})
+    return links
+
+
 # What higher apps show on an appointment's page (finance: the visit's charges), as template context.
 APPOINTMENT_PAGE = Slot("an appointment's page: context from appointment=, user=")
 
 
-class AppointmentDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
+class AppointmentDetailView(Permitted, RecordsAccess, DetailView):
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/appointment_detail.html"
-    queryset = Appointment.objects.with_people().select_related("booked_by", "cancelled_by", "checked_in_by")
+
+    def load(self, *, pk, **kwargs):
+        queryset = Appointment.objects.with_people().select_related("booked_by", "cancelled_by", "checked_in_by")
+        self.object = get_object_or_404(queryset, pk=pk)
+
+    def get_object(self, queryset=None):
+        return self.object
 
     def get_context_data(self, **kwargs):
         appointment, user = self.object, self.request.user
-        allowed = appointment.allowed_next()
-        steps = [
-            {"url": reverse(name, args=[appointment.pk]), "label": label}
-            for status, name, label, permission in STEPS
-            if status in allowed and user.has_perm(permission)
-        ]
-        links = []
-        if appointment.status in Appointment.RESCHEDULABLE and user.has_perm("scheduling.change_appointment"):
-            links.append({"url": reverse("scheduling:reschedule", args=[appointment.pk]), "label": "Reschedule"})
-        if appointment.status == Status.IN_PROGRESS and user.has_perm("clinical.add_medicalrecord"):
-            steps.insert(
-                0, {"url": reverse("clinical:visit_record", args=[appointment.pk]), "label": "Chart this visit"}
-            )
-        if appointment.is_active and user.has_perm("clinical.record_vitals_medicalrecord"):
-            links.append({"url": reverse("clinical:vitals", args=[appointment.pk]), "label": "Record vital signs"})
-        if user.has_perm("clinical.view_medicalrecord"):
-            links.append({"url": reverse("clinical:chart", args=[appointment.patient_id]), "label": "Open chart"})
-        if Status.CANCELLED in allowed and user.has_perm("scheduling.cancel_appointment"):
-            links.append({"url": reverse("scheduling:cancel", args=[appointment.pk]), "label": "Cancel appointment"})
         extra = APPOINTMENT_PAGE.context(appointment=appointment, user=user)
-        return super().get_context_data(steps=steps, links=links, **extra, **kwargs)
+        return super().get_context_data(
+            steps=next_steps(appointment, user), links=next_links(appointment, user), **extra, **kwargs
+        )
 
 
-class BookAppointmentView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormView):
+class BookAppointmentView(OncePerSubmission, Permitted, RecordsAccess, FormView):
     permission_required = "scheduling.add_appointment"
     form_class = BookingForm
     template_name = "scheduling/book.html"
@@ -154,7 +171,7 @@ class BookAppointmentView(OncePerSubmission, PermissionFirstMixin, RecordsAccess
         return HttpResponseRedirect(appointment.get_absolute_url())
 
 
-class _AppointmentFormView(OncePerSubmission, PermissionFirstMixin, RecordsAccess, FormView):
+class _AppointmentFormView(OncePerSubmission, Permitted, RecordsAccess, FormView):
     def load(self, *, pk, **kwargs):
         self.appointment = get_object_or_404(Appointment.objects.with_people(), pk=pk)
 
@@ -213,17 +230,19 @@ class CancelView(_AppointmentFormView):
         return HttpResponseRedirect(self.appointment.get_absolute_url())
 
 
-class AppointmentActionView(OncePerSubmission, PermissionRequiredMixin, View):
-    """One status step (check in, confirm, no-show, start, complete): a POST from a button."""
+class _AppointmentStepView(OncePerSubmission, Permitted, View):
+    """One status step from a button (a POST): the view names the service that takes it."""
 
     http_method_names = ["post"]
-    action = None
-    done = ""
+    done = ""  # what the message says happened
+
+    def load(self, *, pk, **kwargs):
+        self.appointment = get_object_or_404(Appointment.objects.with_people(), pk=pk)
 
     def post(self, request, pk):
-        appointment = get_object_or_404(Appointment.objects.with_people(), pk=pk)
+        appointment = self.appointment
         try:
-            getattr(appointment, self.action)(by=request.user)
+            self.act(appointment, request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -231,7 +250,47 @@ class AppointmentActionView(OncePerSubmission, PermissionRequiredMixin, View):
         return HttpResponseRedirect(_safe_next(request, appointment.get_absolute_url()))
 
 
-class DayCalendarView(PermissionRequiredMixin, RecordsAccess, TemplateView):
+class ConfirmView(_AppointmentStepView):
+    permission_required = "scheduling.change_appointment"
+    done = "confirmed"
+
+    def act(self, appointment, by):
+        services.confirm_appointment(appointment=appointment, by=by)
+
+
+class CheckInView(_AppointmentStepView):
+    permission_required = "scheduling.check_in_appointment"
+    done = "checked in"
+
+    def act(self, appointment, by):
+        services.check_in(appointment=appointment, by=by)
+
+
+class NoShowView(_AppointmentStepView):
+    permission_required = "scheduling.check_in_appointment"
+    done = "marked as no-show"
+
+    def act(self, appointment, by):
+        services.mark_no_show(appointment=appointment, by=by)
+
+
+class StartVisitView(_AppointmentStepView):
+    permission_required = "scheduling.start_visit_appointment"
+    done = "consultation started"
+
+    def act(self, appointment, by):
+        services.start_visit(appointment=appointment, by=by)
+
+
+class CompleteVisitView(_AppointmentStepView):
+    permission_required = "scheduling.start_visit_appointment"
+    done = "visit completed"
+
+    def act(self, appointment, by):
+        services.complete_visit(appointment=appointment, by=by)
+
+
+class DayCalendarView(Permitted, RecordsAccess, TemplateView):
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/day.html"
 
@@ -253,7 +312,7 @@ class DayCalendarView(PermissionRequiredMixin, RecordsAccess, TemplateView):
         )
 
 
-class WeekCalendarView(PermissionRequiredMixin, RecordsAccess, TemplateView):
+class WeekCalendarView(Permitted, RecordsAccess, TemplateView):
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/week.html"
 
@@ -261,8 +320,11 @@ class WeekCalendarView(PermissionRequiredMixin, RecordsAccess, TemplateView):
         context = response.context_data
         record(Action.VIEW, context["doctor"], summary=f"week calendar from {context['day']:%Y-%m-%d}")
 
+    def load(self, *, doctor_pk, **kwargs):
+        self.doctor = get_object_or_404(Doctor.objects.select_related("user", "specialty"), pk=doctor_pk)
+
     def get_context_data(self, **kwargs):
-        doctor = get_object_or_404(Doctor.objects.select_related("user", "specialty"), pk=kwargs["doctor_pk"])
+        doctor = self.doctor
         form = DayForm(self.request.GET or None)
         day = form.day()
         columns, rows = week_calendar(doctor, day)
@@ -279,13 +341,16 @@ class WeekCalendarView(PermissionRequiredMixin, RecordsAccess, TemplateView):
         )
 
 
-class FreeSlotsView(PermissionRequiredMixin, TemplateView):
+class FreeSlotsView(Permitted, TemplateView):
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/slots.html"
 
-    def get_context_data(self, **kwargs):
+    def load(self, **kwargs):
         patient_id = _id_param(self.request, "patient")
-        patient = get_object_or_404(Patient, pk=patient_id, is_archived=False) if patient_id else None
+        self.patient = get_object_or_404(Patient, pk=patient_id, is_archived=False) if patient_id else None
+
+    def get_context_data(self, **kwargs):
+        patient = self.patient
         form = SlotSearchForm(self.request.GET or None)
         slots = None
         if form.is_valid():

@@ -11,8 +11,10 @@ from playwright.sync_api import expect
 from clinic.tests.browser import sign_in, today_with_time_to_spare, wall_times
 from clinical.models import MedicalRecord
 from patients.tests.factories import AllergyFactory, PatientFactory
+from scheduling import services as scheduling_services
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory
+from staff.roles import RECEPTIONIST
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 
 ALL_DAY = [(weekday, time(0, 0), time(23, 59, 59)) for weekday in range(7)]
@@ -36,7 +38,7 @@ def _at(day, wall_time):
 def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context):
     page.set_default_timeout(10_000)
     rita = UserFactory(
-        username="rita", first_name="Rita", last_name="Reception", password=RECEPTION_PASSWORD, roles=["Receptionist"]
+        username="rita", first_name="Rita", last_name="Reception", password=RECEPTION_PASSWORD, roles=[RECEPTIONIST]
     )
     doctor = DoctorFactory(
         user__username="okafor",
@@ -55,7 +57,7 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context)
     visit = AppointmentFactory(
         patient=amara, doctor=doctor, start=_at(day, first), reason="Sore throat", booked_by=rita
     )
-    visit.check_in(by=rita)
+    scheduling_services.check_in(appointment=visit, by=rita)
     AppointmentFactory(patient=oscar, doctor=doctor, start=_at(day, later), reason="BP review", booked_by=rita)
 
     # Signing in lands on My day (no click): both appointments in order, Amara's allergy flagged, Oscar not arrived.

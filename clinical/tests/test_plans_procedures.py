@@ -9,9 +9,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic.lifecycle import InvalidTransition, allowed_next
+from clinical import services
 from clinical.models import Procedure, TreatmentPlan
 from clinical.tests.factories import ProcedureFactory, TreatmentPlanFactory
 from scheduling.tests.factories import AppointmentFactory
+from staff.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +40,10 @@ def stored(obj):
     return type(obj).objects.get(pk=obj.pk)
 
 
+def move(plan, status):
+    return services.change_plan_status(plan=plan, status=status, by=UserFactory())
+
+
 # --- treatment plan transitions -----------------------------------------------------------------
 
 
@@ -50,7 +57,7 @@ def test_the_transition_table_is_the_one_written_down():
 def test_an_allowed_transition_changes_the_status(source, target):
     plan = TreatmentPlanFactory(status=source, start_date=date(2024, 1, 15))
 
-    plan.move_to(target)
+    move(plan, target)
 
     assert plan.status == target
     assert stored(plan).status == target
@@ -60,8 +67,8 @@ def test_an_allowed_transition_changes_the_status(source, target):
 def test_a_disallowed_transition_is_refused(source, target):
     plan = TreatmentPlanFactory(status=source)
 
-    with pytest.raises(ValidationError) as excinfo:
-        plan.move_to(target)
+    with pytest.raises(InvalidTransition) as excinfo:
+        move(plan, target)
 
     assert excinfo.value.messages == [f"This plan is {source.label.lower()}; it cannot become {target.label.lower()}."]
     assert stored(plan).status == source
@@ -70,7 +77,7 @@ def test_a_disallowed_transition_is_refused(source, target):
 def test_activating_a_plan_without_a_start_date_starts_it_today():
     plan = TreatmentPlanFactory(start_date=None)
 
-    plan.move_to(S.ACTIVE)
+    move(plan, S.ACTIVE)
 
     assert stored(plan).start_date == timezone.localdate()
 
@@ -78,7 +85,7 @@ def test_activating_a_plan_without_a_start_date_starts_it_today():
 def test_activating_a_plan_keeps_its_start_date():
     plan = TreatmentPlanFactory(start_date=date(2024, 3, 1))
 
-    plan.move_to(S.ACTIVE)
+    move(plan, S.ACTIVE)
 
     assert stored(plan).start_date == date(2024, 3, 1)
 
@@ -86,10 +93,10 @@ def test_activating_a_plan_keeps_its_start_date():
 def test_the_transition_is_checked_against_the_stored_status():
     """A page opened before someone else cancelled the plan cannot bring it back to life."""
     plan = TreatmentPlanFactory(status=S.DRAFT)
-    TreatmentPlan.objects.get(pk=plan.pk).move_to(S.CANCELLED)
+    move(TreatmentPlan.objects.get(pk=plan.pk), S.CANCELLED)
 
     with pytest.raises(ValidationError, match="This plan is cancelled; it cannot become active."):
-        plan.move_to(S.ACTIVE)
+        move(plan, S.ACTIVE)
 
     assert stored(plan).status == S.CANCELLED
 
@@ -98,15 +105,15 @@ def test_a_plan_walks_its_whole_life():
     plan = TreatmentPlanFactory()
 
     for status in (S.ACTIVE, S.ON_HOLD, S.ACTIVE, S.COMPLETED):
-        plan.move_to(status)
+        move(plan, status)
 
     assert stored(plan).status == S.COMPLETED
-    assert plan.allowed_next() == set()
+    assert allowed_next(plan) == set()
 
 
 @pytest.mark.parametrize("status", list(S), ids=[s.value for s in S])
 def test_allowed_next_lists_the_allowed_transitions(status):
-    assert TreatmentPlanFactory(status=status).allowed_next() == {t for s, t in ALLOWED if s == status}
+    assert allowed_next(TreatmentPlanFactory(status=status)) == {t for s, t in ALLOWED if s == status}
 
 
 def test_the_expected_end_cannot_be_before_the_start():
@@ -258,3 +265,59 @@ def test_the_database_refuses_a_negative_fee():
 
 def test_a_free_procedure_is_accepted():
     ProcedureFactory(fee=Decimal("0.00")).full_clean()
+
+
+# --- procedures: their lifecycle ------------------------------------------------------------------
+
+PROCEDURE_ALLOWED = [
+    (Procedure.Status.PLANNED, Procedure.Status.DONE),
+    (Procedure.Status.PLANNED, Procedure.Status.CANCELLED),
+]
+PROCEDURE_REFUSED = [
+    (source, target)
+    for source in Procedure.Status
+    for target in Procedure.Status
+    if source != target and (source, target) not in PROCEDURE_ALLOWED
+]
+
+
+def test_the_procedure_table_is_the_one_written_down():
+    table = Procedure.lifecycle.table
+    assert sorted(PROCEDURE_ALLOWED) == sorted((s, t) for s, targets in table.items() for t in targets)
+
+
+@pytest.mark.parametrize(("source", "target"), PROCEDURE_REFUSED, ids=ids(PROCEDURE_REFUSED))
+def test_a_procedure_cannot_go_back_or_leave_done_or_cancelled(source, target):
+    """Done is what finance charges for, cancelled is history: neither moves again, whoever saves."""
+    procedure = ProcedureFactory(status=source, performed_date=timezone.localdate())
+    procedure = stored(procedure)
+    procedure.status = target
+
+    with pytest.raises(InvalidTransition, match=f"This procedure is {source.label.lower()}; it cannot be marked"):
+        procedure.save()
+
+    assert stored(procedure).status == source
+
+
+def test_the_procedure_service_checks_the_stored_status():
+    """A form opened while the procedure was planned cannot undo its being done meanwhile."""
+    procedure = ProcedureFactory()
+    stale = stored(procedure)
+    done = stored(procedure)
+    done.status, done.performed_date = Procedure.Status.DONE, timezone.localdate()
+    services.save_procedure(procedure=done, by=UserFactory())
+
+    stale.status = Procedure.Status.CANCELLED
+    with pytest.raises(InvalidTransition, match="This procedure is done; it cannot be marked cancelled."):
+        services.save_procedure(procedure=stale, by=UserFactory())
+
+    assert stored(procedure).status == Procedure.Status.DONE
+
+
+def test_a_planned_procedure_is_done_through_the_service():
+    procedure = stored(ProcedureFactory())
+    procedure.status, procedure.performed_date = Procedure.Status.DONE, timezone.localdate()
+
+    services.save_procedure(procedure=procedure, by=UserFactory())
+
+    assert stored(procedure).status == Procedure.Status.DONE

@@ -14,6 +14,7 @@ from clinical.models import Amendment, MedicalRecord, SignedRecordError
 from clinical.tests.factories import MedicalRecordFactory, MedicationFactory, SignedRecordFactory
 from patients.models import Allergy
 from patients.tests.factories import AllergyFactory
+from staff.roles import NURSE
 from staff.tests.factories import DoctorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ def test_only_the_author_can_sign():
 
 def test_a_nurse_cannot_sign_a_doctors_record():
     record = MedicalRecordFactory()
-    nurse = UserFactory(roles=["Nurse"])
+    nurse = UserFactory(roles=[NURSE])
 
     with pytest.raises(PermissionDenied):
         services.sign_record(record=record, by=nurse)
@@ -220,7 +221,7 @@ def test_a_nurse_cannot_edit_a_draft():
     record.plan = "Changed"
 
     with pytest.raises(PermissionDenied):
-        services.save_draft(record=record, by=UserFactory(roles=["Nurse"]))
+        services.save_draft(record=record, by=UserFactory(roles=[NURSE]))
 
     assert stored(record).plan == "Original plan"
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clinic.tests.submissions import token_on
 from clinical import services
+from clinical.forms import MAX_MEDICATIONS
 from clinical.models import Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
 from clinical.tests.factories import (
     AmendmentFactory,
@@ -28,6 +29,7 @@ from clinical.tests.factories import (
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import DoctorFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +114,7 @@ def plan_form(doctor, **fields):
 
 
 def procedure_form(**fields):
-    return {"name": "ECG", "code": "ECG12", "status": "planned", "fee": "40.00", **fields}
+    return {"name": "ECG", "code": "ECG12", "status": Procedure.Status.PLANNED, "fee": "40.00", **fields}
 
 
 def field_errors(response, name):
@@ -173,7 +175,7 @@ PAGES = {
     "clinical:prescription": (lambda w: {"pk": w.signed.pk}, "get", None),
     "clinical:plan": (lambda w: {"pk": w.plan.pk}, "get", None),
     "clinical:plan_edit": (lambda w: {"pk": w.plan.pk}, "get", None),
-    "clinical:plan_status": (lambda w: {"pk": w.plan.pk}, "post", lambda w: {"status": "active"}),
+    "clinical:plan_status": (lambda w: {"pk": w.plan.pk}, "post", lambda w: {"status": TreatmentPlan.Status.ACTIVE}),
     "clinical:procedure_edit": (lambda w: {"pk": w.procedure.pk}, "get", None),
 }
 NURSE_PAGES = {"clinical:chart", "clinical:record", "clinical:prescription", "clinical:plan", "clinical:vitals"}
@@ -217,7 +219,7 @@ def everything_a_doctor_could_send(world):
     """One body that every clinical form would accept from a doctor."""
     return {
         "client_token": str(uuid.uuid4()),
-        "status": "active",
+        "status": TreatmentPlan.Status.ACTIVE,
         "acknowledge_allergies": "on",
         "doctor": world.doctor.pk,
         "diagnosis_summary": "Sneaked in",
@@ -232,7 +234,7 @@ def everything_a_doctor_could_send(world):
     }
 
 
-@pytest.mark.parametrize("role", ["Receptionist", "Manager", "Administrator", None], ids=str)
+@pytest.mark.parametrize("role", [RECEPTIONIST, MANAGER, ADMINISTRATOR, None], ids=str)
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_non_clinical_roles_get_403_and_no_clinical_text(name, role, world, client_for):
     client = client_for(role)
@@ -306,7 +308,7 @@ def test_anonymous_visitor_is_sent_to_sign_in(name, world, anonymous):
         ("clinical:prescription", lambda w: {"pk": w.draft.pk}),
     ],
 )
-@pytest.mark.parametrize("role", ["Receptionist", "Manager"])
+@pytest.mark.parametrize("role", [RECEPTIONIST, MANAGER])
 def test_non_clinical_roles_learn_nothing_from_the_status_code(name, kwargs, role, world, client_for):
     response = client_for(role).get(reverse(name, kwargs=kwargs(world)))
     assert response.status_code == 403
@@ -381,8 +383,8 @@ def test_chart_shows_header_and_timeline_newest_first(doctor, doctor_client):
     old = visit(doctor, patient, hour=9, status=Status.COMPLETED, day=timezone.localdate() - timedelta(days=30))
     signed_record(doctor.user, patient, appointment=old, diagnosis="Old bronchitis")
     plan = TreatmentPlanFactory(patient=patient, doctor=doctor, diagnosis_summary="Asthma control")
-    ProcedureFactory(plan=plan, name="Spirometry", status="done", performed_date=timezone.localdate())
-    ProcedureFactory(plan=plan, name="Peak flow diary", status="planned")
+    ProcedureFactory(plan=plan, name="Spirometry", status=Procedure.Status.DONE, performed_date=timezone.localdate())
+    ProcedureFactory(plan=plan, name="Peak flow diary", status=Procedure.Status.PLANNED)
 
     response = doctor_client.get(reverse("clinical:chart", args=[patient.pk]))
 
@@ -559,7 +561,7 @@ def test_sign_flow_with_an_allergy_warning_to_acknowledge(doctor_client):
     assert response.status_code == 400
     assert "Acknowledge the allergy warning before signing." in text(response)
     record.refresh_from_db()
-    assert record.status == "draft"
+    assert record.status == MedicalRecord.Status.DRAFT
 
     response = doctor_client.post(sign, {"acknowledge_allergies": "on"}, follow=True)
 
@@ -602,7 +604,7 @@ def test_a_record_cannot_be_signed_without_a_diagnosis(diagnosis, doctor_client)
     assert response.status_code == 400
     assert "A record cannot be signed without a diagnosis." in text(response)
     record.refresh_from_db()
-    assert record.status == "draft" and record.signed_at is None
+    assert record.status == MedicalRecord.Status.DRAFT and record.signed_at is None
 
 
 # --- vital signs ----------------------------------------------------------------------------------
@@ -788,7 +790,9 @@ def test_procedure_done_in_the_future_is_refused(doctor, doctor_client):
     plan = TreatmentPlanFactory(doctor=doctor)
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
     url = reverse("clinical:procedure_create", args=[plan.patient.pk])
-    response = doctor_client.post(url, procedure_form(plan=plan.pk, status="done", performed_date=tomorrow))
+    response = doctor_client.post(
+        url, procedure_form(plan=plan.pk, status=Procedure.Status.DONE, performed_date=tomorrow)
+    )
     assert response.status_code == 200
     assert "A procedure cannot be marked done in the future." in field_errors(response, "performed_date")
     assert not Procedure.objects.exists()
@@ -796,19 +800,23 @@ def test_procedure_done_in_the_future_is_refused(doctor, doctor_client):
     # Nor by editing a planned one.
     procedure = ProcedureFactory(plan=plan)
     edit = reverse("clinical:procedure_edit", args=[procedure.pk])
-    response = doctor_client.post(edit, procedure_form(plan=plan.pk, status="done", performed_date=tomorrow))
+    response = doctor_client.post(
+        edit, procedure_form(plan=plan.pk, status=Procedure.Status.DONE, performed_date=tomorrow)
+    )
     assert "A procedure cannot be marked done in the future." in field_errors(response, "performed_date")
     procedure.refresh_from_db()
-    assert procedure.status == "planned"
+    assert procedure.status == Procedure.Status.PLANNED
 
     # Done today is fine; done without a date is not.
-    response = doctor_client.post(edit, procedure_form(plan=plan.pk, status="done"))
+    response = doctor_client.post(edit, procedure_form(plan=plan.pk, status=Procedure.Status.DONE))
     assert "Enter the date the procedure was performed." in field_errors(response, "performed_date")
     today = timezone.localdate().isoformat()
-    response = doctor_client.post(edit, procedure_form(plan=plan.pk, status="done", performed_date=today))
+    response = doctor_client.post(
+        edit, procedure_form(plan=plan.pk, status=Procedure.Status.DONE, performed_date=today)
+    )
     assert response.status_code == 302
     procedure.refresh_from_db()
-    assert procedure.status == "done"
+    assert procedure.status == Procedure.Status.DONE
 
 
 def test_procedure_needs_a_plan_or_a_visit_of_the_same_patient(doctor, doctor_client):
@@ -855,11 +863,11 @@ def test_plan_status_moves_along_the_allowed_transitions(doctor, doctor_client):
     page = text(doctor_client.get(plan.get_absolute_url()))
     assert "Mark active" in page and "Mark cancelled" in page and "Mark completed" not in page
 
-    response = doctor_client.post(url, {"status": "active"}, follow=True)
+    response = doctor_client.post(url, {"status": TreatmentPlan.Status.ACTIVE}, follow=True)
     assert response.redirect_chain == [(plan.get_absolute_url(), 302)]
     assert "Plan is now active." in text(response)
     plan.refresh_from_db()
-    assert plan.status == "active" and plan.start_date == timezone.localdate()
+    assert plan.status == TreatmentPlan.Status.ACTIVE and plan.start_date == timezone.localdate()
 
     for status in ("on_hold", "active", "completed"):
         doctor_client.post(url, {"status": status})
@@ -892,9 +900,9 @@ def test_plan_status_refused_with_a_message(current, wanted, message, doctor, do
 def test_plan_page_shows_progress_without_cancelled_procedures(doctor, doctor_client):
     plan = TreatmentPlanFactory(doctor=doctor)
     today = timezone.localdate()
-    ProcedureFactory(plan=plan, status="done", performed_date=today)
-    ProcedureFactory(plan=plan, status="planned")
-    ProcedureFactory(plan=plan, status="cancelled", name="Dropped test")
+    ProcedureFactory(plan=plan, status=Procedure.Status.DONE, performed_date=today)
+    ProcedureFactory(plan=plan, status=Procedure.Status.PLANNED)
+    ProcedureFactory(plan=plan, status=Procedure.Status.CANCELLED, name="Dropped test")
     response = doctor_client.get(plan.get_absolute_url())
     assert (response.context["done"], response.context["planned"]) == (1, 2)
     assert '<progress max="2" value="1"' in response.content.decode()
@@ -1046,12 +1054,24 @@ def test_tampered_record_form_is_an_error_not_a_crash(tamper, doctor_client):
     assert not record.medications.exists()
 
 
-def test_a_huge_number_of_medication_rows_is_not_a_crash(doctor_client):
+@pytest.mark.parametrize("total", [str(MAX_MEDICATIONS + 1), "2000", "99999999"])
+def test_a_huge_number_of_medication_rows_is_refused_with_a_message(total, doctor_client):
     record = MedicalRecordFactory(author=doctor_client.user)
-    data = {**record_form(record, meds=["Paracetamol"]), "meds-TOTAL_FORMS": "99999999"}
+    data = {**record_form(record, meds=["Paracetamol"]), "meds-TOTAL_FORMS": total}
     response = doctor_client.post(reverse("clinical:record_edit", args=[record.pk]), data)
-    assert response.status_code in (200, 302)
-    assert record.medications.count() <= 1
+    assert response.status_code == 200
+    assert f"Please submit at most {MAX_MEDICATIONS} forms." in text(response)
+    # The page shows at most the cap's rows, not thousands.
+    assert len(response.context["medications"].forms) <= MAX_MEDICATIONS
+    assert not record.medications.exists()
+
+
+def test_as_many_medications_as_the_cap_are_saved(doctor_client):
+    record = MedicalRecordFactory(author=doctor_client.user)
+    drugs = [f"Drug {n}" for n in range(MAX_MEDICATIONS)]
+    response = doctor_client.post(reverse("clinical:record_edit", args=[record.pk]), record_form(record, meds=drugs))
+    assert response.status_code == 302
+    assert record.medications.count() == MAX_MEDICATIONS
 
 
 def test_medication_rows_of_another_record_cannot_be_taken_over(doctor_client):
@@ -1076,11 +1096,11 @@ LINKS = ("Open chart", "Record vital signs", "Chart this visit")
 @pytest.mark.parametrize(
     "role, expected",
     [
-        ("Doctor", {"Open chart", "Record vital signs", "Chart this visit"}),
-        ("Nurse", {"Open chart", "Record vital signs"}),
-        ("Receptionist", set()),
-        ("Manager", set()),
-        ("Administrator", set()),
+        (DOCTOR, {"Open chart", "Record vital signs", "Chart this visit"}),
+        (NURSE, {"Open chart", "Record vital signs"}),
+        (RECEPTIONIST, set()),
+        (MANAGER, set()),
+        (ADMINISTRATOR, set()),
     ],
 )
 def test_appointment_page_links_to_the_chart_by_role(role, expected, client_for):
@@ -1098,7 +1118,7 @@ def test_appointment_page_links_to_the_chart_by_role(role, expected, client_for)
         assert (url in body) == (label in expected), label
 
 
-@pytest.mark.parametrize("role, shown", [("Doctor", True), ("Nurse", False), ("Receptionist", False)])
+@pytest.mark.parametrize("role, shown", [(DOCTOR, True), (NURSE, False), (RECEPTIONIST, False)])
 def test_start_consultation_is_offered_to_doctors_on_a_checked_in_visit(role, shown, client_for):
     appointment = visit(DoctorFactory(), status=Status.CHECKED_IN)
     body = text(client_for(role).get(appointment.get_absolute_url()))
@@ -1116,9 +1136,7 @@ def test_no_vital_signs_on_a_visit_that_did_not_happen(status, nurse):
     assert "Open chart" in body
 
 
-@pytest.mark.parametrize(
-    "role, shown", [("Doctor", True), ("Nurse", True), ("Receptionist", False), ("Manager", False)]
-)
+@pytest.mark.parametrize("role, shown", [(DOCTOR, True), (NURSE, True), (RECEPTIONIST, False), (MANAGER, False)])
 def test_patient_page_offers_the_chart_to_clinical_roles(role, shown, client_for):
     patient = PatientFactory()
     body = text(client_for(role).get(patient.get_absolute_url()))

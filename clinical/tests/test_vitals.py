@@ -11,6 +11,7 @@ from clinical import services
 from clinical.models import VITAL_FIELDS, MedicalRecord
 from clinical.tests.factories import MedicalRecordFactory
 from scheduling.tests.factories import AppointmentFactory
+from staff.roles import NURSE
 from staff.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +62,7 @@ PLAUSIBLE = [
 
 @pytest.fixture
 def nurse():
-    return UserFactory(roles=["Nurse"])
+    return UserFactory(roles=[NURSE])
 
 
 @pytest.fixture
@@ -158,7 +159,7 @@ def test_a_nurse_records_vitals_into_a_new_draft_for_the_visit(nurse, appointmen
 
 def test_recording_again_updates_the_same_draft(nurse, appointment):
     services.record_vitals(appointment=appointment, by=nurse, values={"pulse": 72, "spo2": 97})
-    other_nurse = UserFactory(roles=["Nurse"])
+    other_nurse = UserFactory(roles=[NURSE])
 
     services.record_vitals(appointment=appointment, by=other_nurse, values={"pulse": 88})
 
@@ -267,7 +268,7 @@ def test_a_record_cannot_be_linked_to_another_patients_visit(appointment):
 @pytest.mark.parametrize("status", ["cancelled", "no_show"])
 def test_a_visit_that_did_not_happen_cannot_be_charted_or_get_vitals(status):
     appointment = AppointmentFactory(status=status)
-    nurse = UserFactory(roles=["Nurse"])
+    nurse = UserFactory(roles=[NURSE])
 
     with pytest.raises(ValidationError, match="has no visit to chart"):
         services.record_vitals(appointment=appointment, by=nurse, values={"pulse": 70})

@@ -18,6 +18,7 @@ from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import local
+from staff.roles import RECEPTIONIST
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 
 PASSWORD = "calendar-browser-Pw-7"
@@ -96,7 +97,7 @@ def assert_every_visit_readable_in_order(page, shown):
 def test_a_busy_day_shows_every_visit_with_the_doctors_in_view(page, width):
     page.set_default_timeout(10_000)
     page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
-    UserFactory(username="rita", first_name="Rita", last_name="Reception", password=PASSWORD, roles=["Receptionist"])
+    UserFactory(username="rita", first_name="Rita", last_name="Reception", password=PASSWORD, roles=[RECEPTIONIST])
     day = timezone.localdate() + timedelta(days=7)
     appointments = busy_day(day)
     shown = {a.get_absolute_url(): a for a in appointments if a.status != S.CANCELLED}

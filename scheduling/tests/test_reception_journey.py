@@ -10,6 +10,7 @@ from clinic.tests.browser import sign_in, today_with_time_to_spare, wall_times
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory
+from staff.roles import RECEPTIONIST
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 
 ALL_DAY = [(weekday, time(0, 0), time(23, 59, 59)) for weekday in range(7)]
@@ -23,7 +24,7 @@ NOON_FIRST, NOON_SECOND = time(12, 0), time(12, 10)
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
 def test_receptionist_books_meets_a_clash_and_checks_in(page):
     page.set_default_timeout(10_000)
-    UserFactory(username="rita", first_name="Rita", last_name="Reception", password=PASSWORD, roles=["Receptionist"])
+    UserFactory(username="rita", first_name="Rita", last_name="Reception", password=PASSWORD, roles=[RECEPTIONIST])
     doctor = DoctorFactory(
         user__first_name="Hana",
         user__last_name="Okafor",
