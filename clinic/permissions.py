@@ -59,3 +59,11 @@ class Permitted(AccessMixin):
 
     def load(self, **kwargs):
         """Look up the objects the page is about (after the permission check)."""
+
+
+class SignedIn(Permitted):
+    """Any signed-in member of staff, about their own account only (two-factor, sessions): no role is
+    needed, and each such view acts on request.user and nobody else, so there is nothing to narrow."""
+
+    def has_permission(self):
+        return self.request.user.is_authenticated

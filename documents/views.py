@@ -11,7 +11,7 @@ from clinic.audit import Action, RecordsAccess
 from clinic.files import private_file_response
 from clinic.forms import add_service_errors
 from clinic.idempotency import OncePerSubmission
-from clinic.views import PermissionFirstMixin
+from clinic.permissions import Permitted
 from patients.models import Patient
 
 from . import services
@@ -19,13 +19,6 @@ from .access import ANY_DOCUMENT_ACCESS, VIEW_ALL, can_view_document, document_t
 from .forms import ArchiveForm, DocumentUploadForm, ImageUploadForm, ReplaceFileForm
 from .models import ClinicalDocument, DocumentVersion, PatientImage
 from .queries import archived_items, gallery, patient_documents
-
-
-class AnyOfPermissionsMixin(PermissionFirstMixin):
-    """Allowed with any one of `permission_required` (reception's narrower rights count too)."""
-
-    def has_permission(self):
-        return any(self.request.user.has_perm(p) for p in self.get_permission_required())
 
 
 class PatientMixin:
@@ -39,8 +32,8 @@ class PatientMixin:
 # --- documents -----------------------------------------------------------------------------------
 
 
-class PatientDocumentsView(PatientMixin, AnyOfPermissionsMixin, RecordsAccess, TemplateView):
-    permission_required = ANY_DOCUMENT_ACCESS
+class PatientDocumentsView(PatientMixin, Permitted, RecordsAccess, TemplateView):
+    any_permission = ANY_DOCUMENT_ACCESS
     audit_summary = "documents list"
 
     def audit_object(self):
@@ -65,8 +58,8 @@ class PatientDocumentsView(PatientMixin, AnyOfPermissionsMixin, RecordsAccess, T
         )
 
 
-class UploadDocumentView(OncePerSubmission, PatientMixin, AnyOfPermissionsMixin, FormView):
-    permission_required = ("documents.add_clinicaldocument", "documents.add_administrative_document")
+class UploadDocumentView(OncePerSubmission, PatientMixin, Permitted, FormView):
+    any_permission = ("documents.add_clinicaldocument", "documents.add_administrative_document")
     template_name = "documents/upload.html"
     form_class = DocumentUploadForm
     adds_files = True
@@ -114,7 +107,7 @@ def _visible_or_refused(user, queryset, pk, document=lambda obj: obj):
     raise PermissionDenied
 
 
-class DocumentMixin(AnyOfPermissionsMixin):
+class DocumentMixin(Permitted):
     """Loads the document and refuses it (403) to a user who may not see its type."""
 
     def load(self, pk, **kwargs):
@@ -126,7 +119,7 @@ class DocumentMixin(AnyOfPermissionsMixin):
 
 
 class DocumentDetailView(DocumentMixin, RecordsAccess, TemplateView):
-    permission_required = ("documents.view_clinicaldocument", "documents.view_administrative_document")
+    any_permission = ("documents.view_clinicaldocument", "documents.view_administrative_document")
 
     def audit_object(self):
         return self.document
@@ -150,7 +143,7 @@ class DocumentDetailView(DocumentMixin, RecordsAccess, TemplateView):
 
 
 class ReplaceDocumentView(OncePerSubmission, DocumentMixin, FormView):
-    permission_required = ("documents.change_clinicaldocument", "documents.add_administrative_document")
+    any_permission = ("documents.change_clinicaldocument", "documents.add_administrative_document")
     template_name = "documents/replace.html"
     form_class = ReplaceFileForm
     stores_files_first = True
@@ -199,7 +192,7 @@ class ArchiveView(OncePerSubmission, FormView):
 
 
 class ArchiveDocumentView(DocumentMixin, ArchiveView):
-    permission_required = ("documents.archive_clinicaldocument",)
+    permission_required = "documents.archive_clinicaldocument"
 
     @property
     def target(self):
@@ -209,11 +202,11 @@ class ArchiveDocumentView(DocumentMixin, ArchiveView):
         services.archive_document(document=self.document, by=self.request.user, reason=reason)
 
 
-class ArchivedItemsView(PatientMixin, AnyOfPermissionsMixin, TemplateView):
+class ArchivedItemsView(PatientMixin, Permitted, TemplateView):
     """Archived documents and images of a patient, for the administrator who restores them: titles,
     dates and reasons only (an administrator does not read clinical content)."""
 
-    permission_required = ("documents.restore_clinicaldocument", "documents.restore_patientimage")
+    any_permission = ("documents.restore_clinicaldocument", "documents.restore_patientimage")
     template_name = "documents/archived.html"
 
     def get_context_data(self, **kwargs):
@@ -234,8 +227,8 @@ class RestoreView(OncePerSubmission, View):
         return redirect("documents:archived", self.target.patient_id)
 
 
-class RestoreDocumentView(AnyOfPermissionsMixin, RestoreView):
-    permission_required = ("documents.restore_clinicaldocument",)
+class RestoreDocumentView(Permitted, RestoreView):
+    permission_required = "documents.restore_clinicaldocument"
 
     def load(self, pk, **kwargs):
         # Administrators restore documents whose content they may not read: the lookup is by id only.
@@ -245,8 +238,8 @@ class RestoreDocumentView(AnyOfPermissionsMixin, RestoreView):
         services.restore_document(document=self.target)
 
 
-class DownloadVersionView(AnyOfPermissionsMixin, RecordsAccess, View):
-    permission_required = ("documents.view_clinicaldocument", "documents.view_administrative_document")
+class DownloadVersionView(Permitted, RecordsAccess, View):
+    any_permission = ("documents.view_clinicaldocument", "documents.view_administrative_document")
     audit_action = Action.DOWNLOAD
 
     def audit_object(self):
@@ -270,7 +263,7 @@ class DownloadVersionView(AnyOfPermissionsMixin, RecordsAccess, View):
 # --- images --------------------------------------------------------------------------------------
 
 
-class GalleryView(PatientMixin, PermissionFirstMixin, RecordsAccess, TemplateView):
+class GalleryView(PatientMixin, Permitted, RecordsAccess, TemplateView):
     permission_required = "documents.view_patientimage"
     audit_summary = "image gallery"
 
@@ -284,7 +277,7 @@ class GalleryView(PatientMixin, PermissionFirstMixin, RecordsAccess, TemplateVie
         return super().get_context_data(patient=self.patient, groups=groups, archived=archived, **kwargs)
 
 
-class UploadImageView(OncePerSubmission, PatientMixin, PermissionFirstMixin, FormView):
+class UploadImageView(OncePerSubmission, PatientMixin, Permitted, FormView):
     permission_required = "documents.add_patientimage"
     template_name = "documents/image_upload.html"
     form_class = ImageUploadForm
@@ -319,7 +312,7 @@ class UploadImageView(OncePerSubmission, PatientMixin, PermissionFirstMixin, For
         return super().get_context_data(patient=self.patient, body_sites=sites, **kwargs)
 
 
-class ImageMixin(PermissionFirstMixin, RecordsAccess):
+class ImageMixin(Permitted, RecordsAccess):
     permission_required = "documents.view_patientimage"
 
     def audit_object(self):
@@ -377,7 +370,7 @@ class ArchiveImageView(ImageMixin, ArchiveView):
         services.archive_image(image=self.image, by=self.request.user, reason=reason)
 
 
-class RestoreImageView(PermissionFirstMixin, RestoreView):
+class RestoreImageView(Permitted, RestoreView):
     permission_required = "documents.restore_patientimage"
 
     def load(self, pk, **kwargs):

@@ -101,7 +101,7 @@ class ExpenseCategory(Audited, models.Model):
         return self.name
 
 
-class EntryQuerySet(models.QuerySet):
+class MoneyEntryQuerySet(models.QuerySet):
     def _touches_closed_month(self, new_date=None):
         months = {first_of_month(d) for d in self.dates("date", "month")}
         if new_date:
@@ -126,8 +126,10 @@ class EntryQuerySet(models.QuerySet):
         return super().delete()
 
 
-class Entry(Audited, models.Model):
-    """What every money entry shares: a date, a positive amount (negative only for a reversal), who recorded it."""
+class MoneyEntry(Audited, models.Model):
+    """What every money entry in the books shares: a date, a positive amount (negative only for a reversal),
+    who recorded it. Abstract: expenses, other incomes and payments each have their own table. (Named
+    for money so it is not read as an audit entry, clinic.models.AuditEntry.)"""
 
     date = models.DateField(default=timezone.localdate, db_index=True)
     amount = models.DecimalField(**AMOUNT)
@@ -139,7 +141,7 @@ class Entry(Audited, models.Model):
     )
     reversal_reason = models.CharField(max_length=300, blank=True, editable=False)
 
-    objects = EntryQuerySet.as_manager()
+    objects = MoneyEntryQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -213,7 +215,7 @@ def receipt_upload_to(instance, filename):
     return random_name("receipts", filename.rsplit(".", 1)[-1])
 
 
-class Expense(Entry):
+class Expense(MoneyEntry):
     category = models.ForeignKey(ExpenseCategory, on_delete=models.PROTECT, related_name="expenses")
     reason = models.CharField(max_length=200, help_text="What it was for, e.g. 'March rent' or 'Gloves, 20 boxes'.")
     paid_to = models.CharField(max_length=200)
@@ -222,7 +224,7 @@ class Expense(Entry):
     receipt_name = models.CharField(max_length=160, blank=True, editable=False)
     receipt_type = models.CharField(max_length=40, blank=True, editable=False)
 
-    class Meta(Entry.Meta):
+    class Meta(MoneyEntry.Meta):
         indexes = [
             models.Index(fields=["category", "date"], name="expense_category_date"),
             models.Index(fields=["method", "date"], name="expense_method_date"),
@@ -233,7 +235,7 @@ class Expense(Entry):
         return f"{self.date:%d %b %Y} {self.category}: {self.reason} ({format_money(self.amount)})"
 
 
-class OtherIncome(Entry):
+class OtherIncome(MoneyEntry):
     class Source(models.TextChoices):
         LAB = "lab", "Laboratory"
         DONATION = "donation", "Donation"
@@ -245,7 +247,7 @@ class OtherIncome(Entry):
     payer = models.CharField(max_length=200, blank=True)
     patient = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="other_incomes")
 
-    class Meta(Entry.Meta):
+    class Meta(MoneyEntry.Meta):
         verbose_name = "other income"
         indexes = [
             models.Index(fields=["source", "date"], name="otherincome_source_date"),
@@ -256,7 +258,7 @@ class OtherIncome(Entry):
         return f"{self.date:%d %b %Y} {self.get_source_display()}: {self.description} ({format_money(self.amount)})"
 
 
-class Payment(Entry):
+class Payment(MoneyEntry):
     """A patient's payment for a completed visit or a done procedure; a reversal is a refund."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="payments")
@@ -279,13 +281,13 @@ class Payment(Entry):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="received by"
     )
 
-    class Meta(Entry.Meta):
+    class Meta(MoneyEntry.Meta):
         indexes = [
             models.Index(fields=["method", "date"], name="payment_method_date"),
             models.Index(fields=["recorded_by", "date"], name="payment_recorder_date"),
         ]
         constraints = [
-            *Entry.Meta.constraints,
+            *MoneyEntry.Meta.constraints,
             models.CheckConstraint(
                 condition=models.Q(appointment__isnull=False, procedure__isnull=True)
                 | models.Q(appointment__isnull=True, procedure__isnull=False),
@@ -317,7 +319,7 @@ class Payment(Entry):
 
 
 class MonthlyReport(models.Model):
-    """No table: gives the monthly report a place and a permission in the admin (finance/admin.py)."""
+    """No table: gives the monthly report a place and a permission in the admin (finance/admin/months.py)."""
 
     class Meta:
         managed = False

@@ -171,3 +171,10 @@ def close_month(*, month, by, note=""):
                 return ClosedMonth.objects.create(month=month, closed_by=by, note=note.strip())
         except IntegrityError as exc:
             raise ValidationError({"month": f"{month_label(month)} is already closed."}) from exc
+
+
+@transaction.atomic
+def save_expense_category(*, category):
+    """A category, new or renamed; one no longer used is made inactive, never deleted (expenses keep it)."""
+    category.save()
+    return category

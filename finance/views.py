@@ -1,10 +1,9 @@
 """The front desk's side of finance: payments due, taking a payment, the printable receipt.
 
-Everything else about money lives in the admin (finance/admin.py), for managers.
+Everything else about money lives in the admin (finance/admin/), for managers.
 """
 
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
@@ -13,6 +12,7 @@ from django.views.generic import DetailView, FormView, ListView
 from clinic.audit import Action, RecordsAccess, record
 from clinic.forms import add_service_errors
 from clinic.idempotency import OncePerSubmission
+from clinic.permissions import Permitted
 from clinical.models import Procedure
 from patients.models import Patient
 from scheduling.models import Appointment
@@ -23,7 +23,7 @@ from .models import Payment
 from .money import format_money
 
 
-class PaymentsDueView(PermissionRequiredMixin, RecordsAccess, ListView):
+class PaymentsDueView(Permitted, RecordsAccess, ListView):
     """Completed visits and done procedures that nobody has paid for yet."""
 
     def record_access(self, response):
@@ -49,25 +49,31 @@ class PaymentsDueView(PermissionRequiredMixin, RecordsAccess, ListView):
         return super().get_context_data(filters=self.filters, show=self.show, **kwargs)
 
 
-class RecordPaymentView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, FormView):
+class RecordPaymentView(OncePerSubmission, Permitted, RecordsAccess, FormView):
     """Take a payment for one completed visit (kind=visit) or one done procedure (kind=procedure)."""
 
     permission_required = "finance.add_payment"
     template_name = "finance/pay.html"
     form_class = PaymentForm
 
-    def dispatch(self, request, *args, **kwargs):
-        if not self.has_permission():  # permission before any lookup: a 404 must not reveal a record
-            return self.handle_no_permission()
-        if kwargs["kind"] == "procedure":
-            self.item = get_object_or_404(Procedure.objects.select_related("patient"), pk=kwargs["pk"])
+    def load(self, *, kind, pk, **kwargs):
+        if kind == "procedure":
+            self.item = get_object_or_404(Procedure.objects.select_related("patient"), pk=pk)
         else:
-            self.item = get_object_or_404(Appointment.objects.with_people(), pk=kwargs["pk"])
+            self.item = get_object_or_404(Appointment.objects.with_people(), pk=pk)
         self.paid = services.paid_payments(self.item).first()
-        if self.paid is not None:
-            messages.info(request, f"This was already paid: receipt {self.paid.receipt_number}.")
-            return redirect(self.paid)
-        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        return self._already_paid() or super().get(request, *args, **kwargs)
+
+    def post(self, request, *args, **kwargs):
+        return self._already_paid() or super().post(request, *args, **kwargs)
+
+    def _already_paid(self):
+        if self.paid is None:
+            return None
+        messages.info(self.request, f"This was already paid: receipt {self.paid.receipt_number}.")
+        return redirect(self.paid)
 
     def audit_object(self):
         return self.item
@@ -96,16 +102,19 @@ class RecordPaymentView(OncePerSubmission, PermissionRequiredMixin, RecordsAcces
         )
 
 
-class ReceiptView(PermissionRequiredMixin, RecordsAccess, DetailView):
+class ReceiptView(Permitted, RecordsAccess, DetailView):
     """A printable receipt for the patient (and a refund note for a reversal)."""
 
-    permission_required = ("finance.add_payment",)
+    # The front desk that took it, or whoever keeps the books.
+    any_permission = ("finance.add_payment", "finance.view_payment")
     template_name = "finance/receipt.html"
     context_object_name = "payment"
-    queryset = Payment.objects.select_related(
-        "patient", "recorded_by", "procedure", "appointment__doctor__user", "reverses"
-    )
 
-    def has_permission(self):
-        user = self.request.user
-        return user.has_perm("finance.add_payment") or user.has_perm("finance.view_payment")
+    def load(self, *, pk, **kwargs):
+        payments = Payment.objects.select_related(
+            "patient", "recorded_by", "procedure", "appointment__doctor__user", "reverses"
+        )
+        self.payment = get_object_or_404(payments, pk=pk)
+
+    def get_object(self, queryset=None):
+        return self.payment

@@ -2,16 +2,24 @@ from django.contrib import admin
 
 from clinic.admin import ClinicModelAdmin, ClinicTabularInline, NoDeleteAdmin, RecordsAdminAccess
 
+from . import services
 from .models import Allergy, Condition, Patient
 
 
-class AllergyInline(ClinicTabularInline):
+class HistoryItemAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
+    """Allergies and conditions are saved through patients.services, like the app's own forms."""
+
+    def save_model(self, request, obj, form, change):
+        services.save_history_item(obj, patient=obj.patient, by=request.user)
+
+
+class AllergyInline(NoDeleteAdmin, ClinicTabularInline):
     model = Allergy
     extra = 0
     fields = ["substance", "reaction", "severity", "is_active"]
 
 
-class ConditionInline(ClinicTabularInline):
+class ConditionInline(NoDeleteAdmin, ClinicTabularInline):
     model = Condition
     extra = 0
     fields = ["name", "icd10_code", "onset_date", "status", "resolved_date"]
@@ -26,9 +34,21 @@ class PatientAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     date_hierarchy = "created_at"
     inlines = [AllergyInline, ConditionInline]
 
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.save_patient(patient=obj)
+        else:
+            services.register_patient(patient=obj)
+
+    def save_formset(self, request, form, formset, change):
+        # The inlines cannot delete (NoDeleteAdmin's rule for records with history); new and changed
+        # allergies and conditions go through the same service as the patient page's forms.
+        for item in formset.save(commit=False):
+            services.save_history_item(item, patient=form.instance, by=request.user)
+
 
 @admin.register(Allergy)
-class AllergyAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
+class AllergyAdmin(HistoryItemAdmin):
     list_display = ["substance", "patient", "severity", "reaction", "is_active", "recorded_at"]
     list_filter = ["severity", "is_active"]
     search_fields = ["substance", "patient__last_name", "patient__mrn"]
@@ -38,7 +58,7 @@ class AllergyAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
 
 
 @admin.register(Condition)
-class ConditionAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
+class ConditionAdmin(HistoryItemAdmin):
     list_display = ["name", "icd10_code", "patient", "status", "onset_date"]
     list_filter = ["status"]
     search_fields = ["name", "icd10_code", "patient__last_name", "patient__mrn"]

@@ -1,6 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.db import transaction
 from django.db.models import Count, Max, Min
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -11,13 +9,14 @@ from clinic.audit_views import ENTRIES, EntriesView
 from clinic.contributions import Slot
 from clinic.idempotency import OncePerSubmission
 from clinic.models import AuditEntry
-from clinic.views import PermissionFirstMixin
+from clinic.permissions import Permitted
 
+from . import services
 from .forms import AllergyForm, ConditionForm, PatientCreateForm, PatientForm, PatientSearchForm
 from .models import Allergy, Condition, Patient
 
 
-class PatientListView(PermissionRequiredMixin, RecordsAccess, ListView):
+class PatientListView(Permitted, RecordsAccess, ListView):
     permission_required = "patients.view_patient"
     template_name = "patients/patient_list.html"
     paginate_by = 25
@@ -49,39 +48,48 @@ class PatientListView(PermissionRequiredMixin, RecordsAccess, ListView):
         )
 
 
-class PatientCreateView(OncePerSubmission, PermissionRequiredMixin, CreateView):
+class PatientCreateView(OncePerSubmission, Permitted, CreateView):
     permission_required = "patients.add_patient"
     form_class = PatientCreateForm
     template_name = "patients/patient_form.html"
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        self.object = services.register_patient(patient=form.save(commit=False))
         messages.success(self.request, f"Registered {self.object.full_name}, MRN {self.object.mrn}.")
-        return response
+        return HttpResponseRedirect(self.get_success_url())
 
 
-class PatientUpdateView(OncePerSubmission, PermissionRequiredMixin, RecordsAccess, UpdateView):
+class PatientUpdateView(OncePerSubmission, Permitted, RecordsAccess, UpdateView):
     permission_required = "patients.change_patient"
-    model = Patient
     form_class = PatientForm
     template_name = "patients/patient_form.html"
 
-    def get_queryset(self):
-        return Patient.objects.current()
+    def load(self, *, pk, **kwargs):
+        # An archived record is restored first, then edited.
+        self.patient = get_object_or_404(Patient.objects.current(), pk=pk)
+
+    def get_object(self, queryset=None):
+        return self.patient
 
     def form_valid(self, form):
+        self.object = services.save_patient(patient=form.save(commit=False))
         messages.success(self.request, "Patient details saved.")
-        return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 # What higher apps show on the patient page (scheduling: the visits), as template context.
 PATIENT_PAGE = Slot("the patient page: context from patient=, user=")
 
 
-class PatientDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
+class PatientDetailView(Permitted, RecordsAccess, DetailView):
     permission_required = "patients.view_patient"
-    model = Patient
     template_name = "patients/patient_detail.html"
+
+    def load(self, *, pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=pk)
+
+    def get_object(self, queryset=None):
+        return self.patient
 
     def get_context_data(self, **kwargs):
         patient, user = self.object, self.request.user
@@ -94,42 +102,43 @@ class PatientDetailView(PermissionRequiredMixin, RecordsAccess, DetailView):
         return super().get_context_data(**context, **kwargs)
 
 
-class PatientArchiveView(OncePerSubmission, PermissionRequiredMixin, View):
+class PatientArchiveView(OncePerSubmission, Permitted, View):
     """Archive (or restore) instead of delete: the record and its history stay."""
 
     permission_required = "patients.archive_patient"
     http_method_names = ["post"]
     restore = False
 
+    def load(self, *, pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=pk, is_archived=self.restore)
+
     def post(self, request, pk):
-        patient = get_object_or_404(Patient, pk=pk, is_archived=self.restore)
-        with transaction.atomic():
-            if self.restore:
-                patient.restore()
-                messages.success(request, f"{patient.full_name}'s record is active again.")
-            else:
-                patient.archive(by=request.user)
-                messages.success(request, f"{patient.full_name}'s record is archived.")
+        patient = self.patient
+        if self.restore:
+            services.restore_patient(patient=patient)
+            messages.success(request, f"{patient.full_name}'s record is active again.")
+        else:
+            services.archive_patient(patient=patient, by=request.user)
+            messages.success(request, f"{patient.full_name}'s record is archived.")
         return HttpResponseRedirect(patient.get_absolute_url())
 
 
-class _PatientChildMixin(OncePerSubmission, PermissionFirstMixin):
+class _PatientChildMixin(OncePerSubmission, Permitted):
     """Allergy/condition forms belong to one patient from the URL."""
 
     template_name = "patients/child_form.html"
 
-    def load(self, *, patient_pk, **kwargs):
+    def load(self, *, patient_pk, pk=None, **kwargs):
         self.patient = get_object_or_404(Patient, pk=patient_pk)
+        self.item = None if pk is None else get_object_or_404(self.model.objects.filter(patient=self.patient), pk=pk)
 
-    def get_queryset(self):
-        return self.model.objects.filter(patient=self.patient)
+    def get_object(self, queryset=None):
+        return self.item
 
     def form_valid(self, form):
-        form.instance.patient = self.patient
-        if form.instance.recorded_by_id is None:
-            form.instance.recorded_by = self.request.user
+        self.object = services.save_history_item(form.save(commit=False), patient=self.patient, by=self.request.user)
         messages.success(self.request, f"{self.model._meta.verbose_name.capitalize()} saved.")
-        return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
 
     def get_success_url(self):
         return self.patient.get_absolute_url()
@@ -162,13 +171,16 @@ class ConditionUpdateView(_PatientChildMixin, RecordsAccess, UpdateView):
     form_class = ConditionForm
 
 
-class PatientAccessView(EntriesView):
+class PatientAccessView(Permitted, EntriesView):
     """Who accessed this patient's record: each person with how often and when, then every entry."""
 
+    permission_required = EntriesView.permission_required  # Permitted's empty default would come first
     template_name = "patients/patient_access.html"
 
+    def load(self, *, pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=pk)
+
     def get_queryset(self):
-        self.patient = get_object_or_404(Patient, pk=self.kwargs["pk"])
         return ENTRIES.filter(patient=self.patient)
 
     def get_context_data(self, **kwargs):

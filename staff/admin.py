@@ -111,11 +111,28 @@ class DoctorAdmin(NoDeleteAdmin, ClinicModelAdmin):
     autocomplete_fields = ["user"]
     inlines = [WorkingHoursInline]
 
+    def save_model(self, request, obj, form, change):
+        services.save_doctor_profile(doctor=obj)
+
+    def save_formset(self, request, form, formset, change):
+        hours = formset.save(commit=False)
+        services.save_working_hours(doctor=form.instance, hours=hours, removed=formset.deleted_objects)
+
 
 @admin.register(Specialty)
 class SpecialtyAdmin(ClinicModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_specialty(specialty=obj)
+
+    def delete_model(self, request, obj):
+        services.remove_specialty(specialty=obj)
+
+    def delete_queryset(self, request, queryset):
+        for specialty in queryset:
+            services.remove_specialty(specialty=specialty)
 
 
 @admin.register(WorkingHours)
@@ -124,6 +141,16 @@ class WorkingHoursAdmin(ClinicModelAdmin):
     list_filter = ["weekday", "doctor__specialty"]
     search_fields = ["doctor__user__first_name", "doctor__user__last_name"]
     list_select_related = ["doctor__user"]
+
+    def save_model(self, request, obj, form, change):
+        services.save_working_hours(doctor=obj.doctor, hours=[obj])
+
+    def delete_model(self, request, obj):
+        services.save_working_hours(doctor=obj.doctor, removed=[obj])
+
+    def delete_queryset(self, request, queryset):
+        for interval in queryset.select_related("doctor"):
+            services.save_working_hours(doctor=interval.doctor, removed=[interval])
 
 
 # django-otp registers its devices in the admin, where a superuser could read anyone's TOTP secret

@@ -94,10 +94,9 @@ class OwnPasswordChangeForm(PasswordChangeForm):
         return password
 
     def save(self, commit=True):
-        user = super().save(commit=commit)
-        if commit:
-            services.password_changed_by_owner(user)
-        return user
+        if not commit:
+            return super().save(commit=False)
+        return services.change_own_password(self.user, self.cleaned_data["new_password1"])
 
 
 class SetPasswordForSomeoneForm(AdminPasswordChangeForm):

@@ -1,12 +1,11 @@
 """Sign-in security pages: a member of staff's own two-factor sign-in and sessions, the code step
 at sign-in, and what administrators do for someone else (reset two-factor, sign out everywhere).
 
-A person's own pages need no role, only a signed-in session (LoginRequiredMixin, said explicitly
-though LoginRequiredMiddleware already demands it): each acts on request.user and nobody else.
+A person's own pages need no role, only a signed-in session (clinic.permissions.SignedIn, said
+explicitly though LoginRequiredMiddleware already demands it): each acts on request.user and nobody else.
 """
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -16,13 +15,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import DetailView, FormView, TemplateView, View
 from django_otp.plugins.otp_static.models import StaticDevice
 
+from clinic.permissions import Permitted, SignedIn
+
 from . import sessions, twofactor
 from .forms import CodeForm, SignInCodeForm, TurnOffTwoFactorForm
 from .landing import landing_url
 from .models import User
 
 
-class OwnAccountMixin(LoginRequiredMixin):
+class OwnAccountMixin(SignedIn):
     """Any signed-in member of staff, about their own account only."""
 
 
@@ -221,13 +222,18 @@ class SignOutOtherSessionsView(OwnAccountMixin, View):
 # --- administrators, for someone else -------------------------------------------------------------
 
 
-class StaffSecurityView(PermissionRequiredMixin, DetailView):
+class StaffSecurityView(Permitted, DetailView):
     """Someone's sign-in security: two-factor on or off, their sessions, and the two actions."""
 
     permission_required = "staff.change_user"
-    model = User
     context_object_name = "member"
     template_name = "staff/staff_security.html"
+
+    def load(self, *, pk, **kwargs):
+        self.member = get_object_or_404(User, pk=pk)
+
+    def get_object(self, queryset=None):
+        return self.member
 
     def get_context_data(self, **kwargs):
         member = self.object
@@ -240,13 +246,16 @@ class StaffSecurityView(PermissionRequiredMixin, DetailView):
         )
 
 
-class _ForSomeoneElseView(PermissionRequiredMixin, View):
+class _ForSomeoneElseView(Permitted, View):
     permission_required = "staff.change_user"
     http_method_names = ["post"]
     own_page = "staff:two_factor"
 
+    def load(self, *, pk, **kwargs):
+        self.member = get_object_or_404(User, pk=pk)
+
     def post(self, request, pk):
-        member = get_object_or_404(User, pk=pk)
+        member = self.member
         if member == request.user:
             messages.error(request, "For your own account, use your own page.")
             return _redirect(self.own_page)

@@ -17,7 +17,7 @@ from clinic import audit
 from clinic.models import AuditEntry
 
 from . import sessions
-from .models import User
+from .models import Doctor, Specialty, User
 from .roles import ADMIN_SITE_ROLES, CLINICAL_ROLES
 
 OWN_ROLES_REFUSED = "Nobody can change their own roles; ask another administrator."
@@ -149,6 +149,15 @@ def set_password_for(user, password, *, by):
     return user
 
 
+@transaction.atomic
+def change_own_password(user, password):
+    """The owner sets their own password (their current one was checked by the form)."""
+    user.set_password(password)
+    user.save()
+    password_changed_by_owner(user)
+    return user
+
+
 def password_changed_by_owner(user):
     """The owner chose their own password: what an administrator set is no longer in use."""
     if user.must_change_password:
@@ -177,3 +186,35 @@ def set_active(user, active, *, by):
     user.save(update_fields=["is_active"])
     _activation_changed(user)
     return user
+
+
+# --- doctors ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_doctor_profile(*, doctor: Doctor, hours=(), removed_hours=()) -> Doctor:
+    """A doctor's profile with the working hours added or changed and those removed, together."""
+    doctor.save()
+    save_working_hours(doctor=doctor, hours=hours, removed=removed_hours)
+    return doctor
+
+
+@transaction.atomic
+def save_working_hours(*, doctor: Doctor, hours=(), removed=()):
+    for interval in removed:
+        interval.delete()
+    for interval in hours:
+        interval.doctor = doctor
+        interval.save()
+
+
+@transaction.atomic
+def save_specialty(*, specialty: Specialty) -> Specialty:
+    specialty.save()
+    return specialty
+
+
+@transaction.atomic
+def remove_specialty(*, specialty: Specialty):
+    """Only a specialty no doctor has (the database refuses the others)."""
+    specialty.delete()

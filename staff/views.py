@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -9,7 +8,7 @@ from django.urls import reverse
 from django.views.generic import CreateView, ListView, TemplateView, UpdateView, View
 
 from clinic.idempotency import OncePerSubmission
-from clinic.views import PermissionFirstMixin
+from clinic.permissions import Permitted
 
 from . import services
 from .forms import (
@@ -21,10 +20,10 @@ from .forms import (
     WorkingHoursFormSet,
 )
 from .models import Doctor, User
-from .roles import ALL_ROLES
+from .roles import ALL_ROLES, DOCTOR
 
 
-class StaffListView(PermissionRequiredMixin, ListView):
+class StaffListView(Permitted, ListView):
     permission_required = "staff.view_user"
     template_name = "staff/staff_list.html"
     paginate_by = 50
@@ -69,27 +68,32 @@ class _AccountFormMixin:
         return HttpResponseRedirect(self.get_success_url())
 
 
-class StaffCreateView(OncePerSubmission, PermissionRequiredMixin, _AccountFormMixin, CreateView):
+class StaffCreateView(OncePerSubmission, Permitted, _AccountFormMixin, CreateView):
     permission_required = "staff.add_user"
     form_class = StaffUserCreateForm
     template_name = "staff/staff_form.html"
     success_message = "Account %(account)s created. Its owner chooses their own password at their first sign-in."
 
     def save_account(self, form):
-        return services.create_account(form.save(), roles=form.chosen_groups(), by=self.request.user)
+        return services.create_account(form.save(commit=False), roles=form.chosen_groups(), by=self.request.user)
 
     def get_success_url(self):
-        if self.object.groups.filter(name="Doctor").exists():
+        if self.object.groups.filter(name=DOCTOR).exists():
             return reverse("staff:doctor_profile", args=[self.object.pk])
         return reverse("staff:list")
 
 
-class StaffUpdateView(OncePerSubmission, PermissionRequiredMixin, _AccountFormMixin, UpdateView):
+class StaffUpdateView(OncePerSubmission, Permitted, _AccountFormMixin, UpdateView):
     permission_required = "staff.change_user"
-    model = User
     form_class = StaffUserForm
     template_name = "staff/staff_form.html"
     success_message = "%(account)s saved."
+
+    def load(self, *, pk, **kwargs):
+        self.account = get_object_or_404(User, pk=pk)
+
+    def get_object(self, queryset=None):
+        return self.account
 
     def save_account(self, form):
         roles = None if form.fields["roles"].disabled else form.chosen_groups()
@@ -99,15 +103,18 @@ class StaffUpdateView(OncePerSubmission, PermissionRequiredMixin, _AccountFormMi
         return reverse("staff:list")
 
 
-class StaffActivationView(OncePerSubmission, PermissionRequiredMixin, View):
+class StaffActivationView(OncePerSubmission, Permitted, View):
     """Deactivate or reactivate: accounts are never deleted, their history must keep its author."""
 
     permission_required = "staff.deactivate_user"
     http_method_names = ["post"]
     activate = False
 
+    def load(self, *, pk, **kwargs):
+        self.account = get_object_or_404(User, pk=pk)
+
     def post(self, request, pk):
-        user = get_object_or_404(User, pk=pk)
+        user = self.account
         try:
             services.set_active(user, self.activate, by=request.user)
         except PermissionDenied as exc:
@@ -117,7 +124,7 @@ class StaffActivationView(OncePerSubmission, PermissionRequiredMixin, View):
         return HttpResponseRedirect(reverse("staff:list"))
 
 
-class DoctorProfileView(OncePerSubmission, PermissionFirstMixin, TemplateView):
+class DoctorProfileView(OncePerSubmission, Permitted, TemplateView):
     """A doctor's profile and weekly working hours, edited together."""
 
     permission_required = "staff.change_doctor"
@@ -138,10 +145,10 @@ class DoctorProfileView(OncePerSubmission, PermissionFirstMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         form, hours = self.get_forms()
         if form.is_valid() and hours.is_valid():
-            with transaction.atomic():
-                doctor = form.save()
-                hours.instance = doctor
-                hours.save()
+            changed_hours = hours.save(commit=False)
+            doctor = services.save_doctor_profile(
+                doctor=form.save(commit=False), hours=changed_hours, removed_hours=hours.deleted_objects
+            )
             messages.success(request, f"{doctor}'s profile and hours saved.")
             return HttpResponseRedirect(reverse("staff:doctors"))
         return self.render_to_response(self.get_context_data(form=form, hours=hours))
@@ -150,7 +157,7 @@ class DoctorProfileView(OncePerSubmission, PermissionFirstMixin, TemplateView):
         return super().get_context_data(staff_user=self.user_obj, doctor=self.doctor, **kwargs)
 
 
-class DoctorListView(PermissionRequiredMixin, ListView):
+class DoctorListView(Permitted, ListView):
     permission_required = "staff.view_doctor"
     template_name = "staff/doctor_list.html"
     paginate_by = 50
