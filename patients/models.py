@@ -233,6 +233,10 @@ class Condition(Audited, models.Model):
     def __str__(self):
         return f"{self.name} [{self.icd10_code}]" if self.icd10_code else self.name
 
+    @property
+    def is_resolved(self):
+        return self.status == self.Status.RESOLVED
+
     def clean_fields(self, exclude=None):
         # Normalised before the field validators run, so "e11.9 " is accepted as E11.9, not refused.
         self.icd10_code = (self.icd10_code or "").strip().upper()

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 from documents import services
 from documents.models import ClinicalDocument
 from patients.tests.factories import PatientFactory
+from staff.roles import DOCTOR
 from staff.tests.factories import UserFactory
 
 _counter = iter(range(10**9))
@@ -46,7 +47,7 @@ def photo_upload(name="photo.jpg", **kwargs):
 
 
 def clinician():
-    return UserFactory(roles=["Doctor"])
+    return UserFactory(roles=[DOCTOR])
 
 
 def make_document(patient=None, by=None, doc_type=ClinicalDocument.Type.LAB_RESULT, title="Full blood count", **kwargs):

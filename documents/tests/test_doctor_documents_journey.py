@@ -14,6 +14,7 @@ from clinic.tests.browser import sign_in, today_with_time_to_spare
 from documents.models import ClinicalDocument, PatientImage
 from documents.tests.factories import pdf_bytes, photo_bytes
 from patients.tests.factories import PatientFactory
+from staff.roles import DOCTOR
 from staff.tests.factories import UserFactory
 
 DOCTOR_PASSWORD = "documents-journey-Pw-7"
@@ -41,7 +42,7 @@ def test_doctor_uploads_a_lab_result_follows_a_lesion_in_photos_and_replaces_the
     # taken, not by the order of upload.
     recent, older = today - timedelta(days=2), today - timedelta(days=14)
 
-    UserFactory(username="okafor", first_name="Hana", last_name="Okafor", password=DOCTOR_PASSWORD, roles=["Doctor"])
+    UserFactory(username="okafor", first_name="Hana", last_name="Okafor", password=DOCTOR_PASSWORD, roles=[DOCTOR])
     amara = PatientFactory(first_name="Amara", last_name="Nwosu")
 
     original, corrected = pdf_bytes("FBC: Hb 98 g/L"), pdf_bytes("FBC corrected: Hb 128 g/L")

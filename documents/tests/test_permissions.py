@@ -20,10 +20,10 @@ from documents import services
 from documents.models import ClinicalDocument, DocumentVersion, PatientImage
 from documents.tests.factories import make_document, make_image, pdf_bytes, pdf_upload, photo_upload
 from patients.tests.factories import PatientFactory
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 
 pytestmark = pytest.mark.django_db
 
-RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR = "Receptionist", "Doctor", "Nurse", "Manager", "Administrator"
 NO_ROLE = "signed in, no role"
 ANONYMOUS = "anonymous"
 SIGNED_IN = [RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR, NO_ROLE]

@@ -20,6 +20,7 @@ from documents.models import ClinicalDocument
 from documents.tests.factories import make_document, make_image, pdf_upload, photo_upload
 from patients.tests.factories import PatientFactory
 from scheduling.tests.factories import AppointmentFactory, local
+from staff.roles import DOCTOR, NURSE
 from staff.tests.factories import DoctorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,10 +73,10 @@ def file_documents(patient, count, *, first_day):
         if i % 2 == 0:
             for n in range(1 + i % 3):
                 services.replace_document_file(
-                    document=document, uploaded=pdf_upload(), by=UserFactory(roles=["Nurse"]), note=f"Fix {n}"
+                    document=document, uploaded=pdf_upload(), by=UserFactory(roles=[NURSE]), note=f"Fix {n}"
                 )
         if i % 5 == 4:
-            services.archive_document(document=document, by=UserFactory(roles=["Doctor"]), reason=f"Reason {i}")
+            services.archive_document(document=document, by=UserFactory(roles=[DOCTOR]), reason=f"Reason {i}")
 
 
 def take_photos(patient, count, *, first_day):
@@ -90,7 +91,7 @@ def take_photos(patient, count, *, first_day):
             uploaded=small_photo(),
         )
         if i % 4 == 3:
-            services.archive_image(image=image, by=UserFactory(roles=["Nurse"]), reason=f"Blurred {i}")
+            services.archive_image(image=image, by=UserFactory(roles=[NURSE]), reason=f"Blurred {i}")
 
 
 @pytest.fixture
@@ -130,7 +131,7 @@ def test_document_with_many_versions(persona, request, patient):
     def add_more():
         for n in range(15):
             services.replace_document_file(
-                document=document, uploaded=pdf_upload(), by=UserFactory(roles=["Doctor"]), note=f"Fix {n}"
+                document=document, uploaded=pdf_upload(), by=UserFactory(roles=[DOCTOR]), note=f"Fix {n}"
             )
 
     response = assert_does_not_grow(client, document.get_absolute_url(), add_more)

@@ -17,6 +17,7 @@ from documents.models import ClinicalDocument, DocumentVersion, PatientImage
 from documents.tests.factories import make_document, make_image, pdf_bytes, pdf_upload, photo_bytes, photo_upload
 from patients.tests.factories import PatientFactory
 from scheduling.tests.factories import AppointmentFactory
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 
 pytestmark = pytest.mark.django_db
 
@@ -805,11 +806,11 @@ PATIENT_LINKS = {
 @pytest.mark.parametrize(
     "role, shown",
     [
-        ("Receptionist", {"Documents"}),
-        ("Administrator", {"Documents", "Archived documents"}),
-        ("Doctor", {"Documents", "Images"}),
-        ("Nurse", {"Documents", "Images"}),
-        ("Manager", set()),
+        (RECEPTIONIST, {"Documents"}),
+        (ADMINISTRATOR, {"Documents", "Archived documents"}),
+        (DOCTOR, {"Documents", "Images"}),
+        (NURSE, {"Documents", "Images"}),
+        (MANAGER, set()),
     ],
 )
 def test_the_patients_page_links_to_what_the_role_may_open(role, shown, client_for, patient):

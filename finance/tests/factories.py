@@ -16,11 +16,12 @@ from finance.models import ClosedMonth, Expense, ExpenseCategory, OtherIncome, P
 from finance.services import record_expense
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
+from staff.roles import MANAGER, RECEPTIONIST
 from staff.tests.factories import DoctorFactory, UserFactory
 
 
 def manager_user():
-    return UserFactory(roles=["Manager"], is_staff=True)
+    return UserFactory(roles=[MANAGER], is_staff=True)
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -86,7 +87,7 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     method = PaymentMethod.CARD
     date = factory.LazyFunction(timezone.localdate)
     receipt_number = factory.Sequence(lambda n: f"T-{n:06d}")
-    recorded_by = factory.LazyFunction(lambda: UserFactory(roles=["Receptionist"]))
+    recorded_by = factory.LazyFunction(lambda: UserFactory(roles=[RECEPTIONIST]))
 
 
 class ClosedMonthFactory(factory.django.DjangoModelFactory):

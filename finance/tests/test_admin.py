@@ -28,6 +28,7 @@ from finance.tests.factories import (
     PaymentFactory,
 )
 from patients.tests.factories import PatientFactory
+from staff.roles import MANAGER
 from staff.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -733,8 +734,8 @@ def test_retiring_a_category_hides_it_from_new_expenses_but_keeps_old_ones(manag
 @pytest.fixture
 def expenses(manager):
     """Nine expenses across this month and last, categories, methods and recorders; one reversed."""
-    alice = UserFactory(username="alice", first_name="Alice", last_name="Moss", roles=["Manager"], is_staff=True)
-    bob = UserFactory(username="bob", first_name="Bob", last_name="Reyes", roles=["Manager"], is_staff=True)
+    alice = UserFactory(username="alice", first_name="Alice", last_name="Moss", roles=[MANAGER], is_staff=True)
+    bob = UserFactory(username="bob", first_name="Bob", last_name="Reyes", roles=[MANAGER], is_staff=True)
     rent, supplies, utilities = category("Rent"), category("Supplies"), category("Utilities")
     first, last = last_month_start(), last_month_end()
     card, bank, cash = PaymentMethod.CARD, PaymentMethod.BANK_TRANSFER, PaymentMethod.CASH
@@ -896,9 +897,9 @@ def test_an_empty_filter_shows_a_zero_total(manager, expenses):
 
 
 def test_the_other_income_total_follows_the_source_filter(manager):
-    OtherIncomeFactory(amount="45.00", source="lab")
-    OtherIncomeFactory(amount="120.00", source="donation")
-    lab = OtherIncomeFactory(amount="30.25", source="lab")
+    OtherIncomeFactory(amount="45.00", source=OtherIncome.Source.LAB)
+    OtherIncomeFactory(amount="120.00", source=OtherIncome.Source.DONATION)
+    lab = OtherIncomeFactory(amount="30.25", source=OtherIncome.Source.LAB)
     services.reverse_entry(entry=lab, reason="Sample lost", by=manager.user)
 
     assert filtered_total(manager.get(url("otherincome_changelist"))) == "£165.00"

@@ -28,6 +28,7 @@ from finance.tests.factories import (
     PaymentFactory,
 )
 from patients.tests.factories import PatientFactory
+from staff.roles import MANAGER
 from staff.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +73,7 @@ class Books:
 
     def __init__(self):
         self.recorders = [
-            UserFactory(first_name=name, last_name="Clerk", roles=["Manager"], is_staff=True)
+            UserFactory(first_name=name, last_name="Clerk", roles=[MANAGER], is_staff=True)
             for name in ("Ann", "Ben", "Cat", "Dan")
         ]
         self.categories = list(ExpenseCategory.objects.all()) + [CategoryFactory(name="Laundry", is_active=False)]

@@ -17,7 +17,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from finance import services
-from finance.models import ExpenseCategory, PaymentMethod
+from finance.models import ExpenseCategory, OtherIncome, PaymentMethod
 from finance.tests.factories import (
     CompletedVisitFactory,
     DoneProcedureFactory,
@@ -26,6 +26,7 @@ from finance.tests.factories import (
     PaymentFactory,
 )
 from patients.tests.factories import PatientFactory
+from staff.roles import MANAGER
 from staff.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +99,7 @@ def result_list(client, model, params=None):
 
 @pytest.fixture
 def alice():
-    return UserFactory(username="alice", first_name="Alice", last_name="Moss", roles=["Manager"], is_staff=True)
+    return UserFactory(username="alice", first_name="Alice", last_name="Moss", roles=[MANAGER], is_staff=True)
 
 
 @pytest.fixture
@@ -151,10 +152,17 @@ def incomes(alice):
     patient = PatientFactory(first_name="Imogen", last_name="Thackeray")
     rows = {
         "lab": OtherIncomeFactory(
-            date=today(), amount=Decimal("45.00"), source="lab", description="Blood panel", patient=patient
+            date=today(),
+            amount=Decimal("45.00"),
+            source=OtherIncome.Source.LAB,
+            description="Blood panel",
+            patient=patient,
         ),
         "donation": OtherIncomeFactory(
-            date=last_month_end(), amount=Decimal("500.00"), source="donation", description="@Friends of the clinic"
+            date=last_month_end(),
+            amount=Decimal("500.00"),
+            source=OtherIncome.Source.DONATION,
+            description="@Friends of the clinic",
         ),
     }
     rows["lab_back"] = services.reverse_entry(entry=rows["lab"], reason="+ sample lost", by=alice)

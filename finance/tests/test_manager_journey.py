@@ -18,6 +18,7 @@ from finance.models import Expense, ExpenseCategory, Payment
 from finance.money import format_money
 from finance.tests.factories import CompletedVisitFactory, ExpenseFactory
 from patients.tests.factories import PatientFactory
+from staff.roles import MANAGER, RECEPTIONIST
 from staff.tests.factories import DoctorFactory, UserFactory
 
 MANAGER_PASSWORD = "manager-journey-Pw-7"
@@ -56,12 +57,12 @@ def test_manager_records_an_expense_sees_the_totals_and_exports_and_reception_ta
     today = today_with_time_to_spare()
     month, year = f"{today:%Y-%m}", today.year
     manager = UserFactory(
-        username="maya", first_name="Maya", last_name="Manager", password=MANAGER_PASSWORD, roles=["Manager"]
+        username="maya", first_name="Maya", last_name=MANAGER, password=MANAGER_PASSWORD, roles=[MANAGER]
     )
     manager.is_staff = True
     manager.save()
     UserFactory(
-        username="rita", first_name="Rita", last_name="Reception", password=RECEPTION_PASSWORD, roles=["Receptionist"]
+        username="rita", first_name="Rita", last_name="Reception", password=RECEPTION_PASSWORD, roles=[RECEPTIONIST]
     )
     # Seeded by a migration, but an earlier transactional test's flush may have removed it.
     supplies, _ = ExpenseCategory.objects.get_or_create(name="Supplies")

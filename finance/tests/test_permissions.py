@@ -25,11 +25,11 @@ from finance.tests.factories import (
     PaymentFactory,
     expense_with_receipt,
 )
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR = "Receptionist", "Doctor", "Nurse", "Manager", "Administrator"
 ROLES = [RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR]
 NO_ROLE = "signed in, no role"
 ANONYMOUS = "anonymous"

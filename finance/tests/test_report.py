@@ -32,6 +32,7 @@ from finance.tests.factories import (
     PaymentFactory,
 )
 from scheduling.tests.factories import local
+from staff.roles import MANAGER
 from staff.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -372,7 +373,7 @@ def test_closed_months_show_closed(manager, books):
 
 
 def test_someone_who_may_not_close_months_sees_open_not_close(client_for, books):
-    viewer = client_for("Manager")
+    viewer = client_for(MANAGER)
     viewer.user.groups.clear()
     viewer.user.user_permissions.add(Permission.objects.get(codename="view_monthlyreport"))
     page = text(viewer.get(REPORT, {"year": Y1}))

@@ -45,6 +45,7 @@ from finance.tests.factories import (
     manager_user,
 )
 from scheduling.models import Appointment
+from staff.roles import MANAGER, RECEPTIONIST
 from staff.tests.factories import UserFactory
 
 THREADS = 8
@@ -78,7 +79,7 @@ def manager(db):
 
 @pytest.fixture
 def receptionist(db):
-    return UserFactory(roles=["Receptionist"])
+    return UserFactory(roles=[RECEPTIONIST])
 
 
 def expense_fields(**fields):
@@ -94,7 +95,9 @@ def expense_fields(**fields):
 
 def pay(item, by, amount=None, **kwargs):
     fee = item.fee if isinstance(item, Procedure) else item.doctor.consultation_fee
-    return record_payment(item=item, amount=fee if amount is None else amount, method="card", received_by=by, **kwargs)
+    return record_payment(
+        item=item, amount=fee if amount is None else amount, method=PaymentMethod.CARD, received_by=by, **kwargs
+    )
 
 
 # --- recording expenses and other incomes -------------------------------------------------------
@@ -187,7 +190,7 @@ def test_save_entry_keeps_who_first_recorded_a_changed_entry(manager):
     income = OtherIncomeFactory(recorded_by=manager)
     income.amount = Decimal("55.00")
 
-    save_entry(income, by=UserFactory(roles=["Manager"]))
+    save_entry(income, by=UserFactory(roles=[MANAGER]))
 
     assert (stored(income).amount, stored(income).recorded_by) == (Decimal("55.00"), manager)
 
@@ -227,7 +230,7 @@ def test_the_fee_is_the_doctors_current_consultation_fee(receptionist):
     visit.doctor.consultation_fee = Decimal("75.50")
     visit.doctor.save()
 
-    payment = record_payment(item=visit, amount=Decimal("75.50"), method="cash", received_by=receptionist)
+    payment = record_payment(item=visit, amount=Decimal("75.50"), method=PaymentMethod.CASH, received_by=receptionist)
 
     assert stored(payment).fee == Decimal("75.50")
 
@@ -502,7 +505,7 @@ def test_a_month_cannot_be_closed_twice(manager):
     close_month(month=last_month(), by=manager)
 
     with pytest.raises(ValidationError) as excinfo:
-        close_month(month=last_month(), by=UserFactory(roles=["Manager"]))
+        close_month(month=last_month(), by=UserFactory(roles=[MANAGER]))
 
     assert excinfo.value.message_dict == {"month": [f"{month_label(last_month())} is already closed."]}
     assert ClosedMonth.objects.get().closed_by == manager
@@ -554,7 +557,7 @@ def split(outcomes, refusal):
 @pytest.mark.django_db(transaction=True)
 def test_desks_paying_one_visit_at_once_take_one_payment():
     visit = CompletedVisitFactory()
-    desks = [UserFactory(roles=["Receptionist"]) for _ in range(THREADS)]
+    desks = [UserFactory(roles=[RECEPTIONIST]) for _ in range(THREADS)]
 
     outcomes = at_once(lambda i: pay(visit, desks[i]))
 
@@ -568,7 +571,7 @@ def test_desks_paying_one_visit_at_once_take_one_payment():
 @pytest.mark.django_db(transaction=True)
 def test_desks_paying_one_procedure_at_once_take_one_payment():
     procedure = DoneProcedureFactory()
-    desk = UserFactory(roles=["Receptionist"])
+    desk = UserFactory(roles=[RECEPTIONIST])
 
     won, refused = split(at_once(lambda i: pay(procedure, desk)), "already paid")
 

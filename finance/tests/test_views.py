@@ -30,6 +30,7 @@ from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import local
 from staff.models import Doctor
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import DoctorFactory, SpecialtyFactory
 
 pytestmark = pytest.mark.django_db
@@ -469,21 +470,21 @@ UNKNOWN_PAGES = ["finance:pay_visit", "finance:pay_procedure", "finance:receipt"
 
 
 @pytest.mark.parametrize("name", UNKNOWN_PAGES)
-@pytest.mark.parametrize("role", ["Receptionist", "Manager", "Administrator"])
+@pytest.mark.parametrize("role", [RECEPTIONIST, MANAGER, ADMINISTRATOR])
 def test_unknown_records_are_not_found_for_the_desk(client_for, role, name):
     response = client_for(role).get(reverse(name, args=[UNKNOWN]))
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("name", UNKNOWN_PAGES)
-@pytest.mark.parametrize("role", ["Doctor", "Nurse", None])
+@pytest.mark.parametrize("role", [DOCTOR, NURSE, None])
 def test_unknown_records_are_refused_before_they_are_looked_up(client_for, role, name):
     response = client_for(role).get(reverse(name, args=[UNKNOWN]))
     assert response.status_code == 403
     assert FRIENDLY_403 in text(response)
 
 
-@pytest.mark.parametrize("role", ["Doctor", "Nurse", None])
+@pytest.mark.parametrize("role", [DOCTOR, NURSE, None])
 def test_other_roles_cannot_take_a_payment(client_for, role):
     visit = completed_visit()
     response = client_for(role).post(pay_url(visit), pay_form())
@@ -491,7 +492,7 @@ def test_other_roles_cannot_take_a_payment(client_for, role):
     assert not Payment.objects.exists()
 
 
-@pytest.mark.parametrize("role", ["Doctor", "Nurse"])
+@pytest.mark.parametrize("role", [DOCTOR, NURSE])
 def test_other_roles_cannot_read_a_receipt(client_for, role):
     payment = PaymentFactory()
     response = client_for(role).get(reverse("finance:receipt", args=[payment.pk]))
@@ -528,7 +529,7 @@ def test_the_refund_page_is_titled_refund(reception):
 # --- the Payment card on an appointment ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["Receptionist", "Manager", "Administrator"])
+@pytest.mark.parametrize("role", [RECEPTIONIST, MANAGER, ADMINISTRATOR])
 def test_the_appointment_shows_its_charges_with_record_payment_links(client_for, role):
     visit = completed_visit()
     dressing = procedure_of(visit, name="Wound dressing", fee="35.00")
@@ -595,7 +596,7 @@ def test_a_visit_not_yet_completed_has_no_consultation_charge(reception):
     assert 'id="charges"' not in text(response)
 
 
-@pytest.mark.parametrize("role", ["Doctor", "Nurse"])
+@pytest.mark.parametrize("role", [DOCTOR, NURSE])
 def test_doctors_and_nurses_do_not_see_the_payment_card(client_for, role):
     visit = completed_visit()
     procedure_of(visit, fee="35.00")

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from patients.models import Allergy, Condition, Patient
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
+from staff.roles import DOCTOR, NURSE
 
 pytestmark = pytest.mark.django_db
 
@@ -244,7 +245,7 @@ def test_reception_may_not_touch_allergies_or_conditions(reception):
     assert Condition.objects.count() == 1
 
 
-@pytest.mark.parametrize("role", ["Doctor", "Nurse"])
+@pytest.mark.parametrize("role", [DOCTOR, NURSE])
 def test_clinical_staff_see_allergies_and_conditions(client_for, role):
     client = client_for(role)
     patient = PatientFactory()
@@ -260,7 +261,7 @@ def test_clinical_staff_see_allergies_and_conditions(client_for, role):
     assert "Archive record" not in response.text
 
 
-@pytest.mark.parametrize("role", ["Doctor", "Nurse"])
+@pytest.mark.parametrize("role", [DOCTOR, NURSE])
 def test_clinical_staff_record_an_allergy(client_for, role):
     client = client_for(role)
     patient = PatientFactory()
@@ -299,7 +300,12 @@ def test_a_nurse_records_a_condition_with_a_lower_case_code(nurse):
 
     response = nurse.post(
         reverse("patients:condition_create", args=[patient.pk]),
-        {"name": "Type 2 diabetes", "icd10_code": "e11.9", "onset_date": "2019-06-01", "status": "active"},
+        {
+            "name": "Type 2 diabetes",
+            "icd10_code": "e11.9",
+            "onset_date": "2019-06-01",
+            "status": Condition.Status.ACTIVE,
+        },
     )
 
     assert response.status_code == 302
@@ -313,7 +319,7 @@ def test_a_bad_icd10_code_is_a_form_error(doctor_client):
 
     response = doctor_client.post(
         reverse("patients:condition_create", args=[patient.pk]),
-        {"name": "Asthma", "icd10_code": "asthma", "status": "active"},
+        {"name": "Asthma", "icd10_code": "asthma", "status": Condition.Status.ACTIVE},
     )
 
     assert response.status_code == 200
@@ -331,7 +337,7 @@ def test_a_doctor_edits_a_condition(doctor_client):
             "name": condition.name,
             "icd10_code": "I10",
             "onset_date": "2015-01-01",
-            "status": "resolved",
+            "status": Condition.Status.RESOLVED,
             "resolved_date": "2020-01-01",
         },
     )
@@ -342,7 +348,7 @@ def test_a_doctor_edits_a_condition(doctor_client):
     assert condition.resolved_date == date(2020, 1, 1)
 
 
-@pytest.mark.parametrize("role", ["Doctor", "Nurse"])
+@pytest.mark.parametrize("role", [DOCTOR, NURSE])
 def test_clinical_staff_may_not_change_demographics(client_for, role):
     client = client_for(role)
     patient = PatientFactory(first_name="Ann")

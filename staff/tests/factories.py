@@ -2,6 +2,7 @@ import factory
 from django.contrib.auth.models import Group
 
 from staff.models import Doctor, Specialty, User, WorkingHours
+from staff.roles import DOCTOR
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -37,7 +38,7 @@ class DoctorFactory(factory.django.DjangoModelFactory):
         model = Doctor
         skip_postgeneration_save = True
 
-    user = factory.SubFactory(UserFactory, roles=["Doctor"])
+    user = factory.SubFactory(UserFactory, roles=[DOCTOR])
     specialty = factory.SubFactory(SpecialtyFactory)
     licence_number = factory.Sequence(lambda n: f"LIC-{n:06d}")
     consultation_minutes = 20

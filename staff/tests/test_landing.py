@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from staff.roles import ADMINISTRATOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import DoctorFactory, UserFactory
 
 PASSWORD = "a-long-test-password"
@@ -19,10 +20,10 @@ def _sign_in(user, **extra):
 @pytest.mark.parametrize(
     ("role", "is_staff", "lands_on"),
     [
-        ("Receptionist", False, "home"),
-        ("Nurse", False, "home"),
-        ("Manager", True, "admin:index"),
-        ("Administrator", True, "staff:list"),
+        (RECEPTIONIST, False, "home"),
+        (NURSE, False, "home"),
+        (MANAGER, True, "admin:index"),
+        (ADMINISTRATOR, True, "staff:list"),
     ],
 )
 def test_each_role_lands_where_it_works(role, is_staff, lands_on):
@@ -44,7 +45,7 @@ def test_a_doctor_lands_on_my_day_and_the_page_answers():
 
 @pytest.mark.django_db
 def test_a_manager_who_is_not_staff_lands_on_today_not_a_closed_admin():
-    response = _sign_in(UserFactory(roles=["Manager"], is_staff=False))
+    response = _sign_in(UserFactory(roles=[MANAGER], is_staff=False))
     assert response["Location"] == reverse("home")
 
 

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from staff.models import Doctor, WorkingHours
+from staff.roles import DOCTOR, NURSE
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory, WorkingHoursFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +21,8 @@ def test_a_user_is_shown_by_full_name_or_else_username():
 
 
 def test_role_names_lists_the_groups():
-    user = UserFactory(roles=["Doctor", "Nurse"])
-    assert sorted(user.role_names) == ["Doctor", "Nurse"]
+    user = UserFactory(roles=[DOCTOR, NURSE])
+    assert sorted(user.role_names) == [DOCTOR, NURSE]
 
 
 def test_a_doctor_is_called_dr_and_has_a_consultation_length():

@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from staff.roles import ROLE_PERMISSIONS, sync_roles
+from staff.roles import RECEPTIONIST, ROLE_PERMISSIONS, sync_roles
 
 
 @pytest.mark.django_db
@@ -14,9 +14,9 @@ def test_every_role_exists_with_exactly_its_permissions():
 
 @pytest.mark.django_db
 def test_sync_is_idempotent_and_repairs_drift():
-    reception = Group.objects.get(name="Receptionist")
+    reception = Group.objects.get(name=RECEPTIONIST)
     reception.permissions.clear()
     sync_roles()
     sync_roles()
-    assert reception.permissions.count() == len(ROLE_PERMISSIONS["Receptionist"])
+    assert reception.permissions.count() == len(ROLE_PERMISSIONS[RECEPTIONIST])
     assert Group.objects.filter(name__in=ROLE_PERMISSIONS).count() == len(ROLE_PERMISSIONS)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from clinic.models import AuditEntry
 from staff import sessions
 from staff.models import StaffSession, describe_user_agent
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import UserFactory, code_for, two_factor_for
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +48,7 @@ def is_signed_out(client):
 
 @pytest.fixture
 def rita():
-    return UserFactory(username="rita", roles=["Receptionist"])
+    return UserFactory(username="rita", roles=[RECEPTIONIST])
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def test_lifetime_setting_defaults_to_twelve_hours():
 
 def _verified_administrator_client():
     """An administrator (the admin site's sign-in page takes only staff) who signed in with the code."""
-    user = UserFactory(roles=["Administrator"], is_staff=True)
+    user = UserFactory(roles=[ADMINISTRATOR], is_staff=True)
     device = two_factor_for(user)
     client = signed_in_client(user)
     client.post(reverse("staff:two_factor_verify"), {"code": code_for(device)})
@@ -243,7 +244,7 @@ def test_sign_out_other_sessions_ends_the_other_client_only(rita):
 
 
 def test_other_peoples_sessions_are_neither_listed_nor_ended(rita):
-    someone = UserFactory(roles=["Receptionist"])
+    someone = UserFactory(roles=[RECEPTIONIST])
     theirs = signed_in_client(someone, HTTP_USER_AGENT=SAFARI_PHONE)
     here = signed_in_client(rita, HTTP_USER_AGENT=FIREFOX)
 
@@ -291,8 +292,8 @@ def _sessions_page_queries(user, count):
 
 
 def test_sessions_page_queries_do_not_grow_with_sessions():
-    few = _sessions_page_queries(UserFactory(roles=["Receptionist"]), 2)
-    many = _sessions_page_queries(UserFactory(roles=["Receptionist"]), 12)
+    few = _sessions_page_queries(UserFactory(roles=[RECEPTIONIST]), 2)
+    many = _sessions_page_queries(UserFactory(roles=[RECEPTIONIST]), 12)
     assert few == many
     # The session, the user, the sessions list, the menu's permissions (2), the session's save (3).
     assert many <= 8
@@ -322,7 +323,7 @@ def test_an_administrator_signs_themself_out_from_their_own_sessions_page(admini
     assert administrator.get(HOME).status_code == 200
 
 
-@pytest.mark.parametrize("role", ["Receptionist", "Doctor", "Nurse", "Manager", None])
+@pytest.mark.parametrize("role", [RECEPTIONIST, DOCTOR, NURSE, MANAGER, None])
 def test_only_administrators_sign_someone_out_everywhere(client_for, role, rita):
     theirs = signed_in_client(rita)
     client = client_for(role)

@@ -20,7 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic.models import AuditEntry
 from staff import twofactor
 from staff.models import StaffSession, User
-from staff.roles import ADMINISTRATOR
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import UserFactory, code_for, two_factor_for
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def unthrottle(device):
 
 @pytest.fixture
 def rita():
-    return UserFactory(username="rita", roles=["Receptionist"])
+    return UserFactory(username="rita", roles=[RECEPTIONIST])
 
 
 @pytest.fixture
@@ -268,7 +268,7 @@ def test_the_code_page_sends_someone_who_owes_no_code_home(reception):
 
 
 def test_someone_elses_code_does_not_verify(rita, rita_2fa):
-    other = UserFactory(roles=["Receptionist"])
+    other = UserFactory(roles=[RECEPTIONIST])
     other_device = two_factor_for(other, backup_codes=("cccc4444",))
     client = Client()
     sign_in(client, rita)
@@ -280,7 +280,7 @@ def test_someone_elses_code_does_not_verify(rita, rita_2fa):
 # --- the admin site -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["Manager", "Administrator"])
+@pytest.mark.parametrize("role", [MANAGER, ADMINISTRATOR])
 def test_the_admin_site_needs_the_code_step(role):
     user = UserFactory(roles=[role], is_staff=True)
     device = two_factor_for(user)
@@ -299,7 +299,7 @@ def test_the_admin_site_needs_the_code_step(role):
 
 
 def test_the_admin_sign_in_page_also_leads_to_the_code_step():
-    user = UserFactory(roles=["Administrator"], is_staff=True)
+    user = UserFactory(roles=[ADMINISTRATOR], is_staff=True)
     device = two_factor_for(user)
     client = Client()
     response = client.post(
@@ -323,7 +323,7 @@ def test_the_otp_devices_are_not_in_the_admin():
 
 def test_when_required_an_administrator_without_it_must_set_it_up_first(settings):
     settings.REQUIRE_2FA_FOR_ADMINS = True
-    admin_user = UserFactory(roles=["Administrator"], is_staff=True)
+    admin_user = UserFactory(roles=[ADMINISTRATOR], is_staff=True)
     client = Client()
     sign_in(client, admin_user)
 
@@ -351,7 +351,7 @@ def test_when_required_a_superuser_without_it_must_set_it_up_first(settings):
 
 def test_when_required_an_administrator_with_it_still_gives_the_code(settings):
     settings.REQUIRE_2FA_FOR_ADMINS = True
-    admin_user = UserFactory(roles=["Administrator"], is_staff=True)
+    admin_user = UserFactory(roles=[ADMINISTRATOR], is_staff=True)
     device = two_factor_for(admin_user)
     client = Client()
     sign_in(client, admin_user)
@@ -370,7 +370,7 @@ def test_a_receptionist_is_never_made_to_set_it_up(settings, rita, required):
 
 def test_when_not_required_an_administrator_signs_in_with_a_password(settings):
     settings.REQUIRE_2FA_FOR_ADMINS = False
-    admin_user = UserFactory(roles=["Administrator"], is_staff=True)
+    admin_user = UserFactory(roles=[ADMINISTRATOR], is_staff=True)
     client = Client()
     sign_in(client, admin_user)
     assert client.get(HOME).status_code == 200
@@ -432,7 +432,7 @@ def test_turning_it_off_needs_the_password_and_a_code(rita, rita_2fa):
 
 def test_an_administrator_cannot_turn_it_off_when_it_is_required(settings):
     settings.REQUIRE_2FA_FOR_ADMINS = True
-    admin_user = UserFactory(roles=["Administrator"], is_staff=True)
+    admin_user = UserFactory(roles=[ADMINISTRATOR], is_staff=True)
     device = two_factor_for(admin_user)
     client = _verified_client(admin_user, device)
     assert "cannot be turned off" in client.get(TWO_FACTOR).content.decode()
@@ -478,7 +478,7 @@ def test_an_administrator_does_not_reset_their_own_from_the_staff_pages(administ
     assert twofactor.is_enabled(administrator.user)
 
 
-@pytest.mark.parametrize("role", ["Receptionist", "Doctor", "Nurse", "Manager", None])
+@pytest.mark.parametrize("role", [RECEPTIONIST, DOCTOR, NURSE, MANAGER, None])
 def test_only_administrators_reset_someone_elses(client_for, role, rita, rita_2fa):
     client = client_for(role)
     assert client.post(reverse("staff:reset_two_factor", args=[rita.pk])).status_code == 403
@@ -532,12 +532,12 @@ def test_when_not_required_a_promoted_session_goes_on_with_its_password(settings
 
 def test_when_required_an_administrator_made_receptionist_is_no_longer_held_at_set_up(settings):
     settings.REQUIRE_2FA_FOR_ADMINS = True
-    user = UserFactory(roles=["Administrator"], is_staff=True)
+    user = UserFactory(roles=[ADMINISTRATOR], is_staff=True)
     client = Client()
     sign_in(client, user)
     assert client.get(HOME)["Location"].startswith(SETUP)
 
-    user.groups.set([Group.objects.get(name="Receptionist")])
+    user.groups.set([Group.objects.get(name=RECEPTIONIST)])
     User.objects.filter(pk=user.pk).update(is_staff=False)
     assert client.get(HOME).status_code == 200
 

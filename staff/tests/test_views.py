@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from staff import urls as staff_urls
 from staff.models import Doctor, User, WorkingHours
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,10 +78,10 @@ def timetable(doctor):
 # --- only administrators manage staff -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["Receptionist", "Doctor", "Nurse", "Manager", None])
+@pytest.mark.parametrize("role", [RECEPTIONIST, DOCTOR, NURSE, MANAGER, None])
 def test_only_administrators_reach_the_staff_pages(client_for, role):
     client = client_for(role)
-    colleague = UserFactory(roles=["Nurse"])
+    colleague = UserFactory(roles=[NURSE])
 
     for url in (
         LIST,
@@ -89,11 +90,9 @@ def test_only_administrators_reach_the_staff_pages(client_for, role):
         reverse("staff:doctor_profile", args=[colleague.pk]),
     ):
         assert client.get(url).status_code == 403, url
-    assert client.post(CREATE, new_user_form(roles=["Administrator"])).status_code == 403
+    assert client.post(CREATE, new_user_form(roles=[ADMINISTRATOR])).status_code == 403
     assert (
-        client.post(
-            reverse("staff:edit", args=[colleague.pk]), edit_user_form(colleague, ["Administrator"])
-        ).status_code
+        client.post(reverse("staff:edit", args=[colleague.pk]), edit_user_form(colleague, [ADMINISTRATOR])).status_code
         == 403
     )
     assert client.post(reverse("staff:deactivate", args=[colleague.pk])).status_code == 403
@@ -103,7 +102,7 @@ def test_only_administrators_reach_the_staff_pages(client_for, role):
 
     colleague.refresh_from_db()
     assert colleague.is_active
-    assert colleague.role_names == ["Nurse"]
+    assert colleague.role_names == [NURSE]
     assert not User.objects.filter(username="mpatel").exists()
     assert not Doctor.objects.exists()
 
@@ -138,7 +137,7 @@ def test_unknown_staff_ids_are_not_found(administrator):
 
 
 def test_the_staff_list_shows_people_and_their_roles(administrator):
-    UserFactory(first_name="Meera", last_name="Quenbyshaw", roles=["Receptionist", "Nurse"])
+    UserFactory(first_name="Meera", last_name="Quenbyshaw", roles=[RECEPTIONIST, NURSE])
 
     response = administrator.get(LIST)
 
@@ -150,13 +149,13 @@ def test_the_staff_list_shows_people_and_their_roles(administrator):
 
 
 def test_the_staff_list_searches_and_filters_by_role(administrator):
-    meera = UserFactory(first_name="Meera", last_name="Quenbyshaw", roles=["Nurse"])
-    tom = UserFactory(first_name="Tom", last_name="Quenbyshaw", roles=["Receptionist"])
-    UserFactory(first_name="Ola", last_name="Nordmann", roles=["Nurse"])
+    meera = UserFactory(first_name="Meera", last_name="Quenbyshaw", roles=[NURSE])
+    tom = UserFactory(first_name="Tom", last_name="Quenbyshaw", roles=[RECEPTIONIST])
+    UserFactory(first_name="Ola", last_name="Nordmann", roles=[NURSE])
 
     by_name = administrator.get(LIST, {"q": "quenby"}).context["object_list"]
     assert set(by_name) == {meera, tom}
-    by_name_and_role = administrator.get(LIST, {"q": "quenby", "role": role_ids("Nurse")[0]}).context["object_list"]
+    by_name_and_role = administrator.get(LIST, {"q": "quenby", "role": role_ids(NURSE)[0]}).context["object_list"]
     assert list(by_name_and_role) == [meera]
 
 
@@ -172,13 +171,13 @@ def test_deactivated_accounts_are_listed_only_when_asked_for(administrator):
 
 def test_the_staff_list_runs_a_bounded_number_of_queries(administrator, django_assert_num_queries):
     for _ in range(3):
-        UserFactory(roles=["Nurse"])
+        UserFactory(roles=[NURSE])
     DoctorFactory(hours=[])
     with CaptureQueriesContext(connection) as few:
         administrator.get(LIST)
 
     for _ in range(20):
-        UserFactory(roles=["Nurse", "Receptionist"])
+        UserFactory(roles=[NURSE, RECEPTIONIST])
         DoctorFactory(hours=[])
     with django_assert_num_queries(len(few.captured_queries)):
         response = administrator.get(LIST)
@@ -189,12 +188,12 @@ def test_the_staff_list_runs_a_bounded_number_of_queries(administrator, django_a
 
 
 def test_an_administrator_creates_an_account_with_roles(administrator):
-    response = administrator.post(CREATE, new_user_form(roles=["Receptionist", "Nurse"]))
+    response = administrator.post(CREATE, new_user_form(roles=[RECEPTIONIST, NURSE]))
 
     assert response.status_code == 302
     assert response["Location"] == LIST
     user = User.objects.get(username="mpatel")
-    assert sorted(user.role_names) == ["Nurse", "Receptionist"]
+    assert sorted(user.role_names) == [NURSE, RECEPTIONIST]
     assert user.check_password(GOOD_PASSWORD)
     assert user.is_active
     assert not user.is_staff
@@ -212,7 +211,7 @@ def test_a_username_differing_only_in_case_is_refused(administrator):
     assert not User.objects.filter(username="MPatel").exists()
 
 
-@pytest.mark.parametrize("role", ["Manager", "Administrator"])
+@pytest.mark.parametrize("role", [MANAGER, ADMINISTRATOR])
 def test_managers_and_administrators_get_the_admin_site(administrator, role):
     administrator.post(CREATE, new_user_form(roles=[role]))
 
@@ -220,7 +219,7 @@ def test_managers_and_administrators_get_the_admin_site(administrator, role):
 
 
 def test_a_new_doctor_goes_on_to_the_doctor_profile(administrator):
-    response = administrator.post(CREATE, new_user_form(roles=["Doctor"]))
+    response = administrator.post(CREATE, new_user_form(roles=[DOCTOR]))
 
     user = User.objects.get(username="mpatel")
     assert response["Location"] == reverse("staff:doctor_profile", args=[user.pk])
@@ -282,38 +281,38 @@ def test_an_unknown_role_is_refused(administrator):
 
 
 def test_editing_roles_moves_admin_site_access_with_them(administrator):
-    colleague = UserFactory(roles=["Receptionist"])
+    colleague = UserFactory(roles=[RECEPTIONIST])
     edit = reverse("staff:edit", args=[colleague.pk])
 
     assert administrator.get(edit).status_code == 200
-    administrator.post(edit, edit_user_form(colleague, ["Manager"]))
+    administrator.post(edit, edit_user_form(colleague, [MANAGER]))
     colleague.refresh_from_db()
-    assert colleague.role_names == ["Manager"]
+    assert colleague.role_names == [MANAGER]
     assert colleague.is_staff
 
-    administrator.post(edit, edit_user_form(colleague, ["Nurse"]))
+    administrator.post(edit, edit_user_form(colleague, [NURSE]))
     colleague.refresh_from_db()
-    assert colleague.role_names == ["Nurse"]
+    assert colleague.role_names == [NURSE]
     assert not colleague.is_staff
 
 
 def test_editing_roles_keeps_groups_that_are_not_roles(administrator):
     wardens = Group.objects.create(name="Fire wardens")
-    colleague = UserFactory(roles=["Receptionist"])
+    colleague = UserFactory(roles=[RECEPTIONIST])
     colleague.groups.add(wardens)
 
-    response = administrator.post(reverse("staff:edit", args=[colleague.pk]), edit_user_form(colleague, ["Nurse"]))
+    response = administrator.post(reverse("staff:edit", args=[colleague.pk]), edit_user_form(colleague, [NURSE]))
 
     assert response.status_code == 302
-    assert sorted(colleague.role_names) == ["Fire wardens", "Nurse"]
+    assert sorted(colleague.role_names) == ["Fire wardens", NURSE]
 
 
 def test_the_edit_form_shows_the_current_roles_ticked(administrator):
-    colleague = UserFactory(roles=["Nurse"])
+    colleague = UserFactory(roles=[NURSE])
 
     form = administrator.get(reverse("staff:edit", args=[colleague.pk])).context["form"]
 
-    assert [g.name for g in form["roles"].initial] == ["Nurse"]
+    assert [g.name for g in form["roles"].initial] == [NURSE]
     assert "password1" not in form.fields
 
 
@@ -346,7 +345,7 @@ def test_a_deactivated_account_is_signed_out_and_cannot_sign_in(administrator, n
 
 
 def test_an_active_account_signs_in_with_the_same_password(anonymous):
-    user = UserFactory(roles=["Nurse"])
+    user = UserFactory(roles=[NURSE])
 
     response = anonymous.post(reverse("login"), {"username": user.username, "password": "clinic-demo-pw"})
 
@@ -370,7 +369,7 @@ def test_deactivation_is_post_only(administrator):
 
 
 def test_there_is_no_way_to_delete_an_account(administrator):
-    colleague = UserFactory(roles=["Nurse"])
+    colleague = UserFactory(roles=[NURSE])
     doctor = DoctorFactory(hours=[])
 
     assert not [p for p in staff_urls.urlpatterns if "delete" in str(p.pattern) or "delete" in (p.name or "")]
@@ -395,7 +394,7 @@ def test_there_is_no_way_to_delete_an_account(administrator):
 
 
 def test_an_administrator_sets_up_a_doctor_with_several_intervals_a_day(administrator):
-    user = UserFactory(first_name="Grace", last_name="Hopper", roles=["Doctor"])
+    user = UserFactory(first_name="Grace", last_name="Hopper", roles=[DOCTOR])
     cardiology = SpecialtyFactory(name="Cardiology")
     url = reverse("staff:doctor_profile", args=[user.pk])
     assert administrator.get(url).status_code == 200
@@ -426,7 +425,7 @@ def test_an_administrator_sets_up_a_doctor_with_several_intervals_a_day(administ
 
 
 def test_blank_extra_rows_are_ignored(administrator):
-    user = UserFactory(roles=["Doctor"])
+    user = UserFactory(roles=[DOCTOR])
     rows = [row(1, "09:00", "17:00"), row("", "", ""), row("", "", "")]
 
     response = administrator.post(
@@ -457,7 +456,7 @@ def test_editing_a_profile_changes_adds_and_removes_hours(administrator):
 
 
 def test_hours_ending_before_they_start_are_refused(administrator):
-    user = UserFactory(roles=["Doctor"])
+    user = UserFactory(roles=[DOCTOR])
     rows = [row(0, "08:00", "12:00"), row(1, "17:00", "09:00")]
 
     response = administrator.post(
@@ -471,7 +470,7 @@ def test_hours_ending_before_they_start_are_refused(administrator):
 
 
 def test_overlapping_intervals_in_one_submission_are_refused(administrator):
-    user = UserFactory(roles=["Doctor"])
+    user = UserFactory(roles=[DOCTOR])
     rows = [row(0, "08:00", "12:00"), row(0, "11:00", "14:00")]
 
     response = administrator.post(
@@ -501,7 +500,7 @@ def test_an_interval_overlapping_saved_hours_is_refused(administrator):
 
 def test_a_licence_number_already_used_is_refused(administrator):
     DoctorFactory(licence_number="GMC-7654321", hours=[])
-    user = UserFactory(roles=["Doctor"])
+    user = UserFactory(roles=[DOCTOR])
 
     response = administrator.post(reverse("staff:doctor_profile", args=[user.pk]), profile_form(SpecialtyFactory(), []))
 
@@ -513,7 +512,7 @@ def test_a_licence_number_already_used_is_refused(administrator):
 # --- the doctor list -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("role", ["Receptionist", "Doctor", "Nurse", "Manager", "Administrator"])
+@pytest.mark.parametrize("role", [RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR])
 def test_every_role_sees_the_doctor_list(client_for, role):
     DoctorFactory(user__first_name="Grace", user__last_name="Hopper", hours=[(0, time(9), time(13))])
 
