@@ -12,8 +12,10 @@ Two checks, both listing every offender as file:line (or admin/view name) so the
 2. The doors the source does not show: Django's generic views and the admin write by themselves
    (CreateView/UpdateView's form_valid calls form.save(); ModelAdmin.save_model calls obj.save()).
    So every view class behind a URL that is a ModelFormMixin or DeletionMixin must replace
-   form_valid (and delete) with its own, and every ModelAdmin of the project's models that may add,
-   change or delete must replace save_model / save_formset / delete_model / delete_queryset.
+   form_valid (and delete) with its own that does not pass on to Django's, and every ModelAdmin of
+   the project's models that may add, change or delete must do the same for save_model /
+   delete_model / delete_queryset, and replace save_formset when it has an editable inline (an inline
+   where a superuser may add, change or delete rows; a NoDeleteAdmin inline with read-only fields is not).
 
 Where writing is the module's job (each entry says why; keep this list tiny):
 - `services.py`: the door itself.
@@ -40,9 +42,10 @@ from staff.tests.factories import UserFactory
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 APPS = ["clinic", "staff", "patients", "scheduling", "clinical", "documents", "finance"]
 
-# Temporary: scheduling and clinical are being moved onto their services in the same change (issue #12).
-# Empty this set when its offenders are gone (an xpass in the run says so).
-STILL_MOVING = {"clinical"}
+# Temporary, (test, app) still being moved onto services in the same change (issue #12): the admin
+# of a clinical treatment plan lets a superuser delete its procedures through Django's save_formset.
+# Delete this entry when it is fixed (the run then reports an xpass).
+STILL_MOVING = {("test_no_admin_writes_by_itself", "clinical")}
 
 ALLOWED = {
     # The audit trail writes its own append-only entries; every service calls it.
@@ -117,7 +120,7 @@ def writes_outside_services(app):
 def _per_app(test):
     params = [
         pytest.param(app, marks=pytest.mark.xfail(reason="being moved onto services (issue #12)"))
-        if app in STILL_MOVING
+        if (test.__name__, app) in STILL_MOVING
         else app
         for app in APPS
     ]
@@ -182,6 +185,11 @@ def _from_django(cls, name):
     return False
 
 
+def _is_djangos(cls, name):
+    """Whether `name` on cls is Django's own, not replaced anywhere in the project."""
+    return next(klass for klass in cls.__mro__ if name in vars(klass)).__module__.startswith("django.")
+
+
 def _our_app(module):
     return module.split(".")[0] in APPS
 
@@ -191,7 +199,8 @@ def generic_view_writes(app):
     for route, view in _view_classes():
         if not view.__module__.startswith(f"{app}."):
             continue
-        if issubclass(view, ModelFormMixin) and _from_django(view, "form_valid"):
+        # A view whose own post() never passes on to Django's never reaches Django's form_valid.
+        if issubclass(view, ModelFormMixin) and _from_django(view, "form_valid") and _from_django(view, "post"):
             found.add(f"{view.__module__}.{view.__qualname__} ({route}): form_valid is Django's form.save()")
         if issubclass(view, DeletionMixin) and (_from_django(view, "form_valid") or _from_django(view, "delete")):
             found.add(f"{view.__module__}.{view.__qualname__} ({route}): Django's object.delete()")
@@ -227,7 +236,8 @@ def admin_writes(app, request):
                     found.append(f"{name}: {method} is Django's delete()")
         for inline in model_admin.get_inline_instances(request):
             editable = any(_may(inline, action, request) for action in ("add", "change", "delete"))
-            if editable and _from_django(type(model_admin), "save_formset"):
+            # An own save_formset may hand read-only inlines on to Django's (it saves nothing for them).
+            if editable and _is_djangos(type(model_admin), "save_formset"):
                 found.append(f"{name}: save_formset is Django's formset.save() ({type(inline).__qualname__})")
                 break
     return found
