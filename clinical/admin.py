@@ -101,7 +101,14 @@ class ProcedureInline(ClinicTabularInline):
     fields = ["name", "code", "status", "scheduled_date", "performed_date", "fee"]
     readonly_fields = fields
 
+    # A list to read: procedures are added and changed on their own pages, and never deleted.
     def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
