@@ -281,12 +281,3 @@ class Appointment(Audited, models.Model):
         self._loaded = {k: getattr(self, k) for k in ("start", "end", "doctor_id", "patient_id")}
 
     # tests/test_audit.py still calls these two; everything else goes through scheduling.services.
-    def confirm(self, *, by):
-        from . import services  # services import this module
-
-        return services.confirm_appointment(appointment=self, by=by)
-
-    def check_in(self, *, by):
-        from . import services
-
-        return services.check_in(appointment=self, by=by)

@@ -22,6 +22,7 @@ from finance.models import PaymentMethod
 from finance.tests.factories import CompletedVisitFactory, ExpenseFactory
 from patients.models import Patient
 from patients.tests.factories import PatientFactory
+from scheduling import services as scheduling_services
 from scheduling.tests.factories import AppointmentFactory, tomorrow_at
 from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
 from staff.tests.factories import UserFactory
@@ -94,14 +95,12 @@ def test_appointment_status_changes_and_reschedules():
     appointment = AppointmentFactory(start=now - timedelta(minutes=5), end=now + timedelta(minutes=15))
     appointment.refresh_from_db()
     clinic_user = UserFactory()
-    appointment.check_in(by=clinic_user)
+    scheduling_services.check_in(appointment=appointment, by=clinic_user)
     entry = newest(object_type="scheduling.appointment")
     assert (entry.action, entry.summary) == ("status", "status: scheduled → checked_in")
     assert entry.patient_id == appointment.patient_id
 
     other = AppointmentFactory(start=tomorrow_at(12))
-    from scheduling import services as scheduling_services
-
     scheduling_services.reschedule_appointment(appointment=other, start=tomorrow_at(14), by=clinic_user)
     entry = newest(object_type="scheduling.appointment")
     day = f"{timezone.localdate() + timedelta(days=1):%Y-%m-%d}"
@@ -469,8 +468,12 @@ def test_a_change_made_through_a_stale_copy_is_named_from_the_row_it_overwrote()
 
     plan = TreatmentPlanFactory(status=TreatmentPlan.Status.ACTIVE, start_date=timezone.localdate())
     stale = TreatmentPlan.objects.get(pk=plan.pk)  # one request loads the plan, active
-    TreatmentPlan.objects.get(pk=plan.pk).move_to(TreatmentPlan.Status.ON_HOLD)  # another puts it on hold
-    stale.move_to(TreatmentPlan.Status.ACTIVE)  # the first: on hold -> active, allowed under the lock
+    clinical_services.change_plan_status(
+        plan=TreatmentPlan.objects.get(pk=plan.pk), status=TreatmentPlan.Status.ON_HOLD, by=None
+    )  # another puts it on hold
+    clinical_services.change_plan_status(
+        plan=stale, status=TreatmentPlan.Status.ACTIVE, by=None
+    )  # the first: on hold -> active, allowed under the lock
     entry = newest(object_type="clinical.treatmentplan")
     assert (entry.action, entry.summary) == ("status", "status: on_hold → active")
 
@@ -522,7 +525,12 @@ def test_a_status_change_and_a_record_on_the_same_visit_do_not_deadlock(monkeypa
     outcomes = race(
         monkeypatch,
         {
-            "reception": (lambda: type(appointment).objects.get(pk=appointment.pk).confirm(by=desk), 0),
+            "reception": (
+                lambda: scheduling_services.confirm_appointment(
+                    appointment=type(appointment).objects.get(pk=appointment.pk), by=desk
+                ),
+                0,
+            ),
             "nurse": (
                 lambda: clinical_services.record_vitals(appointment=appointment, by=nurse, values={"pulse": 72}),
                 0.2,
@@ -642,8 +650,12 @@ def test_a_stale_copy_of_a_plan_keeps_the_start_date_another_request_set():
 
     plan = TreatmentPlanFactory(status=TreatmentPlan.Status.DRAFT, start_date=None)
     stale = TreatmentPlan.objects.get(pk=plan.pk)  # loaded as a draft without a start date
-    TreatmentPlan.objects.get(pk=plan.pk).move_to(TreatmentPlan.Status.ACTIVE)  # activated: starts today
-    stale.move_to(TreatmentPlan.Status.CANCELLED)  # the stale copy: active -> cancelled
+    clinical_services.change_plan_status(
+        plan=TreatmentPlan.objects.get(pk=plan.pk), status=TreatmentPlan.Status.ACTIVE, by=None
+    )  # activated: starts today
+    clinical_services.change_plan_status(
+        plan=stale, status=TreatmentPlan.Status.CANCELLED, by=None
+    )  # the stale copy: active -> cancelled
     plan.refresh_from_db()
     assert (plan.status, plan.start_date) == ("cancelled", timezone.localdate())
     assert newest(object_type="clinical.treatmentplan").summary == "status: active → cancelled"

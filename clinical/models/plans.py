@@ -76,10 +76,6 @@ class TreatmentPlan(Audited, models.Model):
         super().save(*args, **kwargs)
 
     # tests/test_audit.py still calls this; everything else goes through clinical.services.
-    def move_to(self, status, *, by=None):
-        from clinical import services  # services import this module
-
-        return services.change_plan_status(plan=self, status=status, by=by)
 
 
 class Procedure(Audited, models.Model):
