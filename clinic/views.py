@@ -1,6 +1,5 @@
 import sys
 
-from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -25,20 +24,6 @@ def server_error(request):
         response["Retry-After"] = str(RETRY_AFTER)
         return response
     return defaults.server_error(request)
-
-
-class PermissionFirstMixin(PermissionRequiredMixin):
-    """Check the permission before any lookup, so a role without access gets 403 whether or not
-    the object exists (a 404 would tell them which records exist)."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if not self.has_permission():
-            return self.handle_no_permission()
-        self.load(**kwargs)
-        return super().dispatch(request, *args, **kwargs)
-
-    def load(self, **kwargs):
-        """Look up the objects the page is about (after the permission check)."""
 
 
 def view_on_site(request, content_type_id, object_id):

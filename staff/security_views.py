@@ -6,6 +6,7 @@ explicitly though LoginRequiredMiddleware already demands it): each acts on requ
 """
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -18,7 +19,7 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from clinic.permissions import Permitted, SignedIn
 
 from . import sessions, twofactor
-from .forms import CodeForm, SignInCodeForm, TurnOffTwoFactorForm
+from .forms import CodeForm, OwnPasswordChangeForm, SignInCodeForm, TurnOffTwoFactorForm
 from .landing import landing_url
 from .models import User
 
@@ -217,6 +218,21 @@ class SignOutOtherSessionsView(OwnAccountMixin, View):
         else:
             messages.info(request, "You had no other sessions.")
         return _redirect("staff:sessions")
+
+
+# --- the member's own password, and signing out ---------------------------------------------------
+
+
+class OwnPasswordChangeView(OwnAccountMixin, auth_views.PasswordChangeView):
+    form_class = OwnPasswordChangeForm
+
+
+class OwnPasswordChangeDoneView(OwnAccountMixin, auth_views.PasswordChangeDoneView):
+    pass
+
+
+class SignOutView(OwnAccountMixin, auth_views.LogoutView):
+    pass
 
 
 # --- administrators, for someone else -------------------------------------------------------------
