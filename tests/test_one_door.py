@@ -42,10 +42,8 @@ from staff.tests.factories import UserFactory
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 APPS = ["clinic", "staff", "patients", "scheduling", "clinical", "documents", "finance"]
 
-# Temporary, (test, app) still being moved onto services in the same change (issue #12): the admin
-# of a clinical treatment plan lets a superuser delete its procedures through Django's save_formset.
-# Delete this entry when it is fixed (the run then reports an xpass).
-STILL_MOVING = {("test_no_admin_writes_by_itself", "clinical")}
+# (test, app) pairs still being moved onto services, marked xfail until they are; empty since issue #12.
+STILL_MOVING = set()
 
 ALLOWED = {
     # The audit trail writes its own append-only entries; every service calls it.
