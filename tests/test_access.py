@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.permissions import Permitted
 from clinic.tests.urlwalk import walk_urls
 from clinical import services
 from clinical.tests.factories import (
@@ -31,7 +32,7 @@ from finance.tests.factories import CompletedVisitFactory, DoneProcedureFactory,
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
-from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
+from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST, ROLE_PERMISSIONS
 from staff.tests.factories import DoctorFactory, UserFactory
 
 ROLES = [RECEPTIONIST, DOCTOR, NURSE, MANAGER, ADMINISTRATOR]
@@ -475,3 +476,56 @@ def test_booking_for_a_patient_id_answers_the_same_403_whether_or_not_the_patien
     for patient_id in (existing.pk, MISSING_ID):
         response = client.get(reverse("scheduling:book"), {"patient": patient_id})
         assert response.status_code == 403, (principal, patient_id, response.status_code)
+
+
+# --- one rule: the table above is what the roles table and the views' declarations give ------------
+
+
+def _declared(view_class):
+    """(all of, any of) the permissions a view declares through clinic.permissions.Permitted."""
+    view = view_class()
+    return set(view.get_permission_required()), set(view.get_any_permission())
+
+
+def roles_allowed(view_class):
+    """The roles whose permissions (staff.roles.ROLE_PERMISSIONS, the table the API will share too)
+    satisfy what the view declares."""
+    required, any_of = _declared(view_class)
+    return frozenset(
+        role
+        for role, granted in ROLE_PERMISSIONS.items()
+        if required <= set(granted) and (not any_of or any_of & set(granted))
+    )
+
+
+def _is_public(pattern):
+    return getattr(pattern.callback, "login_required", True) is False
+
+
+APP_PAGES = sorted(name for name in URL_NAMES if not name.startswith("admin:"))
+
+
+@pytest.mark.parametrize("name", APP_PAGES)
+def test_every_page_declares_its_permission_through_the_one_rule(name):
+    pattern = URLS[name]
+    if _is_public(pattern) or ANONYMOUS in ACCESS[name]:
+        return  # sign-in, sign-out and the like: open on purpose
+    view_class = _view_class(pattern)
+    assert view_class is not None and issubclass(view_class, Permitted), f"{name}: not a Permitted view"
+
+
+@pytest.mark.parametrize("name", APP_PAGES)
+def test_the_access_table_follows_from_the_roles_table_and_the_views_declarations(name):
+    """A role the view's declaration refuses (by staff.roles.ROLE_PERMISSIONS) is refused in ACCESS;
+    where a role is allowed by declaration but not in ACCESS, the view narrows by object (a
+    receptionist opens administrative documents, not the clinical one this table tries)."""
+    if _is_public(URLS[name]) or ANONYMOUS in ACCESS[name] or NO_ROLE in ACCESS[name]:
+        return  # open pages, and one's own account's pages (any signed-in user, no role needed)
+    allowed = roles_allowed(_view_class(URLS[name]))
+    assert ACCESS[name] <= allowed, name
+    if name not in NARROWED_BY_OBJECT:
+        assert ACCESS[name] == allowed, name
+
+
+# Pages whose view lets more roles in than the object ACCESS tries may be shown to.
+NARROWED_BY_OBJECT = {"documents:detail", "documents:download", "documents:replace"}
