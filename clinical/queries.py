@@ -14,7 +14,7 @@ from .models import MedicalRecord, Procedure, TreatmentPlan
 
 TIMELINE_LIMIT = 50  # newest entries of each kind; a chart is read from the top
 # Entries higher apps add to a chart's timeline (documents: documents and images the user may see):
-# each provider gets patient= and user= and returns a list of Entry, at most TIMELINE_LIMIT of each kind.
+# each provider gets patient= and user= and returns a list of TimelineEntry, at most TIMELINE_LIMIT of each kind.
 TIMELINE = Slot("a chart's timeline: entries from patient=, user=")
 
 
@@ -34,7 +34,7 @@ def my_day(doctor, day):
 
 
 @dataclass
-class Entry:
+class TimelineEntry:
     kind: str  # visit, record, plan, procedure
     when: datetime
     obj: object
@@ -64,11 +64,11 @@ def chart_timeline(patient, plan_status="", user=None):
         .order_by("-created_at")[:TIMELINE_LIMIT]
     )
     entries = (
-        [Entry("visit", a.start, a) for a in visits]
+        [TimelineEntry("visit", a.start, a) for a in visits]
         # A visit's record sits at the visit's time, whenever it was typed.
-        + [Entry("record", r.appointment.start if r.appointment else r.created_at, r) for r in records]
-        + [Entry("plan", p.created_at, p) for p in plans]
-        + [Entry("procedure", _procedure_time(p), p) for p in procedures]
+        + [TimelineEntry("record", r.appointment.start if r.appointment else r.created_at, r) for r in records]
+        + [TimelineEntry("plan", p.created_at, p) for p in plans]
+        + [TimelineEntry("procedure", _procedure_time(p), p) for p in procedures]
         + _contributed(patient, user)
     )
     return sorted(entries, key=lambda e: e.when, reverse=True)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from clinical.queries import TIMELINE_LIMIT, Entry, day_start
+from clinical.queries import TIMELINE_LIMIT, TimelineEntry, day_start
 from patients.text import fold
 
 from .access import documents_visible_to
@@ -54,8 +54,8 @@ def chart_timeline_entries(*, patient, user):
     see; archived ones stay off the chart (2 queries)."""
     documents = documents_visible_to(user, ClinicalDocument.objects.filter(patient=patient, is_archived=False))
     documents = documents.select_related("current_version").order_by("-document_date", "-pk")[:TIMELINE_LIMIT]
-    entries = [Entry("document", day_start(d.document_date), d) for d in documents]
+    entries = [TimelineEntry("document", day_start(d.document_date), d) for d in documents]
     if user.has_perm("documents.view_patientimage"):
         images = PatientImage.objects.filter(patient=patient, is_archived=False).order_by("-taken_on", "-pk")
-        entries += [Entry("image", day_start(i.taken_on), i) for i in images[:TIMELINE_LIMIT]]
+        entries += [TimelineEntry("image", day_start(i.taken_on), i) for i in images[:TIMELINE_LIMIT]]
     return entries

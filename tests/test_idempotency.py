@@ -27,7 +27,7 @@ from clinic.tests.submissions import token_for, token_on, tokens_on
 from clinical import services as clinical_services
 from clinical.models import MedicalRecord, Medication, TreatmentPlan
 from clinical.tests.factories import MedicalRecordFactory, ProcedureFactory, TreatmentPlanFactory
-from clinical.tests.test_views import plan_form, procedure_form, record_form
+from clinical.tests.pages import plan_form, procedure_form, record_form
 from documents import services as document_services
 from documents.models import ClinicalDocument
 from documents.tests.factories import make_document, make_image, pdf_upload, photo_upload

@@ -3,7 +3,7 @@ do not already make them.
 
 Already covered elsewhere, and not repeated here:
 - another doctor's draft refused on its edit and sign pages, nothing changed
-  (clinical/tests/test_views.py::test_doctor_cannot_edit_or_sign_another_doctors_draft, and the
+  (clinical/tests/test_pages_records.py::test_doctor_cannot_edit_or_sign_another_doctors_draft, and the
   services in clinical/tests/test_signing.py);
 - archived documents and photos: gone from the chart, the list and the gallery, still readable by
   doctors and nurses from their own page, refused (files included) to every other role, restored
