@@ -7,10 +7,10 @@ Already covered elsewhere, and not repeated here:
   services in clinical/tests/test_signing.py);
 - archived documents and photos: gone from the chart, the list and the gallery, still readable by
   doctors and nurses from their own page, refused (files included) to every other role, restored
-  by administrators only, who see titles and never content (documents/tests/test_views.py,
+  by administrators only, who see titles and never content (documents/tests/test_views_replace_and_archive.py,
   documents/tests/test_permissions.py::test_who_may_read and the archived-page tests);
 - locked finance entries (closed month, reversed, reversal) opening read-only, a POST refused with
-  the row unchanged, no delete page, no delete action (finance/tests/test_admin.py).
+  the row unchanged, no delete page, no delete action (finance/tests/test_admin_expenses.py).
 
 What is added: a draft refused to another doctor whatever state it is in (no diagnosis, an allergy
 warning the other doctor "acknowledges"), a visit another doctor is charting, the admin as a way
