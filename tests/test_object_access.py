@@ -30,6 +30,7 @@ from django.utils import timezone
 from PIL import Image
 
 from clinic.tests.adminforms import form_data
+from clinic.tests.files import stored_files
 from clinic.uploads import check_upload
 from clinical import services as clinical_services
 from clinical.models import MedicalRecord
@@ -156,10 +157,6 @@ def png_upload(name="receipt.png", colour=(200, 30, 30)):
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
-
-
-def stored_files(media):
-    return sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("persona", ["manager", "administrator"])

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from storages.backends.s3 import S3Storage
 
+from clinic.tests.files import stored_files
 from clinic.uploads import NOT_STORED
 from documents.models import ClinicalDocument, DocumentVersion, PatientImage
 from documents.tests.factories import make_document, pdf_upload, photo_upload
@@ -67,10 +68,6 @@ def full_disk(settings, media):
         return HalfThenFullStorage.partial
 
     return fill
-
-
-def stored_files(media):
-    return sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
 
 
 def assert_told_and_nothing_saved(response, field="file"):

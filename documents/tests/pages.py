@@ -34,10 +34,6 @@ def stored_bytes(field_file):
         return stored.read()
 
 
-def stored_files(media):
-    return sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
-
-
 def days_ago(n):
     return timezone.localdate() - timedelta(days=n)
 

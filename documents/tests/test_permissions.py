@@ -14,6 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.tests.files import stored_files
 from clinic.tests.urlwalk import walk_urls
 from clinical.tests.factories import MedicalRecordFactory
 from documents import services
@@ -66,10 +67,6 @@ def assert_refused(response, url):
 def stored_bytes(field_file):
     with field_file.open("rb") as stored:
         return stored.read()
-
-
-def stored_files(media):
-    return sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
 
 
 def archived(item):

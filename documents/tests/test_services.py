@@ -17,6 +17,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from PIL import Image
 
+from clinic.tests.files import stored_files
 from clinical.tests.factories import MedicalRecordFactory
 from documents import services
 from documents.models import ClinicalDocument, DocumentVersion, PatientImage
@@ -33,10 +34,6 @@ RED, BLUE = (220, 30, 30), (30, 30, 220)
 
 def days_ago(n):
     return timezone.localdate() - timedelta(days=n)
-
-
-def stored_files(media):
-    return sorted(p.relative_to(media).as_posix() for p in media.rglob("*") if p.is_file())
 
 
 def read(field_file):

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.tests.files import stored_files
 from clinical.tests.factories import MedicalRecordFactory
 from documents import services
 from documents.models import ClinicalDocument, DocumentVersion, PatientImage
@@ -20,7 +21,6 @@ from documents.tests.pages import (
     other_visit,
     read,
     stored_bytes,
-    stored_files,
     text,
 )
 from patients.tests.factories import PatientFactory

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.tests.files import stored_files
 from documents.models import PatientImage
 from documents.tests.factories import make_image, pdf_upload, photo_bytes, photo_upload
 from documents.tests.pages import (
@@ -18,7 +19,6 @@ from documents.tests.pages import (
     other_visit,
     read,
     stored_bytes,
-    stored_files,
     text,
 )
 from patients.tests.factories import PatientFactory

@@ -4,6 +4,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from clinic.tests.files import stored_files
 from documents.tests.factories import make_document, pdf_bytes, pdf_upload
 from documents.tests.pages import (
     Type,
@@ -11,7 +12,6 @@ from documents.tests.pages import (
     messages_of,
     on_chart,
     read,
-    stored_files,
     text,
     timeline,
 )
