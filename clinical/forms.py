@@ -1,5 +1,5 @@
 from django import forms
-from django.forms import inlineformset_factory
+from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from clinic.forms import BoundedDateField
 from clinic.lifecycle import allowed_next
@@ -41,9 +41,23 @@ class VitalsForm(forms.ModelForm):
 # before thousands of rows are built (Django's own cap is 1,000 forms and took seconds to render).
 MAX_MEDICATIONS = 30
 
+
+class BaseMedicationFormSet(BaseInlineFormSet):
+    def mark_allergy_conflicts(self, record):
+        """Give each row the allergy conflicts of the drug it shows (typed or saved), for a warning
+        next to the row: the doctor sees it when the drug is entered, not first at signing."""
+        drugs = [str(form["drug"].value() or "") for form in self.forms]
+        # One look at the patient's allergies for all rows, not one per row.
+        conflicts = record.allergy_conflicts([Medication(drug=drug) for drug in set(drugs)])
+        for form, drug in zip(self.forms, drugs, strict=True):
+            form.allergy_conflicts = [c for c in conflicts if c.drug == drug]
+        return self
+
+
 MedicationFormSet = inlineformset_factory(
     MedicalRecord,
     Medication,
+    formset=BaseMedicationFormSet,
     fields=["drug", "strength", "dose", "route", "frequency", "duration", "instructions"],
     extra=2,
     can_delete=True,

@@ -5,6 +5,7 @@ and database triggers (clinical/guards.py) refuse whatever gets past both: raw S
 """
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,8 +16,8 @@ from django.utils import timezone
 
 from clinic.audit import Action, Audited
 from clinic.lifecycle import Lifecycle, refuse_illegal_change
+from clinical.drugs import conflict_reason
 from patients.models import ICD10_VALIDATOR, Patient
-from patients.text import fold
 from scheduling.models import Appointment
 
 
@@ -199,17 +200,28 @@ class MedicalRecord(Audited, models.Model):
         return super().delete(*args, **kwargs)
 
     def allergy_conflicts(self, medications=None):
-        """(drug, allergy) pairs where a prescribed drug matches an active allergy of the patient."""
+        """(drug, allergy) pairs where a prescribed drug conflicts with an active allergy of the patient."""
         meds = list(self.medications.all()) if medications is None else list(medications)
         allergies = [a for a in self.patient.allergies.all() if a.is_active]
-        return [(m.drug, a) for m in meds for a in allergies if drug_matches_allergy(m.drug, a.substance)]
+        return [
+            AllergyConflict(m.drug, a) for m in meds for a in allergies if drug_matches_allergy(m.drug, a.substance)
+        ]
+
+
+class AllergyConflict(NamedTuple):
+    """A prescribed drug and the allergy it conflicts with; `reason` says why, for the warning."""
+
+    drug: str
+    allergy: object
+
+    @property
+    def reason(self):
+        return conflict_reason(self.drug, self.allergy.substance)
 
 
 def drug_matches_allergy(drug: str, substance: str) -> bool:
-    """Folded names, either containing the other: "Amoxicillin" does not match "Penicillin", but
-    "penicillin V" matches "Penicillin" and "Ibuprofen 400" matches "ibuprofen"."""
-    drug, substance = fold(drug), fold(substance)
-    return bool(drug and substance) and (substance in drug or drug in substance)
+    """Same substance, a shared drug class or cross-reactive classes (clinical/data/drug_classes.toml)."""
+    return conflict_reason(drug, substance) is not None
 
 
 VITAL_FIELDS = [

@@ -188,6 +188,7 @@ class RecordEditView(OncePerSubmission, _RecordMixin, Permitted, RecordsAccess, 
     def get_context_data(self, **kwargs):
         if "medications" not in kwargs:
             kwargs["medications"] = MedicationFormSet(instance=self.object, prefix="meds")
+        kwargs["medications"].mark_allergy_conflicts(self.object)
         return super().get_context_data(conflicts=self.object.allergy_conflicts(), **kwargs)
 
     def post(self, request, *args, **kwargs):
