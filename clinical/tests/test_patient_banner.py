@@ -1,5 +1,6 @@
 """The allergy banner: every clinical form (record, vital signs, plan, procedure) shows the patient's
-active allergies (or "No known allergies") and active conditions at the top."""
+active allergies (or "No allergies recorded", never
+"No known allergies": the record cannot yet tell that from never asked) and active conditions at the top."""
 
 import re
 
@@ -57,7 +58,7 @@ def test_a_patient_without_allergies_or_conditions_says_so(doctor, doctor_client
     patient = PatientFactory()
     for name, url in form_pages(doctor, patient).items():
         shown = banner(doctor_client.get(url))
-        assert "No known allergies" in shown, name
+        assert "No allergies recorded" in shown, name
         assert "No active conditions recorded" in shown, name
 
 
