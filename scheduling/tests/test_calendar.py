@@ -1,8 +1,9 @@
 """The day and week calendar grids and the reception board."""
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from scheduling.calendar import BOARD_LANES, day_calendar, reception_board, week_calendar
@@ -223,16 +224,31 @@ def test_cancelled_appointments_leave_the_calendar_free():
     assert appointments_in(columns, rows) == set()
 
 
-def test_past_time_is_not_offered_as_free():
-    today = timezone.localdate()
-    DoctorFactory(hours=[(today.weekday(), time(0), time(23, 59))])
-    past = timezone.localtime() - timedelta(minutes=20)
+# The clock is frozen at moments across the day (the run once failed when CI ran after 23:30): the
+# quarter that has already ended is off, the next one after now is free.
+@pytest.mark.parametrize(
+    "now",
+    [
+        (date(2026, 3, 9), time(0, 20)),
+        (date(2026, 3, 29), time(9, 7)),  # the day the clocks go forward in London
+        (date(2026, 10, 25), time(13, 44)),  # the day they go back
+        (date(2028, 2, 29), time(17, 30)),
+        (date(2026, 12, 31), time(23, 20)),
+    ],
+)
+def test_past_time_is_not_offered_as_free(now):
+    day, wall = now
+    moment = local(day, wall.hour, wall.minute)
+    DoctorFactory(hours=[(day.weekday(), time(0), time(23, 59))])
 
-    columns, rows = day_calendar(today)
+    with time_machine.travel(moment, tick=False):
+        columns, rows = day_calendar(day)
 
-    if past.date() == today:
-        assert cell_at(columns, rows, past.hour, past.minute // 15 * 15).kind == "off"
-    assert cell_at(columns, rows, 23, 30).kind == "free"
+    ended = moment - timedelta(minutes=15)
+    if ended.date() == day:
+        assert cell_at(columns, rows, ended.hour, ended.minute // 15 * 15).kind == "off"
+    upcoming = moment + timedelta(minutes=15)
+    assert cell_at(columns, rows, upcoming.hour, upcoming.minute // 15 * 15).kind == "free"
 
 
 def test_day_calendar_queries_do_not_grow_with_doctors_and_appointments(django_assert_max_num_queries):
