@@ -1,13 +1,13 @@
-"""The clinical pages, by concern: charting.py (a doctor's day, the chart, visits and records) and
-plans.py (treatment plans and procedures). Every view is `Permitted` and writes through services."""
+"""The clinical pages, by concern: charting.py (a doctor's day, visits and records), chart.py (the
+patient's chart), prescription.py, and plans.py (treatment plans and procedures). Every view is
+`Permitted` and writes through services."""
 
+from .chart import ChartView
 from .charting import (
     AmendRecordView,
-    ChartView,
     ChartVisitView,
     MyDayView,
     NewRecordView,
-    PrescriptionView,
     RecordDetailView,
     RecordEditView,
     SignRecordView,
@@ -22,6 +22,7 @@ from .plans import (
     ProcedureCreateView,
     ProcedureEditView,
 )
+from .prescription import PrescriptionView
 
 __all__ = [
     "AmendRecordView",

@@ -13,7 +13,7 @@ from clinic.forms import add_service_errors
 from clinic.idempotency import OncePerSubmission
 from clinic.lifecycle import allowed_next
 from clinic.permissions import Permitted
-from patients.models import Condition, Patient
+from patients.models import Patient
 from scheduling.models import Appointment
 
 from .. import services
@@ -24,8 +24,8 @@ from ..forms import (
     SignForm,
     VitalsForm,
 )
-from ..models import MedicalRecord, TreatmentPlan
-from ..queries import chart_timeline, my_day
+from ..models import MedicalRecord
+from ..queries import my_day
 
 RECORDS = MedicalRecord.objects.select_related("patient", "author", "signed_by", "appointment__doctor__user")
 Visit = Appointment.Status
@@ -65,33 +65,6 @@ class MyDayView(Permitted, RecordsAccess, TemplateView):
             appointment.actions = visit_actions(appointment, user)
             appointment.waiting = appointment.status in Appointment.RESCHEDULABLE
         return super().get_context_data(doctor=doctor, today=today, appointments=appointments, **kwargs)
-
-
-class ChartView(Permitted, RecordsAccess, DetailView):
-    permission_required = "clinical.view_medicalrecord"
-    audit_summary = "chart"
-    template_name = "clinical/chart.html"
-    context_object_name = "patient"
-
-    def load(self, *, pk, **kwargs):
-        self.object = get_object_or_404(Patient, pk=pk)
-
-    def get_object(self, queryset=None):
-        return self.object
-
-    def get_context_data(self, **kwargs):
-        status = self.request.GET.get("plan_status", "")
-        if status not in TreatmentPlan.Status.values:
-            status = ""
-        patient = self.object
-        return super().get_context_data(
-            allergies=patient.allergies.filter(is_active=True),
-            conditions=patient.conditions.filter(status=Condition.Status.ACTIVE),
-            timeline=chart_timeline(patient, status, self.request.user),
-            plan_status=status,
-            plan_statuses=TreatmentPlan.Status.choices,
-            **kwargs,
-        )
 
 
 class _VisitActionView(OncePerSubmission, Permitted, View):
@@ -260,20 +233,6 @@ class AmendRecordView(OncePerSubmission, Permitted, RecordsAccess, FormView):
         )
         messages.success(self.request, "Amendment added.")
         return HttpResponseRedirect(self.record.get_absolute_url())
-
-
-class PrescriptionView(_RecordMixin, Permitted, RecordsAccess, DetailView):
-    """A printable prescription of a signed record (print stylesheet; the browser's print-to-PDF)."""
-
-    audit_summary = "prescription"
-    permission_required = "clinical.view_medicalrecord"
-    records = RECORDS.filter(status=MedicalRecord.Status.SIGNED).prefetch_related("medications")
-    template_name = "clinical/prescription.html"
-    context_object_name = "record"
-
-    def get_context_data(self, **kwargs):
-        doctor = getattr(self.object.author, "doctor", None)
-        return super().get_context_data(doctor=doctor, **kwargs)
 
 
 class VitalsView(OncePerSubmission, Permitted, RecordsAccess, FormView):
