@@ -99,6 +99,13 @@ class Patient(Audited, models.Model):
     emergency_contact_phone = models.CharField(max_length=30, blank=True, validators=[PHONE_VALIDATOR])
     notes = models.TextField(blank=True, help_text="Administrative notes (not clinical).")
 
+    # Asked about allergies and found the list complete: with no active allergy this is "No known
+    # allergies"; never asked stays "Allergies not yet recorded" (the two must not look alike).
+    allergies_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    allergies_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="+"
+    )
+
     is_archived = models.BooleanField(default=False, db_index=True)
     archived_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.ForeignKey(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/archive/", views.PatientArchiveView.as_view(), name="archive"),
     path("<int:pk>/access/", views.PatientAccessView.as_view(), name="access"),
     path("<int:pk>/restore/", views.PatientArchiveView.as_view(restore=True), name="restore"),
+    path("<int:pk>/allergies/checked/", views.AllergiesCheckedView.as_view(), name="allergies_checked"),
     path("<int:patient_pk>/allergies/new/", views.AllergyCreateView.as_view(), name="allergy_create"),
     path("<int:patient_pk>/allergies/<int:pk>/", views.AllergyUpdateView.as_view(), name="allergy_edit"),
     path("<int:patient_pk>/conditions/new/", views.ConditionCreateView.as_view(), name="condition_create"),

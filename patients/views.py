@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.db.models import Count, Max, Min
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import CreateView, DetailView, ListView, UpdateView, View
 
 from clinic.audit import Action, RecordsAccess, record
@@ -86,7 +87,7 @@ class PatientDetailView(Permitted, RecordsAccess, DetailView):
     template_name = "patients/patient_detail.html"
 
     def load(self, *, pk, **kwargs):
-        self.patient = get_object_or_404(Patient, pk=pk)
+        self.patient = get_object_or_404(Patient.objects.select_related("allergies_checked_by"), pk=pk)
 
     def get_object(self, queryset=None):
         return self.patient
@@ -96,7 +97,8 @@ class PatientDetailView(Permitted, RecordsAccess, DetailView):
         context = PATIENT_PAGE.context(patient=patient, user=user)
         # Allergies and conditions are clinical: shown only to clinical roles.
         if user.has_perm("patients.view_allergy"):
-            context["allergies"] = patient.allergies.all()
+            context["allergies"] = list(patient.allergies.all())
+            context["active_allergies"] = [allergy for allergy in context["allergies"] if allergy.is_active]
         if user.has_perm("patients.view_condition"):
             context["conditions"] = patient.conditions.all()
         return super().get_context_data(**context, **kwargs)
@@ -121,6 +123,26 @@ class PatientArchiveView(OncePerSubmission, Permitted, View):
             services.archive_patient(patient=patient, by=request.user)
             messages.success(request, f"{patient.full_name}'s record is archived.")
         return HttpResponseRedirect(patient.get_absolute_url())
+
+
+class AllergiesCheckedView(OncePerSubmission, Permitted, View):
+    """"Asked about allergies: the list is complete" (with none active: No known allergies). From the
+    patient page or the allergy banner of a clinical form, which it returns to."""
+
+    permission_required = "patients.add_allergy"
+    http_method_names = ["post"]
+
+    def load(self, *, pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=pk, is_archived=False)
+
+    def post(self, request, pk):
+        patient = services.record_allergies_checked(patient=self.patient, by=request.user)
+        active = patient.allergies.filter(is_active=True).exists()
+        messages.success(request, "Allergy list confirmed." if active else "Recorded: no known allergies.")
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = patient.get_absolute_url()
+        return HttpResponseRedirect(target)
 
 
 class _PatientChildMixin(OncePerSubmission, Permitted):

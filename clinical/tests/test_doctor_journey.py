@@ -50,7 +50,7 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context)
     )
     amara = PatientFactory(first_name="Amara", last_name="Nwosu")
     AllergyFactory(patient=amara, substance="Penicillin", reaction="Urticaria")
-    oscar = PatientFactory(first_name="Oscar", last_name="Bellamy")
+    oscar = PatientFactory(first_name="Oscar", last_name="Bellamy", allergies_checked_at=timezone.now())
 
     day = today_with_time_to_spare()
     first, later = wall_times(day, (FIRST, LATER), (NOON_FIRST, NOON_LATER))

@@ -1,12 +1,13 @@
 """The allergy banner: every clinical form (record, vital signs, plan, procedure) shows the patient's
-active allergies (or "No allergies recorded", never
-"No known allergies": the record cannot yet tell that from never asked) and active conditions at the top."""
+active allergies and conditions at the top; with no active allergy it says "No known allergies" only
+when someone asked (who and when), else "Allergies not yet recorded" with the button to record it."""
 
 import re
 
 import pytest
 from django.urls import reverse
 
+from clinic.idempotency import new_token
 from clinical.tests.factories import MedicalRecordFactory, ProcedureFactory, TreatmentPlanFactory
 from clinical.tests.pages import Status, text, visit
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
@@ -54,12 +55,60 @@ def test_every_clinical_form_shows_allergies_and_active_conditions(doctor, docto
         assert "Appendicitis" not in shown, name
 
 
-def test_a_patient_without_allergies_or_conditions_says_so(doctor, doctor_client):
+def test_a_patient_never_asked_about_allergies_is_not_shown_as_having_none(doctor, doctor_client):
     patient = PatientFactory()
     for name, url in form_pages(doctor, patient).items():
         shown = banner(doctor_client.get(url))
-        assert "No allergies recorded" in shown, name
+        assert "Allergies not yet recorded" in shown, name
+        assert ">No known allergies<" not in shown, name
+        assert "Record: no known allergies" in shown, name
         assert "No active conditions recorded" in shown, name
+
+
+def test_no_known_allergies_is_recorded_from_the_banner_and_the_form_comes_back(doctor, doctor_client):
+    patient = PatientFactory()
+    pages = form_pages(doctor, patient)
+    checked = reverse("patients:allergies_checked", args=[patient.pk])
+
+    response = doctor_client.post(checked, {"next": pages["record"], "form_token": new_token()})
+
+    assert response.status_code == 302 and response["Location"] == pages["record"]
+    patient.refresh_from_db()
+    assert patient.allergies_checked_by == doctor.user and patient.allergies_checked_at is not None
+    who = doctor.user.get_full_name()
+    for name, url in pages.items():
+        shown = banner(doctor_client.get(url))
+        assert "No known allergies" in shown and f"by {who})" in shown, name
+        assert "Allergies not yet recorded" not in shown and "Record: no known allergies" not in shown, name
+
+
+def test_an_active_allergy_outranks_an_earlier_no_known_allergies(doctor, doctor_client):
+    patient = PatientFactory()
+    doctor_client.post(reverse("patients:allergies_checked", args=[patient.pk]), {"form_token": new_token()})
+    AllergyFactory(patient=patient, substance="Penicillin", severity="severe", reaction="Rash")
+
+    shown = banner(doctor_client.get(form_pages(doctor, patient)["record"]))
+
+    assert "<strong>Penicillin</strong>" in shown
+    assert "No known allergies" not in shown
+
+
+def test_the_next_address_must_be_on_this_site(doctor_client):
+    patient = PatientFactory()
+    url = reverse("patients:allergies_checked", args=[patient.pk])
+
+    response = doctor_client.post(url, {"next": "https://evil.example/", "form_token": new_token()})
+
+    assert response["Location"] == patient.get_absolute_url()
+
+
+def test_reception_cannot_record_no_known_allergies(reception):
+    patient = PatientFactory()
+    url = reverse("patients:allergies_checked", args=[patient.pk])
+
+    assert reception.post(url, {"form_token": new_token()}).status_code == 403
+    patient.refresh_from_db()
+    assert patient.allergies_checked_at is None
 
 
 def test_the_nurse_sees_the_banner_on_the_vitals_form(doctor, nurse):

@@ -429,3 +429,28 @@ def test_anonymous_visitors_are_sent_to_sign_in(anonymous):
     assert response.status_code == 302
     patient.refresh_from_db()
     assert not patient.is_archived
+
+
+def test_the_patient_page_tells_never_asked_from_no_known_allergies(nurse):
+    patient = PatientFactory()
+    url = reverse("patients:detail", args=[patient.pk])
+    assert "Allergies not yet recorded" in nurse.get(url).content.decode()
+
+    response = nurse.post(reverse("patients:allergies_checked", args=[patient.pk]))
+
+    assert response["Location"] == url
+    page = nurse.get(url).content.decode()
+    assert "No known allergies" in page and "Allergies not yet recorded" not in page
+    assert f"by {nurse.user.get_full_name()})" in page
+    patient.refresh_from_db()
+    assert patient.allergies_checked_by == nurse.user
+
+
+def test_an_archived_patient_is_not_marked_checked(nurse):
+    patient = PatientFactory(is_archived=True)
+
+    response = nurse.post(reverse("patients:allergies_checked", args=[patient.pk]))
+
+    assert response.status_code == 404
+    patient.refresh_from_db()
+    assert patient.allergies_checked_at is None
