@@ -126,7 +126,7 @@ class PatientArchiveView(OncePerSubmission, Permitted, View):
 
 
 class AllergiesCheckedView(OncePerSubmission, Permitted, View):
-    """"Asked about allergies: the list is complete" (with none active: No known allergies). From the
+    """ "Asked about allergies: the list is complete" (with none active: No known allergies). From the
     patient page or the allergy banner of a clinical form, which it returns to."""
 
     permission_required = "patients.add_allergy"
