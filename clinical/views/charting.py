@@ -26,6 +26,7 @@ from ..forms import (
 )
 from ..models import MedicalRecord
 from ..queries import my_day
+from ..slots import RECORD_PAGE
 
 RECORDS = MedicalRecord.objects.select_related("patient", "author", "signed_by", "appointment__doctor__user")
 Visit = Appointment.Status
@@ -141,6 +142,7 @@ class RecordDetailView(_RecordMixin, Permitted, RecordsAccess, DetailView):
             can_sign=services.can_edit(record, user) and user.has_perm("clinical.sign_medicalrecord"),
             can_amend=record.is_signed and user.has_perm("clinical.amend_medicalrecord"),
             sign_form=kwargs.pop("sign_form", None) or SignForm(),
+            **RECORD_PAGE.context(record=record, user=user),
             **kwargs,
         )
 
