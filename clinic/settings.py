@@ -97,6 +97,8 @@ MIDDLEWARE = [
     # Absolute session lifetime, the sessions list's bookkeeping, then the two-factor step:
     # a user who owes a code (or, when required, a set-up) reaches nothing else.
     "staff.middleware.SessionLifetimeMiddleware",
+    # A form saved (its POST redirected) needs its kept draft no more (clinic/drafts.py).
+    "clinic.drafts.ForgetSavedDraftMiddleware",
     "staff.middleware.TwoFactorMiddleware",
     # Then a password someone else set must be replaced before anything else.
     "staff.middleware.PasswordChangeRequiredMiddleware",
@@ -213,6 +215,10 @@ LOGIN_FAILURE_DELAY = env.float("LOGIN_FAILURE_DELAY", default=0.5)
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15)
 SESSION_COOKIE_AGE = SESSION_IDLE_TIMEOUT * 60
 SESSION_SAVE_EVERY_REQUEST = True
+# The page warns this many seconds before an idle sign-out (static/js/keep-draft.js), and keeps the text
+# of open forms (clinic/drafts.py) for this many days when it was never saved.
+SESSION_IDLE_WARNING = env.int("SESSION_IDLE_WARNING", default=120)
+FORM_DRAFT_DAYS = env.int("FORM_DRAFT_DAYS", default=7)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Absolute lifetime: hours after sign-in when a session ends, however active it is.
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12)
@@ -337,3 +343,11 @@ if env.str("SENTRY_DSN", default=""):
         release=env.str("SENTRY_RELEASE", default="") or None,
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
     )
+
+# The letterhead of printed documents (prescriptions, visit summaries, sick notes, referral letters:
+# documents/printouts.py). The clinic's name is CLINIC_NAME above; the logo is an optional PNG or JPEG
+# file path (left out of the letterhead when empty or unreadable).
+CLINIC_LETTERHEAD_ADDRESS = env.str("CLINIC_LETTERHEAD_ADDRESS", default="12 River Street, Riverside RV1 2AB")
+CLINIC_LETTERHEAD_PHONE = env.str("CLINIC_LETTERHEAD_PHONE", default="020 7946 0000")
+CLINIC_LETTERHEAD_EMAIL = env.str("CLINIC_LETTERHEAD_EMAIL", default="")
+CLINIC_LETTERHEAD_LOGO = env.str("CLINIC_LETTERHEAD_LOGO", default="")
