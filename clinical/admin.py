@@ -1,13 +1,15 @@
 """Clinical data in the admin: visible only to roles holding the clinical view permissions
 (receptionists and managers hold none). Signed records and amendments are read-only here too."""
 
+from django import forms
 from django.contrib import admin
 
 from clinic.admin import ClinicModelAdmin, ClinicTabularInline, NoDeleteAdmin, RecordsAdminAccess
 from clinic.lifecycle import allowed_next
 
-from . import services
-from .models import Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
+from . import formulary, services
+from .models import Amendment, FormularyDrug, MedicalRecord, Medication, Procedure, TreatmentPlan
+from .models.formulary import search_key
 
 
 class MedicationInline(ClinicTabularInline):
@@ -159,3 +161,45 @@ class ProcedureAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
 
     def save_model(self, request, obj, form, change):
         services.save_procedure(procedure=obj, by=request.user)
+
+
+class FormularyDrugForm(forms.ModelForm):
+    class Meta:
+        model = FormularyDrug
+        fields = ["name", "strengths", "forms", "active"]
+
+    def clean_name(self):
+        # The service's duplicate check, shown next to the name before saving.
+        name = " ".join(self.cleaned_data["name"].split())
+        same = FormularyDrug.objects.filter(name_key=search_key(name)).exclude(pk=self.instance.pk).first()
+        if same is not None:
+            raise forms.ValidationError(f"The formulary already has this drug as {same.name}.")
+        return name
+
+
+@admin.register(FormularyDrug)
+class FormularyDrugAdmin(NoDeleteAdmin, ClinicModelAdmin):
+    """The clinic extends its formulary here; a drug is retired (no longer suggested), not deleted,
+    and every change goes through clinical.formulary."""
+
+    list_display = ["name", "strengths", "forms", "active", "updated_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "name_key"]
+    fields = ["name", "strengths", "forms", "active", "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+    list_select_related = ["updated_by"]
+    actions = ["retire", "bring_back"]
+    form = FormularyDrugForm
+
+    def save_model(self, request, obj, form, change):
+        formulary.save_drug(drug=obj, by=request.user)
+
+    @admin.action(description="Retire the selected drugs (no longer suggested)", permissions=["change"])
+    def retire(self, request, queryset):
+        changed = formulary.set_active(drugs_to_change=queryset, active=False, by=request.user)
+        self.message_user(request, f"{changed} drug(s) retired.")
+
+    @admin.action(description="Suggest the selected drugs again", permissions=["change"])
+    def bring_back(self, request, queryset):
+        changed = formulary.set_active(drugs_to_change=queryset, active=True, by=request.user)
+        self.message_user(request, f"{changed} drug(s) suggested again.")

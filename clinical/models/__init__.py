@@ -1,6 +1,8 @@
 """Clinical charting, by concern: records.py (medical records with medications and amendments;
-signed ones are immutable) and plans.py (treatment plans and procedures)."""
+signed ones are immutable), plans.py (treatment plans and procedures) and formulary.py (the drug
+names the record form suggests)."""
 
+from .formulary import FormularyDrug
 from .plans import Procedure, TreatmentPlan
 from .records import (
     VITAL_FIELDS,
@@ -16,6 +18,7 @@ from .records import (
 __all__ = [
     "VITAL_FIELDS",
     "Amendment",
+    "FormularyDrug",
     "MedicalRecord",
     "MedicalRecordQuerySet",
     "Medication",
