@@ -61,6 +61,8 @@ ALLOWED = {
     "staff/twofactor.py": "two-factor devices (the service for them)",
     # Applies the one role table to the groups (from a migration and after every migrate).
     "staff/roles.py": "syncing the role table",
+    # The formulary's service, in its own module because clinical/services.py is the charting's.
+    "clinical/formulary.py": "the formulary's service (drug names the record form suggests)",
     # workbook.save() writes a spreadsheet into the response.
     "finance/exports.py": "spreadsheet export",
 }
