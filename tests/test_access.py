@@ -136,6 +136,11 @@ ACCESS = {
     "clinical:plan_edit": DOCTORS,
     "clinical:plan_status": DOCTORS,
     "clinical:procedure_edit": DOCTORS,
+    # the record form's lookups as a doctor types (JSON): ICD-10 codes, formulary drugs, and the
+    # allergy check of a typed drug on the author's own draft
+    "clinical:icd10_lookup": DOCTORS,
+    "clinical:drug_lookup": DOCTORS,
+    "clinical:allergy_check": DOCTORS,
     # finance: the front desk's side (payments due, taking a payment, the receipt). The rest of
     # finance is in the admin, for managers and administrators (finance/tests/test_permissions.py).
     "finance:due": TAKES_PAYMENTS,
@@ -288,6 +293,7 @@ KWARGS = {
     "clinical:plan_edit": _plan,
     "clinical:plan_status": _plan,
     "clinical:procedure_edit": lambda: {"pk": ProcedureFactory().pk},
+    "clinical:allergy_check": _own_draft,
     # Payable ones, so a permitted role gets the payment form (an already paid visit redirects).
     "finance:pay_visit": lambda: {"pk": CompletedVisitFactory().pk},
     "finance:pay_procedure": lambda: {"pk": DoneProcedureFactory().pk},
@@ -310,7 +316,7 @@ KWARGS = {
     "documents:image_restore": lambda: {"pk": _archive(make_image()).pk},
 }
 # Builders that depend on who asks (a doctor edits and signs only their own drafts): given the user.
-FOR_USER = {"clinical:record_edit", "clinical:record_sign"}
+FOR_USER = {"clinical:record_edit", "clinical:record_sign", "clinical:allergy_check"}
 
 
 def url_kwargs(name, user=None):

@@ -1,6 +1,7 @@
 """The clinical pages, by concern: charting.py (a doctor's day, visits and records), chart.py (the
-patient's chart), prescription.py, and plans.py (treatment plans and procedures). Every view is
-`Permitted` and writes through services."""
+patient's chart), prescription.py, plans.py (treatment plans and procedures) and lookups.py (what
+the record form's script asks while a doctor types). Every view is `Permitted` and writes through
+services."""
 
 from .chart import ChartView
 from .charting import (
@@ -14,6 +15,7 @@ from .charting import (
     StartVisitView,
     VitalsView,
 )
+from .lookups import AllergyCheckView, DrugLookupView, Icd10LookupView
 from .plans import (
     PlanCreateView,
     PlanDetailView,
@@ -25,9 +27,12 @@ from .plans import (
 from .prescription import PrescriptionView
 
 __all__ = [
+    "AllergyCheckView",
     "AmendRecordView",
     "ChartView",
     "ChartVisitView",
+    "DrugLookupView",
+    "Icd10LookupView",
     "MyDayView",
     "NewRecordView",
     "PlanCreateView",
