@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from clinical.queries import TIMELINE_LIMIT, TimelineEntry, day_start
+from clinical.queries import TimelinePart, entries_of
 from patients.text import fold
 
 from .access import documents_visible_to
@@ -49,13 +49,17 @@ def archived_items(patient):
     return list(documents.order_by("-archived_at")[:LIST_LIMIT]), list(images.order_by("-archived_at")[:LIST_LIMIT])
 
 
-def chart_timeline_entries(*, patient, user):
-    """For a chart's timeline: documents (by their date) and photos (by the day taken) the user may
-    see; archived ones stay off the chart (2 queries)."""
+def chart_timeline_entries(*, patient, user, query):
+    """For a chart's timeline (the TIMELINE contract in clinical/queries.py): documents (by their date)
+    and photos (by the day taken) the user may see; archived ones stay off the chart. One counting
+    query, and one for each of the two kinds the page shows."""
     documents = documents_visible_to(user, ClinicalDocument.objects.filter(patient=patient, is_archived=False))
-    documents = documents.select_related("current_version").order_by("-document_date", "-pk")[:TIMELINE_LIMIT]
-    entries = [TimelineEntry("document", day_start(d.document_date), d) for d in documents]
+    sources = [("document", documents.select_related("current_version"), {"on": "document_date"})]
     if user.has_perm("documents.view_patientimage"):
-        images = PatientImage.objects.filter(patient=patient, is_archived=False).order_by("-taken_on", "-pk")
-        entries += [TimelineEntry("image", day_start(i.taken_on), i) for i in images[:TIMELINE_LIMIT]]
-    return entries
+        sources.append(("image", PatientImage.objects.filter(patient=patient, is_archived=False), {"on": "taken_on"}))
+    counted = [query.counts(qs, kind, **where) for kind, qs, where in sources]
+    part = TimelinePart(counts=list(counted[0].union(*counted[1:], all=True)))
+    for kind, qs, where in sources:
+        if query.wants(kind):
+            part.entries += entries_of(query.window(qs, kind, **where), kind, **where)
+    return part
