@@ -133,3 +133,21 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return f"{self.path} ({self.token})"
+
+
+class FormDraft(models.Model):
+    """What someone typed into a form and has not saved yet, kept for them alone (clinic/drafts.py):
+    an idle sign-out, a closed laptop or a lost connection loses no more than the last few seconds."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", editable=False)
+    path = models.CharField(max_length=300, editable=False)
+    # [[name, value], ...] in the form's order (a name may repeat), as JSON text: portable to both databases.
+    fields = models.TextField(editable=False)
+    saved_at = models.DateTimeField(editable=False, db_index=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["user", "path"], name="one_draft_per_form_and_person")]
+
+    def __str__(self):
+        return f"{self.path} ({self.saved_at:%Y-%m-%d %H:%M})"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("finance/", include("finance.urls")),
     path("documents/", include("documents.urls")),
     path("audit/", include("clinic.audit_urls")),
+    path("session/", include("clinic.session_urls")),
     path("admin/", admin.site.urls),
 ]
 

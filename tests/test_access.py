@@ -67,6 +67,9 @@ ACCESS = {
     "logout": ANY_SIGNED_IN,
     "password_change": ANY_SIGNED_IN,
     "password_change_done": ANY_SIGNED_IN,
+    "session:keep_alive": ANY_SIGNED_IN,
+    "session:draft": ANY_SIGNED_IN,
+    "session:draft_discard": ANY_SIGNED_IN,
     "admin:index": frozenset({MANAGER, ADMINISTRATOR}),
     # patients
     "patients:list": EVERY_ROLE,
@@ -346,6 +349,14 @@ def _view_class(pattern):
     return getattr(pattern.callback, "view_class", None)
 
 
+# What the page's own script sends to its JSON endpoints (the session's keep-alive and kept drafts).
+BROWSER_CALLS = {
+    "session:keep_alive": {},
+    "session:draft": {"path": "/clinical/records/1/edit/"},
+    "session:draft_discard": {"path": "/clinical/records/1/edit/"},
+}
+
+
 def method_for(name):
     """POST for action views that accept nothing else (archive, check in, sign out), GET otherwise."""
     view_class = _view_class(URLS[name])
@@ -402,7 +413,7 @@ def test_access(name, principal, client_for):
     client = client_as(principal, client_for)
     url = reverse(name, kwargs=url_kwargs(name, getattr(client, "user", None)))
     method = method_for(name)
-    response = getattr(client, method)(url)
+    response = getattr(client, method)(url, BROWSER_CALLS.get(name, {}) if principal != ANONYMOUS else {})
 
     if principal == ANONYMOUS and principal not in ACCESS[name]:
         assert response.status_code == 302
@@ -416,6 +427,10 @@ def test_access(name, principal, client_for):
         # Already signed in (and owing no code): the sign-in page sends them on to where they work.
         assert response.status_code == 302
         assert response["Location"] == reverse(LANDING[principal])
+    elif principal in ACCESS[name] and name in BROWSER_CALLS:
+        # Called by the page's script (static/js/keep-draft.js): a JSON answer, never a page.
+        assert response.status_code == 200, response.status_code
+        assert response["Content-Type"] == "application/json"
     elif principal in ACCESS[name] and method == "post":
         # An action done (or refused with a message) ends on a page, never at a sign-in.
         assert response.status_code == 302, response.status_code

@@ -57,6 +57,9 @@ NOT_DOMAIN_WRITES = {
     "staff:sign_out_others": "sessions: a second time finds no other session",
     "staff:reset_two_factor": "an administrator resets someone's two-factor sign-in: a second time finds none",
     "staff:sign_out_everywhere": "an administrator signs someone out: a second time finds no session",
+    "session:keep_alive": "renews one's session: twice is the same as once",
+    "session:draft": "keeps one's unsaved text: each call replaces the one before",
+    "session:draft_discard": "throws one's kept text away: a second time finds none",
 }
 # The same forms by template (plus the sign-out button in the navigation and the admin's own pages).
 TEMPLATES_WITHOUT_TOKEN = {
@@ -151,6 +154,11 @@ def _patient_archive(name, archived):
         return Form(client_for(RECEPTIONIST), reverse(name, args=[patient.pk]), dict)
 
     return build
+
+
+def _allergies_checked(client_for):
+    patient = PatientFactory()
+    return Form(client_for(NURSE), reverse("patients:allergies_checked", args=[patient.pk]), dict)
 
 
 ALLERGY = {"substance": "Latex", "reaction": "Wheeze", "severity": "severe", "is_active": "on"}
@@ -361,6 +369,7 @@ WRITES = {
     "patients:edit": _patient_edit,
     "patients:archive": _patient_archive("patients:archive", archived=False),
     "patients:restore": _patient_archive("patients:restore", archived=True),
+    "patients:allergies_checked": _allergies_checked,
     "patients:allergy_create": _child("patients:allergy_create", AllergyFactory, ALLERGY),
     "patients:allergy_edit": _child("patients:allergy_edit", AllergyFactory, ALLERGY),
     "patients:condition_create": _child("patients:condition_create", ConditionFactory, CONDITION),
