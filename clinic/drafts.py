@@ -31,7 +31,7 @@ class DraftRefused(ValueError):
 def clean_fields(raw):
     """[[name, value], ...] of strings, tokens dropped; DraftRefused otherwise."""
     if not isinstance(raw, list) or len(raw) > MAX_FIELDS:
-        raise DraftRefused("fields must be a list of at most %d [name, value] pairs" % MAX_FIELDS)
+        raise DraftRefused(f"fields must be a list of at most {MAX_FIELDS} [name, value] pairs")
     fields = []
     for pair in raw:
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)):
@@ -57,7 +57,7 @@ def keep_draft(*, user, path, fields):
     path, fields = clean_path(path), clean_fields(fields)
     text = json.dumps(fields, ensure_ascii=False)
     if len(text.encode()) > MAX_BYTES:
-        raise DraftRefused("a draft is at most %d bytes" % MAX_BYTES)
+        raise DraftRefused(f"a draft is at most {MAX_BYTES} bytes")
     FormDraft.objects.filter(saved_at__lt=_cutoff()).delete()
     values = {"fields": text, "saved_at": timezone.now()}
     try:
