@@ -9,3 +9,8 @@ patient's documents; see documents/printouts.py). With no provider the page has 
 from clinic.contributions import Slot
 
 RECORD_PAGE = Slot("a medical record's page: printouts (prescription, visit summary, sick note, referral)")
+
+# The prescription of a signed record as a PDF, for the clinical:prescription address (kept for links made
+# before printing moved to the documents app). Providers get `record` and `user` and return None or
+# {"response": an HttpResponse with the PDF, "summary": what the audit entry says}.
+PRESCRIPTION = Slot("a signed record's prescription as a PDF response")

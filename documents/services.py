@@ -7,6 +7,7 @@ and the person is told next to the file field. Files of saved records are never 
 """
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -213,3 +214,23 @@ def archive_image(*, image, by, reason):
 
 def restore_image(*, image):
     return _restore(PatientImage, image)
+
+
+def file_printout(*, printout, by):
+    """File a generated letter (documents/printouts.py: prescription, visit summary, sick note, referral) as a
+    document of the patient, linked to its record and visit. It goes through upload_document like any file:
+    checked by content, refused if the identical PDF is already filed (the same letter on the same day gives
+    the same bytes), and nothing is left stored if any step fails."""
+    record = printout.record
+    uploaded = SimpleUploadedFile(printout.filename, printout.pdf(), content_type="application/pdf")
+    return upload_document(
+        patient=record.patient,
+        uploaded=uploaded,
+        doc_type=printout.kind.doc_type,
+        title=printout.title,
+        document_date=printout.letter.issued_on,
+        by=by,
+        appointment=record.appointment,
+        medical_record=record,
+        notes=f"Printed from the record signed {timezone.localtime(record.signed_at):%d %b %Y} ({printout.reference}).",
+    )

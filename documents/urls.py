@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import printout_views, views
 
 app_name = "documents"
 
@@ -20,4 +20,7 @@ urlpatterns = [
     path("images/<int:pk>/thumbnail/", views.ImageFileView.as_view(thumbnail=True), name="image_thumbnail"),
     path("images/<int:pk>/archive/", views.ArchiveImageView.as_view(), name="image_archive"),
     path("images/<int:pk>/restore/", views.RestoreImageView.as_view(), name="image_restore"),
+    # Printed from a signed record (the record's page offers them): PDF on GET, filed on POST.
+    path("records/<int:pk>/print/<slug:kind>/", printout_views.RecordPrintoutView.as_view(), name="record_printout"),
+    path("records/<int:pk>/letter/<slug:kind>/", printout_views.RecordLetterView.as_view(), name="record_letter"),
 ]
