@@ -135,6 +135,10 @@ PAGES = {
     "clinical:plan_edit": (lambda w: {"pk": w.plan.pk}, "get", None),
     "clinical:plan_status": (lambda w: {"pk": w.plan.pk}, "post", lambda w: {"status": TreatmentPlan.Status.ACTIVE}),
     "clinical:procedure_edit": (lambda w: {"pk": w.procedure.pk}, "get", None),
+    # The record form's lookups (JSON), asked by its script as the doctor types.
+    "clinical:icd10_lookup": (lambda w: {}, "get", None),
+    "clinical:drug_lookup": (lambda w: {}, "get", None),
+    "clinical:allergy_check": (lambda w: {"pk": w.draft.pk}, "get", None),
 }
 
 
