@@ -169,6 +169,10 @@ ACCESS = {
     "documents:image_thumbnail": CLINICAL,
     "documents:image_archive": CLINICAL,
     "documents:image_restore": frozenset({ADMINISTRATOR}),
+    # printing from a signed record: whoever reads records prints the prescription and visit summary (and
+    # files them, with the documents add permission); a sick note or referral letter is a doctor's.
+    "documents:record_printout": CLINICAL,
+    "documents:record_letter": DOCTORS,
 }
 
 
@@ -317,6 +321,8 @@ KWARGS = {
     "documents:image_thumbnail": lambda: {"pk": make_image().pk},
     "documents:image_archive": lambda: {"pk": make_image().pk},
     "documents:image_restore": lambda: {"pk": _archive(make_image()).pk},
+    "documents:record_printout": lambda: {**_signed_record(), "kind": "prescription"},
+    "documents:record_letter": lambda: {**_signed_record(), "kind": "sick-note"},
 }
 # Builders that depend on who asks (a doctor edits and signs only their own drafts): given the user.
 FOR_USER = {"clinical:record_edit", "clinical:record_sign", "clinical:allergy_check"}
