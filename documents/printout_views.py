@@ -7,9 +7,11 @@ question to a colleague) in the doctor's name, so only a doctor who charts (clin
 writes them. Filing needs documents.add_clinicaldocument as well. A draft is never printed: 404.
 """
 
+import io
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
@@ -29,8 +31,9 @@ FILE_DOCUMENTS = "documents.add_clinicaldocument"
 
 
 def pdf_response(printout):
-    response = HttpResponse(printout.pdf(), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{printout.filename}"'
+    """The PDF shown in the browser (inline), under a name that says what and whose it is."""
+    pdf = printout.pdf()
+    response = FileResponse(io.BytesIO(pdf), content_type="application/pdf", filename=printout.filename)
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
