@@ -1,6 +1,32 @@
-"""Shared fixtures: one signed-in client per role (personas), and the settings tests need."""
+"""Shared fixtures: one signed-in client per role (personas), and the settings tests need.
+
+Running the suite at another moment (CLINIC_TEST_CLOCK)
+-------------------------------------------------------
+Tests must not depend on when they run. To find the ones that do, set the environment variable
+CLINIC_TEST_CLOCK to an ISO datetime with its zone, for example
+
+    CLINIC_TEST_CLOCK=2026-12-31T23:52:00+00:00 LOCAL_RUN=1 .venv/bin/pytest -q scheduling
+
+and the whole session runs as if it were that moment: time_machine.travel(moment, tick=True) starts in
+pytest_configure (before any test module is collected and before any fixture, the database set-up and the
+live server included, runs) and the clock then moves on normally from there. It patches the process-wide
+clock (time.time, datetime.now, date.today, ...), so the live server's thread sees it too. A test that
+freezes time itself (time_machine.travel inside it) still does, and comes back to the travelled clock.
+Not travelled: the database server's own clock (SQL now()/CURRENT_TIMESTAMP) and the browser's (Chromium is
+another process); browser tests run anyway, the pages' JavaScript clock showing the real time. Unset or empty:
+the real clock, as always. Moments worth a run (London is UTC+0 in winter, UTC+1 in summer):
+    2026-12-05T23:52:00+00:00  just before midnight      2026-12-06T00:03:00+00:00  just after
+    2027-03-28T00:30:00+00:00  before clocks go forward  2027-03-28T01:30:00+00:00  after (02:30 BST)
+    2026-10-25T01:30:00+00:00  the repeated hour (fall back)
+    2026-12-31T23:55:00+00:00  New Year's Eve            2027-04-30T22:55:00+00:00  a month's last evening (BST)
+    2028-02-29T12:00:00+00:00  29 February              2026-12-05T12:00:00+00:00 / ...06T12:00  Sat / Sun
+"""
+
+import os
+from datetime import datetime
 
 import pytest
+import time_machine
 from django.test import Client
 
 from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST
@@ -10,7 +36,50 @@ from staff.tests.factories import UserFactory
 pytest_plugins = ["clinic.tests.browser"]
 
 
+TEST_CLOCK = "CLINIC_TEST_CLOCK"
+_travel = None
+
+
+def _clock_moment(value):
+    """The aware datetime CLINIC_TEST_CLOCK names; a UsageError for anything else (no zone, not ISO)."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise pytest.UsageError(
+            f"{TEST_CLOCK}={value!r} is not an ISO datetime; use e.g. 2026-12-31T23:52:00+00:00"
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise pytest.UsageError(f"{TEST_CLOCK}={value!r} has no zone; add one, e.g. +00:00 or Z")
+    return moment
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    global _travel
+    value = os.environ.get(TEST_CLOCK, "").strip()
+    if value and _travel is None:
+        _travel = time_machine.travel(_clock_moment(value), tick=True)
+        _travel.start()
+    _serve_static_from_app_folders()
+
+
+def pytest_unconfigure(config):
+    global _travel
+    if _travel is not None:
+        _travel.stop()
+        _travel = None
+
+
+def pytest_report_header(config):
+    value = os.environ.get(TEST_CLOCK, "").strip()
+    if value:
+        from django.utils import timezone
+
+        return f"{TEST_CLOCK}: the session started at {value} ({timezone.localtime():%Y-%m-%d %H:%M %Z} clinic time)"
+    return None
+
+
+def _serve_static_from_app_folders():
     # Static files straight from the app folders, no collectstatic: set before anything (the
     # session-wide live server included) builds the middleware.
     from django.conf import settings
