@@ -12,7 +12,7 @@ import io
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.generic import TemplateView
 
@@ -45,6 +45,7 @@ def audit_printout(printout):
 
 class _PrintoutMixin:
     kinds = KINDS
+    stores_files_first = True  # filing stores the PDF before its transaction, as every upload does
 
     def load(self, *, pk, kind, **kwargs):
         self.kind = self.kinds.get(kind)
@@ -60,9 +61,9 @@ class _PrintoutMixin:
         try:
             document = services.file_printout(printout=printout, by=self.request.user)
         except ValidationError as error:
-            text = " ".join(error.messages)
-            messages.error(self.request, f"Not filed: {text}")
-            return redirect(self.record)
+            # Shown on a page of its own, not after a redirect: a refusal gives the form's token back.
+            context = {"kind": self.kind, "record": self.record, "patient": self.record.patient}
+            return render(self.request, "documents/printout_not_filed.html", {**context, "errors": error.messages})
         messages.success(self.request, f"'{document.title}' is filed in {self.record.patient.full_name}'s documents.")
         return redirect("documents:patient", patient_pk=self.record.patient_id)
 
