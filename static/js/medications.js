@@ -228,7 +228,7 @@
   }
 
   function drugOf(row) {
-    var input = row.querySelector("td.med-drug input");
+    var input = row.querySelector("input[name$='-drug']");
     return input ? input.value.trim() : "";
   }
 
@@ -282,7 +282,7 @@
     total.value = String(rows().length);
     enhance(row);
     updateAdd();
-    var drug = row.querySelector("td.med-drug input");
+    var drug = row.querySelector("input[name$='-drug']");
     if (drug) drug.focus();
     say("Row " + visible + " added.");
   }
@@ -294,7 +294,7 @@
       row.remove();
       reindex();
       renumber();
-      var focusTarget = next && next.matches("tbody.med") ? next.querySelector("td.med-drug input") : addButton;
+      var focusTarget = next && next.matches("tbody.med") ? next.querySelector("input[name$='-drug']") : addButton;
       (focusTarget || addButton).focus();
       say(label + " removed.");
       return;
@@ -341,7 +341,7 @@
     row.classList.remove("med-removed");
     row.querySelectorAll("tr").forEach(function (tr) { tr.hidden = tr.classList.contains("med-undo"); });
     renumber();
-    var drug = row.querySelector("td.med-drug input");
+    var drug = row.querySelector("input[name$='-drug']");
     if (drug) drug.focus();
     say((drugOf(row) || "The row") + " kept.");
   }
@@ -406,7 +406,7 @@
       var checkbox = box.querySelector("input");
       if (checkbox && checkbox.checked) markRemoved(row, drugOf(row) || "This row", false);
     }
-    var drug = row.querySelector("td.med-drug input");
+    var drug = row.querySelector("input[name$='-drug']");
     if (drug) {
       // What the server warned about when the page was drawn needs no second check.
       if (row.querySelector("tr.allergy-row")) checks.set(row, drug.value.trim());
