@@ -72,6 +72,11 @@ class TimelineKey:
     kind: str
     pk: int
 
+    def __post_init__(self):
+        # In UTC: two aware datetimes in different zones never compare equal inside a repeated
+        # (clocks back) hour, which would leave ties between entries unordered.
+        object.__setattr__(self, "when", self.when.astimezone(UTC))
+
     def token(self):
         """For the URL: microseconds since 1970 (exact, any year), kind, id."""
         delta = self.when - _EPOCH
@@ -87,6 +92,9 @@ class TimelineKey:
         try:
             when = _EPOCH + timedelta(microseconds=int(match[1]))
         except OverflowError:
+            return None
+        # Away from the calendar's ends, where a day either side of the cursor would not exist.
+        if not 1 < when.year < 9999 or int(match[3]) >= 2**63:
             return None
         return cls(when, match[2], int(match[3]))
 
