@@ -49,7 +49,7 @@ def parse_temperature(text):
     text = str(text or "").strip().replace(",", ".").replace("°", "").rstrip("cC").strip()
     if not text:
         return None, None
-    if len(text) > 12:
+    if len(text) > 40:
         return None, TEMPERATURE_NOT_A_NUMBER
     try:
         value = Decimal(text)

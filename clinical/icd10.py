@@ -11,6 +11,7 @@ character, the full codes ("S52.501A"); chapters and blocks ("J00-J06") are not 
 """
 
 import bisect
+import heapq
 import importlib.util
 import re
 import xml.etree.ElementTree as ET
@@ -156,5 +157,5 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[tuple[str, str]]:
         matches = hits if matches is None else matches & hits
         if not matches:
             return []
-    best = sorted(matches, key=lambda i: (len(cl.titles[i]), i))[:limit]
+    best = heapq.nsmallest(limit, matches, key=lambda i: (len(cl.titles[i]), i))
     return [(cl.codes[i], cl.titles[i]) for i in best]

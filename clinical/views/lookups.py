@@ -63,5 +63,5 @@ class AllergyCheckView(_Lookup):
     def get(self, request, pk):
         drug = " ".join(self.query("drug").split())
         conflicts = self.record.allergy_conflicts([Medication(drug=drug)]) if drug else []
-        html = " ".join(render_to_string("clinical/_allergy_conflict.html", {"conflict": c}) for c in conflicts)
+        html = " ".join(render_to_string("clinical/_allergy_conflict.html", {"conflict": c}).strip() for c in conflicts)
         return JsonResponse({"drug": drug, "conflicts": len(conflicts), "html": html})
