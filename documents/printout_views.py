@@ -23,7 +23,7 @@ from clinic.permissions import Permitted
 
 from . import services
 from .printout_forms import FORMS
-from .printouts import KINDS, PLAIN_KINDS, available, issue, printable_records, visit_day
+from .printouts import KINDS, PLAIN_KINDS, PRESCRIPTION, available, issue, printable_records, visit_day
 
 VIEW_RECORDS = "clinical.view_medicalrecord"
 WRITE_RECORDS = "clinical.add_medicalrecord"
@@ -164,7 +164,9 @@ def record_printouts(*, record, user):
     for kind in PLAIN_KINDS.values():
         if available(kind, record):
             url = reverse("documents:record_printout", kwargs={"pk": record.pk, "kind": kind.slug})
-            printouts.append({"kind": kind, "url": url, "file_url": url if can_file else ""})
+            # The prescription keeps the address it has always had (bookmarks, links in older notes).
+            shown = reverse("clinical:prescription", args=[record.pk]) if kind is PRESCRIPTION else url
+            printouts.append({"kind": kind, "url": shown, "file_url": url if can_file else ""})
     if user.has_perm(WRITE_RECORDS):
         for kind in KINDS.values():
             if kind.has_details:
@@ -178,7 +180,7 @@ def prescription_pdf(*, record, user):
     if not user.has_perm(VIEW_RECORDS):
         return None
     record = printable_records().filter(pk=record.pk).first()
-    kind = KINDS["prescription"]
+    kind = PRESCRIPTION
     if record is None or not available(kind, record):
         return None
     printout = issue(kind, record)

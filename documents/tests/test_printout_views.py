@@ -108,13 +108,14 @@ def test_a_nurse_prints_the_prescription_but_writes_no_sick_note_or_referral(nur
     assert nurse.get(letter_url(record)).status_code == 403
     assert nurse.get(letter_url(record, "referral")).status_code == 403
     page = text(nurse.get(record.get_absolute_url()))
-    assert printout_url(record) in page and letter_url(record) not in page
+    assert reverse("clinical:prescription", args=[record.pk]) in page and letter_url(record) not in page
 
 
 def test_the_record_page_offers_each_printout_and_filing(doctor_client):
     record = signed_record()
     page = text(doctor_client.get(record.get_absolute_url()))
-    for url in (printout_url(record), printout_url(record, "visit-summary"), letter_url(record)):
+    prescription = reverse("clinical:prescription", args=[record.pk])
+    for url in (prescription, printout_url(record), printout_url(record, "visit-summary"), letter_url(record)):
         assert url in page
     assert letter_url(record, "referral") in page
     assert "File prescription to patient's documents" in page
