@@ -14,14 +14,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import FormDraft
+from .idempotency import TOKEN_FIELD
+from .models import FormDraft, FormSubmission
 
 # Bounds on what one browser may store: a clinical note is a few kilobytes; a form a few dozen fields.
 MAX_BYTES = 200_000
 MAX_FIELDS = 400
 MAX_DRAFTS_PER_PERSON = 50
 # Never kept: the one-time tokens (a restored form must submit with its own fresh ones).
-NOT_KEPT = frozenset({"csrfmiddlewaretoken", "form_token"})
+NOT_KEPT = frozenset({"csrfmiddlewaretoken", TOKEN_FIELD})
 
 
 class DraftRefused(ValueError):
@@ -52,9 +53,12 @@ def _cutoff():
 
 
 @transaction.atomic
-def keep_draft(*, user, path, fields):
-    """Keep (or replace) `user`'s draft of the form at `path`."""
+def keep_draft(*, user, path, fields, token=None):
+    """Keep (or replace) `user`'s draft of the form at `path`; None when the form that sent it (its
+    one-time `token`) has already been saved: a keep that arrives late must not bring back old text."""
     path, fields = clean_path(path), clean_fields(fields)
+    if token is not None and FormSubmission.objects.filter(token=token).exists():
+        return None
     text = json.dumps(fields, ensure_ascii=False)
     if len(text.encode()) > MAX_BYTES:
         raise DraftRefused(f"a draft is at most {MAX_BYTES} bytes")

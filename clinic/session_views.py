@@ -2,6 +2,7 @@
 a keep-alive while they are actively working, and their unsaved form drafts (clinic/drafts.py)."""
 
 import json
+import uuid
 
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
@@ -22,8 +23,8 @@ class KeepAliveView(SignedIn, View):
 
 
 class DraftView(SignedIn, View):
-    """GET ?path=: one's own draft of that page's form ({"fields": null} when none). POST {path, fields}:
-    keep it."""
+    """GET ?path=: one's own draft of that page's form ({"fields": null} when none). POST {path, fields,
+    token}: keep it (unless that form, by its one-time token, was saved already)."""
 
     http_method_names = ["get", "post"]
 
@@ -42,10 +43,14 @@ class DraftView(SignedIn, View):
             sent = json.loads(request.body or b"null")
             if not isinstance(sent, dict):
                 raise DraftRefused("send {path, fields}")
-            draft = keep_draft(user=request.user, path=sent.get("path"), fields=sent.get("fields"))
-        except (ValueError, UnicodeDecodeError) as refusal:  # DraftRefused and bad JSON alike
-            return HttpResponseBadRequest(str(refusal) if isinstance(refusal, DraftRefused) else "not JSON")
-        return JsonResponse({"saved_at": draft.saved_at.isoformat(), "idle_seconds": settings.SESSION_COOKIE_AGE})
+            fields, token = sent.get("fields"), sent.get("token")
+            token = uuid.UUID(token) if isinstance(token, str) and token else None
+            draft = keep_draft(user=request.user, path=sent.get("path"), fields=fields, token=token)
+        except (ValueError, UnicodeDecodeError) as refusal:  # DraftRefused, bad JSON, a bad token alike
+            return HttpResponseBadRequest(str(refusal) if isinstance(refusal, DraftRefused) else "not a draft")
+        return JsonResponse(
+            {"saved_at": draft.saved_at.isoformat() if draft else None, "idle_seconds": settings.SESSION_COOKIE_AGE}
+        )
 
 
 class DiscardDraftView(SignedIn, View):

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clinic import drafts
+from clinic.idempotency import new_token
 from clinic.models import FormDraft
 from clinical.tests.factories import MedicalRecordFactory
 from staff.tests.factories import DoctorFactory
@@ -56,7 +57,7 @@ def test_nobody_else_reads_a_draft(doctor_client, nurse):
 
 
 def test_one_time_tokens_are_never_kept(doctor_client):
-    keep(doctor_client, fields=[["csrfmiddlewaretoken", "x"], ["form_token", "y"], *NOTE])
+    keep(doctor_client, fields=[["csrfmiddlewaretoken", "x"], ["client_token", "y"], *NOTE])
 
     assert kept(doctor_client) == NOTE
 
@@ -177,3 +178,26 @@ def test_signed_in_pages_carry_the_timings_and_signed_out_ones_none(doctor_clien
     sign_in_page = anonymous.get(reverse("login") + "?idle=1").content.decode()
     assert "data-idle-seconds" not in sign_in_page and "keep-draft.js" not in sign_in_page
     assert "You were signed out because nothing happened for a while." in sign_in_page
+
+
+def test_a_keep_that_arrives_after_its_form_was_saved_brings_nothing_back(doctor_client):
+    doctor = DoctorFactory(user=doctor_client.user)
+    record = MedicalRecordFactory(author=doctor.user)
+    page = reverse("clinical:record_edit", args=[record.pk])
+    token = str(new_token())
+    management = {"meds-TOTAL_FORMS": "0", "meds-INITIAL_FORMS": "0"}
+
+    saved = doctor_client.post(page, {**management, "history": "Cough for three days", "client_token": token})
+    assert saved.status_code == 302
+    late = doctor_client.post(
+        reverse("session:draft"),
+        json.dumps({"path": page, "fields": [["history", "Cough"]], "token": token}),
+        content_type="application/json",
+    )
+
+    assert late.status_code == 200 and late.json()["saved_at"] is None
+    assert kept(doctor_client, page) is None
+    # A keep from a form not yet saved (its own token) is kept as ever.
+    keep_body = {"path": page, "fields": [["history", "Cough, fever"]], "token": str(new_token())}
+    doctor_client.post(reverse("session:draft"), json.dumps(keep_body), content_type="application/json")
+    assert kept(doctor_client, page) == [["history", "Cough, fever"]]

@@ -70,7 +70,7 @@ def test_no_known_allergies_is_recorded_from_the_banner_and_the_form_comes_back(
     pages = form_pages(doctor, patient)
     checked = reverse("patients:allergies_checked", args=[patient.pk])
 
-    response = doctor_client.post(checked, {"next": pages["record"], "form_token": new_token()})
+    response = doctor_client.post(checked, {"next": pages["record"], "client_token": new_token()})
 
     assert response.status_code == 302 and response["Location"] == pages["record"]
     patient.refresh_from_db()
@@ -84,7 +84,7 @@ def test_no_known_allergies_is_recorded_from_the_banner_and_the_form_comes_back(
 
 def test_an_active_allergy_outranks_an_earlier_no_known_allergies(doctor, doctor_client):
     patient = PatientFactory()
-    doctor_client.post(reverse("patients:allergies_checked", args=[patient.pk]), {"form_token": new_token()})
+    doctor_client.post(reverse("patients:allergies_checked", args=[patient.pk]), {"client_token": new_token()})
     AllergyFactory(patient=patient, substance="Penicillin", severity="severe", reaction="Rash")
 
     shown = banner(doctor_client.get(form_pages(doctor, patient)["record"]))
@@ -97,7 +97,7 @@ def test_the_next_address_must_be_on_this_site(doctor_client):
     patient = PatientFactory()
     url = reverse("patients:allergies_checked", args=[patient.pk])
 
-    response = doctor_client.post(url, {"next": "https://evil.example/", "form_token": new_token()})
+    response = doctor_client.post(url, {"next": "https://evil.example/", "client_token": new_token()})
 
     assert response["Location"] == patient.get_absolute_url()
 
@@ -106,7 +106,7 @@ def test_reception_cannot_record_no_known_allergies(reception):
     patient = PatientFactory()
     url = reverse("patients:allergies_checked", args=[patient.pk])
 
-    assert reception.post(url, {"form_token": new_token()}).status_code == 403
+    assert reception.post(url, {"client_token": new_token()}).status_code == 403
     patient.refresh_from_db()
     assert patient.allergies_checked_at is None
 

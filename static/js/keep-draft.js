@@ -18,8 +18,12 @@
   var body = document.body;
   var idleSeconds = Number(body.dataset.idleSeconds || 0);
   if (!idleSeconds) return; // not signed in
-  // The server's clock started when it got the last request, ours when the answer came: end early.
-  idleSeconds = Math.max(1, idleSeconds - Math.min(5, idleSeconds / 10));
+  // The server's idle clock starts when it gets a request, ours when the answer comes, so the
+  // server's session ends a little before ours. The page goes to sign-in a moment after (so the
+  // session is surely over there), and a form is not sent in the last moments before (it would
+  // land on sign-in): it is kept and the sign-in brings it back instead.
+  var AFTER_END = 2000;
+  var BEFORE_END = Math.min(5000, idleSeconds * 100);
 
   var warnSeconds = Math.min(Number(body.dataset.idleWarning || 120), idleSeconds / 2);
   // How often a working person's activity renews the session, and how soon a change is kept.
@@ -41,6 +45,7 @@
   var keptAt = 0;
   var submitting = false;
   var signedOut = false;
+  var inFlight = null;
   var dialog = null;
 
   function csrfToken() {
@@ -67,7 +72,7 @@
   function fieldsOf(form) {
     var pairs = [];
     new FormData(form).forEach(function (value, name) {
-      if (typeof value === "string" && name !== "csrfmiddlewaretoken" && name !== "form_token") {
+      if (typeof value === "string" && name !== "csrfmiddlewaretoken" && name !== "client_token") {
         pairs.push([name, value]);
       }
     });
@@ -90,10 +95,15 @@
 
   // Keep the forms' fields: on the server, or in this tab when the server will not take them.
   function keepDraft() {
-    if (!forms.length || changedAt <= keptAt) return Promise.resolve();
+    // One at a time, and never once the form is being saved (the save itself forgets the draft).
+    if (!forms.length || changedAt <= keptAt || submitting) return Promise.resolve();
+    if (inFlight) return inFlight;
     var fields = draftFields();
     var started = Date.now();
-    return post(urls.draft, JSON.stringify({ path: page, fields: fields }), "application/json").then(
+    // The form's one-time token: a late keep of a form already saved is ignored by the server.
+    var token = forms[0].querySelector("input[name=client_token]");
+    var sent = { path: page, fields: fields, token: token ? token.value : "" };
+    inFlight = post(urls.draft, JSON.stringify(sent), "application/json").then(
       function () {
         keptAt = started;
         forgetLocally();
@@ -103,7 +113,8 @@
         keepLocally(fields);
         setStatus("Draft kept in this tab");
       }
-    );
+    ).then(function () { inFlight = null; });
+    return inFlight;
   }
 
   function keepAlive() {
@@ -162,9 +173,10 @@
   function tick() {
     if (signedOut) return;
     var now = Date.now();
-    if (lastActivity > lastContact && now - lastContact >= pingEvery) keepAlive();
+    // Keeping a draft is a request too, so it also keeps the session: then no separate keep-alive.
     if (changedAt > keptAt && now - changedAt >= keepEvery) keepDraft();
-    var remaining = lastContact + idleSeconds * 1000 - now;
+    else if (lastActivity > lastContact && now - lastContact >= pingEvery) keepAlive();
+    var remaining = lastContact + idleSeconds * 1000 + AFTER_END - now;
     if (remaining <= 0) {
       keepDraft().then(signOut, signOut);
     } else if (remaining <= warnSeconds * 1000) {
@@ -185,8 +197,8 @@
     form.addEventListener("input", function () { changedAt = Date.now(); activity(); });
     form.addEventListener("change", function () { changedAt = Date.now(); });
     form.addEventListener("submit", function (event) {
-      if (Date.now() - lastContact >= idleSeconds * 1000) {
-        // Already signed out by the clock: posting would land on sign-in and drop the text.
+      if (Date.now() - lastContact >= idleSeconds * 1000 - BEFORE_END) {
+        // Signed out by now (or about to be): posting would land on sign-in and drop the text.
         event.preventDefault();
         changedAt = Date.now();
         keepDraft().then(signOut, signOut);
@@ -273,7 +285,11 @@
     var local = localDraft();
     if (!showsErrors) {
       fetch(urls.draft + "?path=" + encodeURIComponent(page), { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (response) {
+          if (!response.ok) return null;
+          lastContact = Date.now(); // this request renewed the session too
+          return response.json();
+        })
         .catch(function () { return null; })
         .then(function (server) {
           // The newer of the server's copy and this tab's copy wins.
