@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from clinic.tests.browser import assert_no_serious_axe_violations, sign_in, today_with_time_to_spare, wall_times
-from clinical import formulary
+from clinical import formulary, icd10
 from clinical.models import FormularyDrug, MedicalRecord
 from clinical.tests.factories import MedicalRecordFactory, MedicationFactory
 from patients.tests.factories import AllergyFactory, PatientFactory
@@ -25,6 +25,8 @@ WARNING = "Amoxicillin matches the patient's allergy to Penicillin V (severe: ra
 
 
 def _formulary():
+    # The ICD-10 list is read once per process (about a second): before the clock of any expect().
+    icd10.code_list()
     # A transactional test starts from an empty table (the seeding migration's rows are flushed).
     formulary.add_missing_from_drug_classes()
     paracetamol = FormularyDrug(name="Paracetamol", strengths="500 mg", forms="tablet")
@@ -156,3 +158,29 @@ def test_a_nurse_who_types_379_is_asked_whether_she_meant_37_9(page, width):
     page.get_by_role("button", name="Save vital signs").click()
     expect(page.get_by_role("status")).to_contain_text("Vital signs recorded.")
     assert str(MedicalRecord.objects.get().temperature) == "37.9"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_draft_with_rows_added_in_the_browser_gets_its_rows_back(page):
+    """keep-draft.js announces a restore ("keep-draft:restoring", with the kept fields) before it fills
+    the fields in: the rows added before the sign-out are made again, a removed saved row is removed."""
+    page.set_default_timeout(10_000)
+    doctor = DoctorFactory(user__username="mensah", user__password=PASSWORD)
+    record = MedicalRecordFactory(author=doctor.user)
+    MedicationFactory(record=record, drug="Ibuprofen")
+    sign_in(page, "mensah", PASSWORD)
+    page.goto(f"/clinical/records/{record.pk}/edit/")
+    expect(_drug_rows(page)).to_have_count(3)
+
+    kept = [["meds-TOTAL_FORMS", "5"], ["meds-0-drug", "Ibuprofen"], ["meds-0-DELETE", "on"], ["meds-4-drug", "X"]]
+    page.evaluate(
+        """kept => document.querySelector("form[data-keep-draft]").dispatchEvent(
+            new CustomEvent("keep-draft:restoring", {detail: {fields: kept}}))""",
+        kept,
+    )
+    expect(_drug_rows(page)).to_have_count(4)  # five rows, the saved one removed
+    assert page.locator("input[name=meds-TOTAL_FORMS]").input_value() == "5"
+    expect(page.locator("input[name=meds-4-drug]")).to_have_count(1)
+    expect(page.get_by_text("Ibuprofen will be removed when you save.")).to_be_visible()
+    assert page.locator("input[name=meds-0-DELETE]").is_checked()

@@ -270,7 +270,7 @@
     if (limitNote) limitNote.hidden = !full;
   }
 
-  function addRow() {
+  function addRow(quietly) {
     if (rows().length >= maxRows) return;
     var index = rows().length;
     var visible = rows().filter(function (r) { return !r.classList.contains("med-removed"); }).length + 1;
@@ -282,6 +282,7 @@
     total.value = String(rows().length);
     enhance(row);
     updateAdd();
+    if (quietly === true) return;
     var drug = row.querySelector("input[name$='-drug']");
     if (drug) drug.focus();
     say("Row " + visible + " added.");
@@ -335,12 +336,13 @@
     if (focusUndo) undoButton.focus();
   }
 
-  function restoreRow(row) {
+  function restoreRow(row, quietly) {
     var box = row.querySelector("input[name$='-DELETE']");
     if (box) box.checked = false;
     row.classList.remove("med-removed");
     row.querySelectorAll("tr").forEach(function (tr) { tr.hidden = tr.classList.contains("med-undo"); });
     renumber();
+    if (quietly === true) return;
     var drug = row.querySelector("input[name$='-drug']");
     if (drug) drug.focus();
     say((drugOf(row) || "The row") + " kept.");
@@ -423,11 +425,38 @@
     }
   }
 
+  // A draft kept at an idle sign-out (keep-draft.js) may hold rows added in the browser: they are
+  // made before it fills the fields in, and saved rows it had removed are shown removed.
+  var form = section.closest("form");
+  if (form) {
+    form.addEventListener("keep-draft:restoring", function (event) {
+      var fields = (event.detail && event.detail.fields) || [];
+      var named = {};
+      fields.forEach(function (pair) { named[pair[0]] = pair[1]; });
+      var wanted = Math.min(Number(named[prefix + "-TOTAL_FORMS"]) || 0, maxRows);
+      while (rows().length < wanted) addRow(true);
+      rows().forEach(function (row) {
+        var box = row.querySelector("input[name$='-DELETE']");
+        if (!box) return;
+        var removed = named[box.name] === "on";
+        if (removed && !row.classList.contains("med-removed")) {
+          box.checked = true;
+          markRemoved(row, drugOf(row) || "This row", false);
+        } else if (!removed && row.classList.contains("med-removed")) {
+          restoreRow(row, true);
+        }
+      });
+      renumber();
+      // Once the fields are filled in (right after this event), the restored drugs are checked.
+      setTimeout(function () { rows().forEach(checkAllergy); }, 0);
+    });
+  }
+
   rows().forEach(enhance);
   addBar.hidden = false;
   var nojs = section.querySelector("[data-meds-nojs]");
   if (nojs) nojs.hidden = true;
-  addButton.addEventListener("click", addRow);
+  addButton.addEventListener("click", function () { addRow(false); });
   updateAdd();
   renumber();
 })();
