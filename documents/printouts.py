@@ -130,7 +130,7 @@ def _signatory(record):
     else:
         lines.append("Licence number: not recorded")
     signed = timezone.localtime(record.signed_at)
-    lines.append(f"Record signed electronically by {record.signed_by or record.author} on {signed:%d %B %Y, %H:%M}")
+    lines.append(f"Signed electronically by {record.signed_by or record.author} on {signed:%d %B %Y, %H:%M}")
     return lines
 
 
