@@ -47,7 +47,7 @@ class CodeList:
     titles: list[str]
     by_dotless: dict[str, int]
     sorted_dotless: list[str]  # for prefix search by code
-    sorted_positions: list[int]
+    sorted_positions: array
     words: list[str]  # sorted distinct words of the titles, for prefix search by word
     postings: dict[str, array]
 
@@ -55,39 +55,62 @@ class CodeList:
         return len(self.codes)
 
 
-def _walk(element, inherited_seventh, confirmed, out):
-    """Each <diag> below `element` (depth first, so in code order), with the seventh-character codes
-    its list defines (on itself or an ancestor) where it has no subdivisions."""
-    for child in element:
-        if child.tag not in ("section", "diag"):
+def _read_codes(xml_path: Path, confirmed: set[str]) -> list[tuple[str, str]]:
+    """(code, title) for each <diag> of the tabular list, in its order, with the seventh-character
+    codes its list defines (on the code or an ancestor) where the code has no subdivisions.
+
+    Read as a stream, each code's element dropped once read: the whole tree would take ~100 MB."""
+    out = []
+    stack = []  # one frame per open <section> or <diag>: [tag, name, desc, seventh, has_child, emitted]
+
+    def emit(frame):
+        if frame[0] == "diag" and not frame[5]:
+            out.append((frame[1], frame[2] or ""))
+            frame[5] = True
+
+    # The file ships inside a pinned package (trusted data, not user input).
+    for event, element in ET.iterparse(xml_path, events=("start", "end")):  # noqa: S314
+        tag = element.tag
+        if event == "start":
+            if tag in ("section", "diag"):
+                parent = stack[-1] if stack else None
+                if parent is not None and tag == "diag":
+                    parent[4] = True
+                    emit(parent)  # a code before its subdivisions
+                stack.append([tag, None, None, parent[3] if parent else None, False, False])
             continue
-        seventh = inherited_seventh
-        own = child.find("sevenChrDef")
-        if own is not None:
-            seventh = {e.get("char"): (e.text or "") for e in own.findall("extension")}
-        if child.tag == "diag":
-            name, desc = child.findtext("name"), child.findtext("desc") or ""
-            out.append((name, desc))
-            if seventh and child.find("diag") is None:
-                base = name if len(name) > 3 else name + "."
-                base = base.ljust(7, "X")
-                for char, meaning in seventh.items():
-                    full = base + char
-                    # The code list names the combinations that really exist (some are excluded).
-                    if dotless(full) in confirmed:
-                        out.append((full, f"{desc}, {meaning}"))
-        _walk(child, seventh, confirmed, out)
+        frame = stack[-1] if stack else None
+        if tag == "name" and frame is not None and frame[1] is None:
+            frame[1] = element.text
+        elif tag == "desc" and frame is not None and frame[2] is None:
+            frame[2] = element.text
+        elif tag == "sevenChrDef" and frame is not None:
+            frame[3] = {e.get("char"): (e.text or "") for e in element.findall("extension")}
+        elif tag in ("section", "diag"):
+            stack.pop()
+            if tag == "diag":
+                emit(frame)
+                name, desc, seventh = frame[1], frame[2] or "", frame[3]
+                if seventh and not frame[4]:
+                    base = (name if len(name) > 3 else name + ".").ljust(7, "X")
+                    for char, meaning in seventh.items():
+                        full = base + char
+                        # The code list names the combinations that really exist (some are excluded).
+                        if dotless(full) in confirmed:
+                            out.append((full, f"{desc}, {meaning}"))
+            element.clear()
+        elif tag == "chapter":
+            element.clear()
+    return out
 
 
 def build(xml_path: Path, code_list_path: Path) -> CodeList:
     confirmed = {line.split(" ")[0].replace(".", "") for line in code_list_path.read_text().splitlines()}
-    # The file ships inside a pinned package (trusted data, not user input).
-    root = ET.parse(xml_path).getroot()  # noqa: S314
-    pairs = []
-    for chapter in root.iter("chapter"):
-        _walk(chapter, None, confirmed, pairs)
+    pairs = _read_codes(xml_path, confirmed)
+    del confirmed
     codes = [code for code, _ in pairs]
     titles = [title for _, title in pairs]
+    del pairs
     by_dotless = {dotless(code): i for i, code in enumerate(codes)}
     order = sorted(by_dotless.items())
     postings: dict[str, array] = {}
@@ -99,7 +122,7 @@ def build(xml_path: Path, code_list_path: Path) -> CodeList:
         titles=titles,
         by_dotless=by_dotless,
         sorted_dotless=[key for key, _ in order],
-        sorted_positions=[i for _, i in order],
+        sorted_positions=array("I", (i for _, i in order)),
         words=sorted(postings),
         postings=postings,
     )
