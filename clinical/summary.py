@@ -189,7 +189,12 @@ def current_medications(patient, today=None):
         )
     )
     found = [CurrentMedication(m, *current[m.pk], m.record.author, m.amended) for m in medications]
-    return sorted(found, key=lambda c: (drug_key(c.medication.drug), c.medication.pk))
+    return sorted(found, key=lambda c: (_natural(drug_key(c.medication.drug)), c.medication.pk))
+
+
+def _natural(name):
+    """Numbers in a name compared as numbers: Vitamin B6 before Vitamin B12."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name)]
 
 
 # --- vital signs ----------------------------------------------------------------------------------

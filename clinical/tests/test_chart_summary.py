@@ -318,3 +318,11 @@ def test_an_empty_chart_says_so(doctor, client):
     assert "No current medications on signed records." in body
     assert "Allergies not yet recorded" in body
     assert "Nothing charted yet." in body
+
+
+def test_current_medications_are_in_name_order_numbers_as_numbers(doctor):
+    patient = PatientFactory()
+    drugs = ["Vitamin B12", "aspirin", "Vitamin B6", "Zinc", "Ácido fólico"]
+    prescribe(patient, doctor, at(date(2026, 3, 1)), *[(drug, "") for drug in drugs])
+    shown = [c.medication.drug for c in current_medications(patient, today=TODAY)]
+    assert shown == ["Ácido fólico", "aspirin", "Vitamin B6", "Vitamin B12", "Zinc"]
