@@ -4,6 +4,7 @@ amoxicillin against a penicillin allergy before saving, picks an ICD-10 code by 
 "pharyngitis", and saves exactly those medications. A nurse who types 379 for a temperature is
 asked "Did you mean 37.9 °C?"."""
 
+import re
 from datetime import datetime, time
 
 import pytest
@@ -184,3 +185,41 @@ def test_a_kept_draft_with_rows_added_in_the_browser_gets_its_rows_back(page):
     expect(page.locator("input[name=meds-4-drug]")).to_have_count(1)
     expect(page.get_by_text("Ibuprofen will be removed when you save.")).to_be_visible()
     assert page.locator("input[name=meds-0-DELETE]").is_checked()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_open_suggestions_and_a_live_warning_are_axe_clean(page, live_server):
+    """The shared axe check loads the page afresh; here axe runs on the page as the script left it:
+    a row added, a live allergy warning, the suggestions open."""
+    from axe_playwright_python.base import AXE_SCRIPT
+
+    _formulary()
+    doctor = DoctorFactory(user__username="mensah", user__password=PASSWORD)
+    patient = PatientFactory()
+    AllergyFactory(patient=patient, substance="Penicillin V", severity="severe", reaction="rash")
+    record = MedicalRecordFactory(author=doctor.user, patient=patient)
+    context = page.context.browser.new_context(
+        bypass_csp=True, base_url=live_server.url, viewport={"width": 1280, "height": 900}
+    )
+    try:
+        checked = context.new_page()
+        checked.set_default_timeout(10_000)
+        sign_in(checked, "mensah", PASSWORD)
+        checked.goto(f"/clinical/records/{record.pk}/edit/")
+        checked.get_by_role("button", name="Add medication").click()
+        checked.get_by_role("combobox", name="Drug (row 3)").fill("Amoxicillin")
+        checked.get_by_role("combobox", name="Drug (row 1)").focus()
+        expect(checked.locator(".row-allergy-warning")).to_contain_text("Allergy warning (row 3).")
+        checked.get_by_role("combobox", name="Drug (row 1)").press_sequentially("am", delay=30)
+        expect(checked.get_by_role("option", name="Amoxicillin")).to_be_visible()
+        checked.keyboard.press("ArrowDown")
+        expect(checked.get_by_role("combobox", name="Drug (row 1)")).to_have_attribute(
+            "aria-activedescendant", re.compile(".+")
+        )
+        checked.evaluate(AXE_SCRIPT)
+        results = checked.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    finally:
+        context.close()
+    serious = [(v["id"], v["help"]) for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == []
