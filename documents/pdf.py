@@ -39,6 +39,12 @@ def _characters(path):
     return frozenset(TTFont(path, lazy=True).getBestCmap())
 
 
+@functools.cache
+def _main_characters():
+    """What both DejaVu cuts (regular and bold) print."""
+    return _characters(REGULAR) & _characters(BOLD)
+
+
 def _printable_char(char, main, cjk):
     if char == "\n":
         return char
@@ -56,8 +62,7 @@ def _printable_char(char, main, cjk):
 
 def printable(text, *, needs_cjk=None):
     """`text` as the shipped fonts can print it (see the module docstring)."""
-    main = _characters(REGULAR) & _characters(BOLD)
-    cjk = _characters(CJK)
+    main, cjk = _main_characters(), _characters(CJK)
     text = unicodedata.normalize("NFC", str(text or ""))
     out = "".join(_printable_char(char, main, cjk) for char in text)
     if needs_cjk is not None and any(ord(char) in cjk and ord(char) not in main for char in out):
