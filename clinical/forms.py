@@ -46,9 +46,11 @@ def temperature_suggestion(value: Decimal) -> str:
 
 def parse_temperature(text):
     """(value in °C to one decimal, None) or (None, message for the field). Never raises."""
-    text = str(text or "").strip().replace(",", ".").replace("°", "").rstrip("cC").strip()
-    if not text:
+    if not str(text or "").strip():
         return None, None
+    text = str(text).strip().replace(",", ".").replace("°", "").rstrip("cC").strip()
+    if not text:
+        return None, TEMPERATURE_NOT_A_NUMBER  # "°C" alone
     if len(text) > 40:
         return None, TEMPERATURE_NOT_A_NUMBER
     try:

@@ -35,6 +35,7 @@ IMPLAUSIBLE = st.one_of(
         ("1e5", TEMPERATURE_RANGE),
         ("NaN", "Enter the temperature in °C as a number, such as 37.2."),
         ("thirty-seven", "Enter the temperature in °C as a number, such as 37.2."),
+        ("°", "Enter the temperature in °C as a number, such as 37.2."),
     ],
 )
 def test_an_implausible_reading_gets_the_likely_one(typed, message):
