@@ -1,6 +1,7 @@
 """The chart's summary: which medications are current (signed records only, durations, superseding),
 the vital signs' last readings with their trend, and the dates they show in the clinic's time zone."""
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -286,6 +287,8 @@ def test_the_local_date_of_a_record_is_what_the_summary_and_the_page_show(doctor
     shown = f"{local_day.day} {local_day:%b %Y}"
     assert f'since <a href="{record.get_absolute_url()}">{shown}</a>' in body
     assert f'<time datetime="{local_day:%Y-%m-%d}">{shown}</time>' in body
+    # And on the timeline, the record sits on that day too.
+    assert re.search(rf'">{shown}</time>\s+<span class="kind">Record</span>', body)
 
 
 # --- the page -------------------------------------------------------------------------------------
