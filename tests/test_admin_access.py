@@ -16,7 +16,7 @@ opened with GET (the confirmation page); nothing here posts a delete.
 
 import re
 from collections import namedtuple
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -484,6 +484,14 @@ def test_a_patients_admin_page_shows_no_clinical_history(persona, request):
     assert "Type 2 diabetes" not in page
 
 
+# The user admin form sends last_login and date_joined back as London wall times, and one in the hour that
+# happens twice when the clocks go back is refused as ambiguous (a production bug, shown on its own in
+# tests/test_admin_clock_changes.py): the two findings below would then pass for the wrong reason and their
+# control would fail. They run at an ordinary moment (the marker starts the clock before the fixtures).
+AN_ORDINARY_MOMENT = pytest.mark.time_machine(datetime(2026, 6, 15, 10, 0, tzinfo=UTC))
+
+
+@AN_ORDINARY_MOMENT
 @pytest.mark.django_db
 def test_an_administrator_cannot_make_themselves_a_superuser_in_the_admin(administrator):
     me = administrator.user
@@ -499,6 +507,7 @@ def test_an_administrator_cannot_make_themselves_a_superuser_in_the_admin(admini
     assert administrator.get(reverse("clinical:chart", args=[patient.pk])).status_code == 403
 
 
+@AN_ORDINARY_MOMENT
 @pytest.mark.django_db
 def test_an_administrator_cannot_grant_permissions_outside_the_roles_in_the_admin(administrator):
     me = administrator.user
@@ -517,6 +526,7 @@ def test_an_administrator_cannot_grant_permissions_outside_the_roles_in_the_admi
     assert administrator.get(reverse("clinical:record", args=[record.pk])).status_code == 403
 
 
+@AN_ORDINARY_MOMENT
 @pytest.mark.django_db
 def test_the_user_admin_form_round_trips_unchanged(administrator):
     # The control for the two findings above: posting the form as it stands saves and changes nothing
