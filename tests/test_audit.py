@@ -1,9 +1,10 @@
 """The audit trail: an entry for each kind of access and change, written in the same transaction,
 append-only through every path on both databases, and a chain that finds tampering."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, connection, transaction
@@ -90,9 +91,28 @@ def test_archive_and_restore_of_a_patient(reception):
     assert actions_on(patient)[-2:] == ["archive", "restore"]
 
 
-def test_appointment_status_changes_and_reschedules():
-    now = timezone.localtime()
-    appointment = AppointmentFactory(start=now - timedelta(minutes=5), end=now + timedelta(minutes=15))
+# At frozen moments: a visit that began five minutes ago is yesterday's just after midnight, and a patient
+# is checked in only on the appointment's day (the test once failed when it ran at 00:03).
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 6, 0, 3, tzinfo=UTC),  # just after midnight in London
+        datetime(2026, 12, 31, 23, 55, tzinfo=UTC),  # New Year's Eve
+        datetime(2027, 3, 28, 1, 30, tzinfo=UTC),  # 02:30 BST, the clocks just went forward
+        datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # 01:30 GMT, the second 01:30 that night
+        datetime(2027, 6, 30, 23, 3, tzinfo=UTC),  # 00:03 BST: still 30 June in UTC
+        datetime(2028, 2, 29, 12, 0, tzinfo=UTC),
+    ],
+    ids=lambda m: m.isoformat(),
+)
+def test_appointment_status_changes_and_reschedules(moment):
+    with time_machine.travel(moment, tick=False):
+        check_in_and_reschedule()
+
+
+def check_in_and_reschedule():
+    now = timezone.now()  # UTC: local wall-clock arithmetic loses the fold in the repeated hour
+    appointment = AppointmentFactory(start=now, end=now + timedelta(minutes=20))
     appointment.refresh_from_db()
     clinic_user = UserFactory()
     scheduling_services.check_in(appointment=appointment, by=clinic_user)
