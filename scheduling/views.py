@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -282,9 +282,29 @@ class StartVisitView(_AppointmentStepView):
         services.start_visit(appointment=appointment, by=by)
 
 
+# What should make a doctor stop before completing a visit (clinical: no record, an empty or unsigned
+# draft): each provider returns a list of {"text", "url", "label"} from appointment=, user=.
+BEFORE_COMPLETING = Slot("concerns before completing a visit: a list from appointment=, user=")
+
+
 class CompleteVisitView(_AppointmentStepView):
+    """Complete the visit; when its notes are missing, empty or unsigned, ask first (a page that says
+    what is left, with the way to it and "Complete anyway")."""
+
     permission_required = "scheduling.start_visit_appointment"
     done = "visit completed"
+
+    def post(self, request, pk):
+        if request.POST.get("anyway") != "1" and Status.COMPLETED in allowed_next(self.appointment):
+            concerns = [
+                c for found in BEFORE_COMPLETING.collect(appointment=self.appointment, user=request.user) for c in found
+            ]
+            if concerns:
+                # Shown, not saved: the form's token goes back and the page carries a fresh one.
+                back = _safe_next(request, self.appointment.get_absolute_url())
+                context = {"appointment": self.appointment, "concerns": concerns, "back": back}
+                return render(request, "scheduling/complete_confirm.html", context)
+        return super().post(request, pk)
 
     def act(self, appointment, by):
         services.complete_visit(appointment=appointment, by=by)

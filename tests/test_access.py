@@ -362,6 +362,9 @@ BROWSER_CALLS = {
     "session:draft_discard": {"path": "/clinical/records/1/edit/"},
 }
 
+# Actions that ask first (completing a visit without signed notes), answered "do it anyway".
+ANSWERED = {"scheduling:complete": {"anyway": "1"}}
+
 
 def method_for(name):
     """POST for action views that accept nothing else (archive, check in, sign out), GET otherwise."""
@@ -419,7 +422,8 @@ def test_access(name, principal, client_for):
     client = client_as(principal, client_for)
     url = reverse(name, kwargs=url_kwargs(name, getattr(client, "user", None)))
     method = method_for(name)
-    response = getattr(client, method)(url, BROWSER_CALLS.get(name, {}) if principal != ANONYMOUS else {})
+    data = {**BROWSER_CALLS, **ANSWERED}.get(name, {}) if principal != ANONYMOUS else {}
+    response = getattr(client, method)(url, data)
 
     if principal == ANONYMOUS and principal not in ACCESS[name]:
         assert response.status_code == 302

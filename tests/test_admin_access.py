@@ -28,6 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from clinic.tests.adminforms import form_data
+from clinical.models import FormularyDrug
 from clinical.tests.factories import AmendmentFactory, MedicalRecordFactory, ProcedureFactory, TreatmentPlanFactory
 from finance.models import ClosedMonth
 from finance.tests.factories import (
@@ -93,6 +94,9 @@ ADMIN_RIGHTS = {
     "clinical.amendment": {},
     "clinical.treatmentplan": {},
     "clinical.procedure": {},
+    # The formulary (drug names the record form suggests): extended and retired, never deleted. No
+    # admin-site role holds its permissions yet (staff/roles.py); a superuser edits it.
+    "clinical.formularydrug": {},
     # Finance: entries are added and changed (until locked) and reversed, never deleted.
     "finance.expense": books(VIEW, ADD, CHANGE),
     "finance.otherincome": books(VIEW, ADD, CHANGE),
@@ -244,6 +248,7 @@ OBJECTS = {
     "clinical.amendment": AmendmentFactory,
     "clinical.treatmentplan": TreatmentPlanFactory,
     "clinical.procedure": ProcedureFactory,
+    "clinical.formularydrug": lambda: FormularyDrug.objects.get_or_create(name_key="zz", defaults={"name": "Zz"})[0],
     "finance.expense": ExpenseFactory,
     "finance.otherincome": OtherIncomeFactory,
     "finance.payment": PaymentFactory,

@@ -7,6 +7,7 @@ plan) much bigger, measures again and compares. A warm-up request first, so one-
 
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
@@ -180,8 +181,15 @@ def test_chart(persona, plan_status, request):
         file_paperwork(patient, count=20, first_day=3)
 
     assert_does_not_grow(client, url, add_more, data)
-    # The long history is really on the page, documents and photos too (the archived ones are not).
-    timeline = client.get(url, data).context["timeline"]
+    # The long history is really on the chart, page by page (25 entries a page), documents and
+    # photos too (the archived ones are not).
+    timeline, params = [], data
+    while True:
+        response = client.get(url, params)
+        timeline += response.context["timeline"]
+        if "older" not in response.context["pages"]:
+            break
+        params = {k: v[0] for k, v in parse_qs(urlsplit(response.context["pages"]["older"]).query).items()}
     kinds = {entry.kind for entry in timeline}
     assert kinds == {"visit", "record", "plan", "procedure", "document", "image"}
     assert len([e for e in timeline if e.kind == "record"]) == 30

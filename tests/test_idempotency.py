@@ -195,10 +195,10 @@ def _cancel(client_for):
     return Form(client_for(RECEPTIONIST), url, lambda: {"reason": "Patient phoned"})
 
 
-def _step(name, role, **appointment):
+def _step(name, role, data=dict, **appointment):
     def build(client_for):
         pk = AppointmentFactory(**{key: value() if callable(value) else value for key, value in appointment.items()}).pk
-        return Form(client_for(role), reverse(name, args=[pk]), dict)
+        return Form(client_for(role), reverse(name, args=[pk]), data)
 
     return build
 
@@ -327,6 +327,22 @@ def _upload(client_for):
     return Form(client_for(DOCTOR), url, lambda: {**data, "document_date": day, "file": pdf_upload(text="FBC")})
 
 
+def _file_printout(client_for):
+    from documents.tests.printing import signed_record
+
+    url = reverse("documents:record_printout", kwargs={"pk": signed_record().pk, "kind": "prescription"})
+    return Form(client_for(DOCTOR), url, dict)
+
+
+def _file_sick_note(client_for):
+    from documents.tests.printing import signed_record
+
+    url = reverse("documents:record_letter", kwargs={"pk": signed_record().pk, "kind": "sick-note"})
+    day = timezone.localdate()
+    note = {"outcome": "not_fit", "start": str(day), "end": str(day + timedelta(days=6)), "condition": "Flu"}
+    return Form(client_for(DOCTOR), url, lambda: note)
+
+
 def _image_upload(client_for):
     url = reverse("documents:image_upload", args=[PatientFactory().pk])
     day = str(timezone.localdate() - timedelta(days=1))
@@ -382,7 +398,11 @@ WRITES = {
     "scheduling:no_show": _step("scheduling:no_show", RECEPTIONIST, start=_two_hours_ago),
     "scheduling:start": _step("scheduling:start", DOCTOR, start=_today_at_ten, status=Appointment.Status.CHECKED_IN),
     "scheduling:complete": _step(
-        "scheduling:complete", DOCTOR, start=_today_at_ten, status=Appointment.Status.IN_PROGRESS
+        "scheduling:complete",
+        DOCTOR,
+        data=lambda: {"anyway": "1"},
+        start=_today_at_ten,
+        status=Appointment.Status.IN_PROGRESS,
     ),
     "staff:create": _staff_create,
     "staff:edit": _staff_edit,
@@ -410,6 +430,8 @@ WRITES = {
     "documents:image_archive": _archive("documents:image_archive", make_image),
     "documents:restore": _restore("documents:restore", make_document, _archive_document),
     "documents:image_restore": _restore("documents:image_restore", make_image, _archive_image),
+    "documents:record_printout": _file_printout,
+    "documents:record_letter": _file_sick_note,
 }
 
 SNAPSHOT_APPS = ("patients", "scheduling", "staff", "clinical", "finance", "documents")

@@ -1,11 +1,13 @@
 """What the clinical page tests share: the visit and record builders, the forms as a browser posts
 them, and the table of clinical pages with the data each one shows."""
 
+import io
 import uuid
 from html import unescape
 
 from django.urls import reverse
 from django.utils import timezone
+from pypdf import PdfReader
 
 from clinical import services
 from clinical.models import Amendment, MedicalRecord, Medication, Procedure, TreatmentPlan
@@ -33,6 +35,12 @@ HUGE = 99999999999999999999999  # beyond any database integer
 
 
 def text(response):
+    """The page's text; a PDF's (the prescription) read with pypdf."""
+    if response.get("Content-Type") == "application/pdf":
+        if not hasattr(response, "pdf_text"):  # a file response can be read once
+            data = b"".join(response.streaming_content)
+            response.pdf_text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+        return response.pdf_text
     return unescape(response.content.decode())
 
 

@@ -254,7 +254,14 @@ def test_doctor_starts_and_completes_a_visit(doctor_client):
     assert appointment.status == Status.IN_PROGRESS
     assert appointment.started_at is not None
 
-    doctor_client.post(reverse("scheduling:complete", args=[appointment.pk]))
+    # No notes written: completing asks first, and changes nothing until answered.
+    asked = doctor_client.post(reverse("scheduling:complete", args=[appointment.pk]))
+    assert asked.status_code == 200
+    assert "Complete this visit?" in asked.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == Status.IN_PROGRESS
+
+    doctor_client.post(reverse("scheduling:complete", args=[appointment.pk]), {"anyway": "1"})
     appointment.refresh_from_db()
     assert appointment.status == Status.COMPLETED
     assert appointment.completed_at is not None

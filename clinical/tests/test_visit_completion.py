@@ -1,0 +1,93 @@
+"""Completing a visit whose notes are missing, empty or unsigned asks first; a visit's page shows the
+vital signs recorded on it (clinical's part of the appointment page, through scheduling's slots)."""
+
+import pytest
+from django.urls import reverse
+
+from clinical.tests.factories import MedicalRecordFactory
+from clinical.tests.pages import Status, signed_record, visit
+
+# A fixed clinic day (a Monday at noon): the visit at 10:00 is under way whatever the real clock says.
+pytestmark = [pytest.mark.django_db, pytest.mark.time_machine("2026-06-15 11:00:00+00:00")]
+
+
+def complete(client, appointment, **data):
+    return client.post(reverse("scheduling:complete", args=[appointment.pk]), data)
+
+
+def test_completing_a_visit_without_notes_asks_and_offers_to_write_them(doctor, doctor_client):
+    appointment = visit(doctor, status=Status.IN_PROGRESS)
+
+    asked = complete(doctor_client, appointment, next=reverse("clinical:my_day"))
+
+    page = asked.content.decode()
+    assert asked.status_code == 200 and "Complete this visit?" in page
+    assert "No notes have been written for this visit." in page
+    assert reverse("clinical:visit_record", args=[appointment.pk]) in page
+    appointment.refresh_from_db()
+    assert appointment.status == Status.IN_PROGRESS
+
+
+def test_an_unsigned_draft_asks_with_the_way_to_sign_it(doctor, doctor_client):
+    appointment = visit(doctor, status=Status.IN_PROGRESS)
+    record = MedicalRecordFactory(author=doctor.user, patient=appointment.patient, appointment=appointment)
+
+    page = complete(doctor_client, appointment).content.decode()
+
+    assert "The record of this visit is a draft that has not been signed." in page
+    assert reverse("clinical:record_edit", args=[record.pk]) in page and "Review and sign" in page
+
+
+def test_an_empty_draft_is_called_empty(doctor, doctor_client):
+    appointment = visit(doctor, status=Status.IN_PROGRESS)
+    MedicalRecordFactory(
+        author=doctor.user,
+        patient=appointment.patient,
+        appointment=appointment,
+        chief_complaint="",
+        history="",
+        examination="",
+        diagnosis="",
+        plan="",
+        notes="",
+    )
+
+    assert "The record of this visit is empty" in complete(doctor_client, appointment).content.decode()
+
+
+def test_complete_anyway_completes_and_goes_back_only_within_the_site(doctor, doctor_client):
+    appointment = visit(doctor, status=Status.IN_PROGRESS)
+
+    done = complete(doctor_client, appointment, anyway="1", next="https://evil.example/")
+
+    assert done.status_code == 302 and done["Location"] == appointment.get_absolute_url()
+    appointment.refresh_from_db()
+    assert appointment.status == Status.COMPLETED
+
+
+def test_signed_notes_complete_without_a_question(doctor, doctor_client):
+    appointment = visit(doctor, status=Status.IN_PROGRESS)
+    signed_record(doctor.user, appointment.patient, appointment=appointment)
+
+    assert complete(doctor_client, appointment).status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == Status.COMPLETED
+
+
+def test_the_visit_page_shows_its_vital_signs_to_clinical_staff_only(doctor, doctor_client, nurse, reception):
+    appointment = visit(doctor, status=Status.CHECKED_IN)
+    MedicalRecordFactory(
+        author=doctor.user,
+        patient=appointment.patient,
+        appointment=appointment,
+        bp_systolic=128,
+        bp_diastolic=82,
+        pulse=71,
+        temperature="37.9",
+    )
+    url = appointment.get_absolute_url()
+
+    for client in (doctor_client, nurse):
+        page = client.get(url).content.decode()
+        assert "Vital signs" in page and "128/82 mmHg" in page and "37.9 °C" in page and "71/min" in page
+    assert "128/82" not in reception.get(url).content.decode()
