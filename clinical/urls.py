@@ -6,6 +6,7 @@ app_name = "clinical"
 
 urlpatterns = [
     path("my-day/", views.MyDayView.as_view(), name="my_day"),
+    path("unsigned-notes/", views.UnsignedNotesView.as_view(), name="unsigned_notes"),
     path("patients/<int:pk>/", views.ChartView.as_view(), name="chart"),
     path("patients/<int:patient_pk>/records/new/", views.NewRecordView.as_view(), name="record_create"),
     path("patients/<int:patient_pk>/plans/new/", views.PlanCreateView.as_view(), name="plan_create"),

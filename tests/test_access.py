@@ -123,6 +123,7 @@ ACCESS = {
     # clinical: nurses read the chart and record vital signs; only doctors chart, sign, amend and plan.
     # Receptionists, managers and administrators see none of it.
     "clinical:my_day": DOCTORS,
+    "clinical:unsigned_notes": DOCTORS,
     "clinical:chart": CLINICAL,
     "clinical:record_create": DOCTORS,
     "clinical:plan_create": DOCTORS,

@@ -127,6 +127,7 @@ SECRETS = ["Zebra fever", "Quinoxaline", "Unicorn therapy", "Narwhal scan", "Lat
 # URL name -> (arguments from the world, method, what a doctor sends when it is a POST).
 PAGES = {
     "clinical:my_day": (lambda w: {}, "get", None),
+    "clinical:unsigned_notes": (lambda w: {}, "get", None),
     "clinical:chart": (lambda w: {"pk": w.patient.pk}, "get", None),
     "clinical:record_create": (lambda w: {"patient_pk": w.patient.pk}, "post", lambda w: {}),
     "clinical:plan_create": (lambda w: {"patient_pk": w.patient.pk}, "get", None),
@@ -156,6 +157,7 @@ NURSE_PAGES = {"clinical:chart", "clinical:record", "clinical:prescription", "cl
 # The clinical text each page a clinician opens must show (so the 403 checks below are not vacuous).
 SHOWS = {
     "clinical:my_day": ["Latexium", "Ottilie Quillfeather"],
+    "clinical:unsigned_notes": ["Zebra fever, relapse", "Ottilie Quillfeather"],
     "clinical:chart": ["Latexium", "Chronic wobble", "Zebra fever", "Unicorn therapy", "Narwhal scan"],
     "clinical:record": ["Zebra fever", "Quinoxaline", "Zebra fever confirmed by the laboratory"],
     "clinical:record_edit": ["Zebra fever, relapse"],

@@ -13,6 +13,7 @@ from .charting import (
     RecordEditView,
     SignRecordView,
     StartVisitView,
+    UnsignedNotesView,
     VitalsView,
 )
 from .lookups import AllergyCheckView, DrugLookupView, Icd10LookupView
@@ -46,5 +47,6 @@ __all__ = [
     "RecordEditView",
     "SignRecordView",
     "StartVisitView",
+    "UnsignedNotesView",
     "VitalsView",
 ]

@@ -1,12 +1,14 @@
 """A doctor's day, the chart, visits and their records (start, chart, vital signs, sign, amend)."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
-from django.views.generic import DetailView, FormView, TemplateView, UpdateView, View
+from django.views.generic import DetailView, FormView, ListView, TemplateView, UpdateView, View
 
 from clinic.audit import RecordsAccess
 from clinic.forms import add_service_errors
@@ -14,6 +16,7 @@ from clinic.idempotency import OncePerSubmission
 from clinic.lifecycle import allowed_next
 from clinic.permissions import Permitted
 from patients.models import Patient
+from scheduling.forms import DayForm
 from scheduling.models import Appointment
 
 from .. import services
@@ -27,6 +30,7 @@ from ..forms import (
 from ..models import MedicalRecord
 from ..queries import my_day
 from ..slots import RECORD_PAGE
+from ..worklist import unsigned_notes
 
 RECORDS = MedicalRecord.objects.select_related("patient", "author", "signed_by", "appointment__doctor__user")
 Visit = Appointment.Status
@@ -60,12 +64,34 @@ class MyDayView(Permitted, RecordsAccess, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         doctor = getattr(user, "doctor", None)
-        today = timezone.localdate()
-        appointments = my_day(doctor, today) if doctor else []
+        day = DayForm(self.request.GET or None).day()  # ?date=; a bad one is today
+        appointments = my_day(doctor, day) if doctor else []
         for appointment in appointments:
             appointment.actions = visit_actions(appointment, user)
             appointment.waiting = appointment.status in Appointment.RESCHEDULABLE
-        return super().get_context_data(doctor=doctor, today=today, appointments=appointments, **kwargs)
+        return super().get_context_data(
+            doctor=doctor,
+            today=day,
+            is_today=day == timezone.localdate(),
+            previous=day - timedelta(days=1),
+            following=day + timedelta(days=1),
+            appointments=appointments,
+            unsigned=unsigned_notes(user).count(),
+            **kwargs,
+        )
+
+
+class UnsignedNotesView(Permitted, RecordsAccess, ListView):
+    """The doctor's own drafts not yet signed, oldest first: a list to work through."""
+
+    audit_summary = "unsigned notes"
+    permission_required = "clinical.add_medicalrecord"
+    template_name = "clinical/unsigned_notes.html"
+    context_object_name = "records"
+    paginate_by = 25
+
+    def get_queryset(self):
+        return unsigned_notes(self.request.user)
 
 
 class _VisitActionView(OncePerSubmission, Permitted, View):
