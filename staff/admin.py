@@ -58,7 +58,9 @@ class UserAdmin(HostileInputAdmin, NoDeleteAdmin, DjangoUserAdmin):
         return partial(SetPasswordForSomeoneForm, by=current_request().user)
 
     def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
+        # Sign-in and joining dates are facts, not settings: editable wall times could also not be
+        # saved back when they fall in the repeated hour of the autumn clock change.
+        fields = [*super().get_readonly_fields(request, obj), "last_login", "date_joined"]
         if not request.user.is_superuser:
             fields += self.SUPERUSER_ONLY
         if obj is not None and obj.pk == request.user.pk:

@@ -48,12 +48,6 @@ def test_an_account_that_joined_at_an_ordinary_moment_is_saved(administrator, jo
     assert sorted(User.objects.get(pk=colleague.pk).role_names) == [NURSE, RECEPTIONIST]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="production bug (staff/admin.py UserAdmin): last_login/date_joined are editable wall times; one "
-    "in the repeated hour of the October clock change is refused as ambiguous, so the account cannot be "
-    "saved in the admin. Making them read-only there fixes it.",
-)
 @pytest.mark.parametrize("joined", REPEATED_HOUR, ids=lambda m: m.isoformat())
 def test_an_account_that_joined_in_the_repeated_hour_is_saved(administrator, joined):
     colleague, response = change_roles_in_the_admin(administrator, joined)
