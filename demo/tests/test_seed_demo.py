@@ -51,6 +51,9 @@ def assert_demo_complete_and_consistent(today, now):
     assert week.filter(start__date=today).exists()  # the weekend clinic: every day has a schedule
     assert Appointment.objects.filter(start__date__lt=today - timedelta(days=8), status=S.COMPLETED).count() > 30
     assert overlaps("doctor_id") == [] and overlaps("patient_id") == []
+    # Both allergy states a clinician meets: asked ("No known allergies" when none) and not yet asked.
+    asked = Patient.objects.filter(allergies_checked_at__isnull=False)
+    assert asked.filter(allergies__isnull=True).exists() and Patient.objects.filter(allergies_checked_at=None).exists()
     for moment in ("confirmed_at", "checked_in_at", "started_at", "completed_at", "cancelled_at", "no_show_at"):
         assert not Appointment.objects.filter(**{f"{moment}__gt": now}).exists(), f"{moment} after now"
 

@@ -268,6 +268,10 @@ class Command(BaseCommand):
         if rnd.random() < 0.35:
             substance, reaction, severity = rnd.choice(ALLERGIES)
             Allergy.objects.create(patient=patient, substance=substance, reaction=reaction, severity=severity)
+        # Most were asked about allergies at registration ("No known allergies" when none); some were
+        # not yet, so the demo shows "Allergies not yet recorded" and its button too.
+        if rnd.random() < 0.8:
+            Patient.objects.filter(pk=patient.pk).update(allergies_checked_at=timezone.now())
         for name, code in rnd.sample(CONDITIONS, rnd.choice([0, 0, 1, 1, 2])):
             onset = patient.date_of_birth + timedelta(days=rnd.randrange(365 * 5, max(365 * 6, patient.age * 365)))
             Condition.objects.create(
