@@ -294,16 +294,27 @@ class CompleteVisitView(_AppointmentStepView):
     permission_required = "scheduling.start_visit_appointment"
     done = "visit completed"
 
+    http_method_names = ["get", "post"]
+
+    def concerns(self):
+        found = BEFORE_COMPLETING.collect(appointment=self.appointment, user=self.request.user)
+        return [concern for provider in found for concern in provider]
+
+    def ask(self, concerns):
+        # Shown, not saved: a POST's token goes back and the page carries a fresh one.
+        back = _safe_next(self.request, self.appointment.get_absolute_url())
+        context = {"appointment": self.appointment, "concerns": concerns, "back": back}
+        return render(self.request, "scheduling/complete_confirm.html", context)
+
+    def get(self, request, pk):
+        """The question on its own page (a link, or reloading it): nothing changes."""
+        return self.ask(self.concerns())
+
     def post(self, request, pk):
         if request.POST.get("anyway") != "1" and Status.COMPLETED in allowed_next(self.appointment):
-            concerns = [
-                c for found in BEFORE_COMPLETING.collect(appointment=self.appointment, user=request.user) for c in found
-            ]
+            concerns = self.concerns()
             if concerns:
-                # Shown, not saved: the form's token goes back and the page carries a fresh one.
-                back = _safe_next(request, self.appointment.get_absolute_url())
-                context = {"appointment": self.appointment, "concerns": concerns, "back": back}
-                return render(request, "scheduling/complete_confirm.html", context)
+                return self.ask(concerns)
         return super().post(request, pk)
 
     def act(self, appointment, by):
