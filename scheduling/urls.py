@@ -1,17 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import booking_views, views
 
 app_name = "scheduling"
 
 
 urlpatterns = [
-    path("book/", views.BookAppointmentView.as_view(), name="book"),
+    path("book/", booking_views.BookAppointmentView.as_view(), name="book"),
     path("day/", views.DayCalendarView.as_view(), name="day"),
     path("week/<int:doctor_pk>/", views.WeekCalendarView.as_view(), name="week"),
-    path("slots/", views.FreeSlotsView.as_view(), name="slots"),
+    path("slots/", booking_views.FreeSlotsView.as_view(), name="slots"),
     path("<int:pk>/", views.AppointmentDetailView.as_view(), name="detail"),
-    path("<int:pk>/reschedule/", views.RescheduleView.as_view(), name="reschedule"),
+    path("<int:pk>/reschedule/", booking_views.RescheduleView.as_view(), name="reschedule"),
     path("<int:pk>/cancel/", views.CancelView.as_view(), name="cancel"),
     path("<int:pk>/confirm/", views.ConfirmView.as_view(), name="confirm"),
     path("<int:pk>/check-in/", views.CheckInView.as_view(), name="check_in"),
