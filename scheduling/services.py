@@ -1,7 +1,7 @@
 """Booking and the appointment's lifecycle. Views, the admin, commands and tests all go through these:
 each action is one function with keyword arguments, run in one transaction."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -89,6 +89,33 @@ def update_appointment_details(*, appointment, reason, by) -> Appointment:
     appointment.clean_fields(exclude=[f.name for f in Appointment._meta.fields if f.name != "reason"])
     appointment.save(update_fields=["reason", "updated_at"])
     return appointment
+
+
+# A booking just made can be taken back (the wrong patient, time or doctor) by whoever made it, for this long.
+UNDO_BOOKING_WITHIN = timedelta(minutes=10)
+BOOKING_UNDONE = "Booking undone right after it was made"
+
+
+def can_undo_booking(appointment, user) -> bool:
+    return (
+        appointment.booked_by_id == user.pk
+        and appointment.status == Appointment.Status.SCHEDULED
+        and timezone.now() - appointment.booked_at <= UNDO_BOOKING_WITHIN
+    )
+
+
+@transaction.atomic
+def undo_booking(*, appointment, by) -> Appointment:
+    """Take back a booking just made: its time is free again at once. The appointment is cancelled
+    with a reason saying so (not deleted), so the audit trail keeps both steps."""
+    appointment = lock_rows(Appointment.objects).get(pk=appointment.pk)
+    if not can_undo_booking(appointment, by):
+        raise ValidationError(
+            f"Only a booking you made in the last {UNDO_BOOKING_WITHIN.seconds // 60} minutes, and that nothing else "
+            "has happened to, can be undone. "
+            "Cancel it instead."
+        )
+    return cancel_appointment(appointment=appointment, reason=BOOKING_UNDONE, by=by)
 
 
 # --- the lifecycle: each step under a row lock (clinic/lifecycle.py), refused when the table says no ---
