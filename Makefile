@@ -27,8 +27,14 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(BIN)/python .env
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.deps
 
+# html-validate (npm, pinned in package-lock.json) for tests/test_html_valid.py, where node is installed;
+# without npm the test skips (and fails under CI, which must have it).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund && touch $@; \
+	else echo "npm not found: the HTML validity test (html-validate) will be skipped"; fi
+
 venv: $(VENV)/.deps
-dev-deps: $(VENV)/.dev-deps
+dev-deps: $(VENV)/.dev-deps node_modules/.installed
 
 migrate: $(VENV)/.deps
 	$(BIN)/python manage.py migrate --noinput
