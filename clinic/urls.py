@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from clinic.favicon import favicon
+
 urlpatterns = [
     path("", include("scheduling.home_urls")),
     path("accounts/", include("staff.account_urls")),
@@ -15,6 +17,7 @@ urlpatterns = [
     path("audit/", include("clinic.audit_urls")),
     path("session/", include("clinic.session_urls")),
     path("admin/", admin.site.urls),
+    path("favicon.ico", favicon, name="favicon"),
 ]
 
 handler403 = "clinic.views.permission_denied"
