@@ -64,6 +64,7 @@ LANDING = {
 ACCESS = {
     "home": EVERY_ROLE,
     "login": PUBLIC,
+    "favicon": PUBLIC,  # browsers ask for /favicon.ico on every site, signed in or not
     "logout": ANY_SIGNED_IN,
     "password_change": ANY_SIGNED_IN,
     "password_change_done": ANY_SIGNED_IN,
