@@ -256,14 +256,52 @@ BOARD_LANES = [
 ]
 
 
+# An expected patient is late once the appointment's start has passed by more than this (a patient a few
+# minutes behind is not flagged).
+LATE_AFTER = timedelta(minutes=10)
+EXPECTED = {Appointment.Status.SCHEDULED, Appointment.Status.CONFIRMED}
+
+
+def minutes_late(appointment, now) -> int | None:
+    """How many minutes an expected patient is late, or None while they are not (yet) late.
+
+    Counted in real minutes between two instants, so a day the clocks change says how long the patient has
+    really kept the doctor waiting, not the difference of the wall-clock times."""
+    if appointment.status not in EXPECTED:
+        return None
+    waited = now - appointment.start
+    if waited <= LATE_AFTER:
+        return None
+    return int(waited.total_seconds() // 60)
+
+
+def late_label(minutes: int) -> str:
+    """'Late 25 min', 'Late 1 h 05 min': words, so the flag does not rest on colour alone."""
+    hours, rest = divmod(minutes, 60)
+    return f"Late {hours} h {rest:02d} min" if hours else f"Late {minutes} min"
+
+
 @dataclass
 class Lane:
     key: str
     label: str
     appointments: list
 
+    @property
+    def late(self):
+        return [a for a in self.appointments if getattr(a, "late_minutes", None)]
 
-def reception_board(day: date):
-    """Today's appointments in lanes by status: one query, whatever the number of rows."""
-    appointments = list(Appointment.objects.on_day(day).with_people().order_by("start", "pk"))
+
+def reception_board(day: date, *, doctor=None, now=None):
+    """Today's appointments in lanes by status (one doctor's when `doctor` is given): one query, whatever the
+    number of rows. Each appointment carries `late_minutes` and `late_label` (None when not late). The lanes
+    are in time order, so the late patients, whose start passed longest ago, head the expected lane."""
+    now = now or timezone.now()
+    appointments = Appointment.objects.on_day(day).with_people().order_by("start", "pk")
+    if doctor is not None:
+        appointments = appointments.filter(doctor=doctor)
+    appointments = list(appointments)
+    for appointment in appointments:
+        appointment.late_minutes = minutes_late(appointment, now)
+        appointment.late_label = late_label(appointment.late_minutes) if appointment.late_minutes else None
     return [Lane(key, label, [a for a in appointments if a.status in statuses]) for key, label, statuses in BOARD_LANES]

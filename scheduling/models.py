@@ -83,7 +83,8 @@ class Appointment(Audited, models.Model):
         {
             Status.SCHEDULED: {Status.CONFIRMED, Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
             Status.CONFIRMED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
-            Status.CHECKED_IN: {Status.IN_PROGRESS, Status.CANCELLED},
+            # The way back (services.undo_check_in): a patient checked in by mistake, before the visit starts.
+            Status.CHECKED_IN: {Status.IN_PROGRESS, Status.CANCELLED, Status.SCHEDULED, Status.CONFIRMED},
             Status.IN_PROGRESS: {Status.COMPLETED},
             Status.COMPLETED: set(),
             Status.CANCELLED: set(),
@@ -93,6 +94,9 @@ class Appointment(Audited, models.Model):
         verb="be marked",
     )
     TRANSITIONS = lifecycle.table
+    # Moves the table allows only as an undo (services.undo_check_in), never as a step of their own:
+    # "Mark confirmed" is not offered to, and refused for, a checked-in patient.
+    WAYS_BACK = {(Status.CHECKED_IN, Status.SCHEDULED), (Status.CHECKED_IN, Status.CONFIRMED)}
     RESCHEDULABLE = {Status.SCHEDULED, Status.CONFIRMED}
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")

@@ -122,16 +122,53 @@ def undo_booking(*, appointment, by) -> Appointment:
 Status = Appointment.Status
 
 
+def _refuse_a_way_back(appointment, wanted):
+    """The lifecycle lets a checked-in appointment go back to scheduled or confirmed, but only through
+    undo_check_in: as a step of its own it would leave the check-in's time and person behind."""
+    current = lock_rows(Appointment.objects).values_list("status", flat=True).get(pk=appointment.pk)
+    if (current, wanted) in Appointment.WAYS_BACK:
+        raise Appointment.lifecycle.refusal(Appointment, current, wanted)
+
+
 @transaction.atomic
 def confirm_appointment(*, appointment, by) -> Appointment:
+    _refuse_a_way_back(appointment, Status.CONFIRMED)
     return transition(appointment, Status.CONFIRMED, by=by, confirmed_at=timezone.now())
+
+
+# When a step may be taken at all, whatever the status: the services refuse the rest, and the appointment
+# page asks the same functions which buttons to offer (scheduling.views.next_steps).
+def is_check_in_day(appointment, now=None) -> bool:
+    """A patient is checked in on the (clinic-local) day of the appointment, not before nor after."""
+    return appointment.local_start.date() == timezone.localtime(now or timezone.now()).date()
+
+
+def has_started(appointment, now=None) -> bool:
+    """A no-show can be marked only once the appointment's start has passed."""
+    return appointment.start <= (now or timezone.now())
 
 
 @transaction.atomic
 def check_in(*, appointment, by) -> Appointment:
-    if appointment.local_start.date() != timezone.localdate():
+    if not is_check_in_day(appointment):
         raise InvalidTransition("A patient can be checked in only on the day of the appointment.")
     return transition(appointment, Status.CHECKED_IN, by=by, checked_in_at=timezone.now(), checked_in_by=by)
+
+
+@transaction.atomic
+def undo_check_in(*, appointment, by) -> Appointment:
+    """Take back a check-in (the wrong patient, or too early): back to confirmed if it had been confirmed,
+    else scheduled, and the check-in's time and person cleared. Only while the patient is still waiting:
+    once the visit has started it is history. The audit trail keeps both steps."""
+    stored = lock_rows(Appointment.objects).values("status", "confirmed_at").get(pk=appointment.pk)
+    if stored["status"] != Status.CHECKED_IN:
+        label = Status(stored["status"]).label.lower()
+        raise InvalidTransition(
+            f"This appointment is {label}; only a check-in whose visit has not started can be undone.",
+            code="invalid_transition",
+        )
+    back_to = Status.CONFIRMED if stored["confirmed_at"] else Status.SCHEDULED
+    return transition(appointment, back_to, by=by, reread=("confirmed_at",), checked_in_at=None, checked_in_by=None)
 
 
 @transaction.atomic
@@ -146,7 +183,7 @@ def complete_visit(*, appointment, by) -> Appointment:
 
 @transaction.atomic
 def mark_no_show(*, appointment, by) -> Appointment:
-    if appointment.start > timezone.now():
+    if not has_started(appointment):
         raise InvalidTransition("A patient can be marked as a no-show only after the appointment's start.")
     return transition(appointment, Status.NO_SHOW, by=by, no_show_at=timezone.now())
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.CancelView.as_view(), name="cancel"),
     path("<int:pk>/confirm/", views.ConfirmView.as_view(), name="confirm"),
     path("<int:pk>/check-in/", views.CheckInView.as_view(), name="check_in"),
+    path("<int:pk>/undo-check-in/", views.UndoCheckInView.as_view(), name="undo_check_in"),
     path("<int:pk>/no-show/", views.NoShowView.as_view(), name="no_show"),
     path("<int:pk>/start/", views.StartVisitView.as_view(), name="start"),
     path("<int:pk>/complete/", views.CompleteVisitView.as_view(), name="complete"),

@@ -1,9 +1,12 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -40,8 +43,25 @@ def _safe_next(request, default):
     return default
 
 
+# How often Today refreshes itself in the browser (static/js/auto-refresh.js), in seconds; a test may shorten it.
+REFRESH_SECONDS = 45
+
+
+def board_doctors(day):
+    """The doctors Today can be narrowed to: those taking appointments, and anyone with one on `day`."""
+    on_day = Appointment.objects.on_day(day).values("doctor_id")
+    taking = Q(is_active=True, user__is_active=True)
+    return list(Doctor.objects.filter(taking | Q(pk__in=on_day)).select_related("user").distinct())
+
+
+def chosen_doctor(doctors, value):
+    """The doctor `?doctor=` names among `doctors`; None (everyone) for anything else."""
+    return next((doctor for doctor in doctors if str(doctor.pk) == (value or "").strip()), None)
+
+
 class DashboardView(Permitted, RecordsAccess, TemplateView):
-    """Reception's today: who is expected, waiting, in consultation, done, no-show."""
+    """Reception's today: who is expected (the late flagged), waiting, in consultation, done, no-show;
+    everyone's or one doctor's (?doctor=<pk>, kept in the address so a reload or a refresh keeps it)."""
 
     audit_summary = "today's board"
     permission_required = "scheduling.view_appointment"
@@ -49,20 +69,54 @@ class DashboardView(Permitted, RecordsAccess, TemplateView):
 
     def get_context_data(self, **kwargs):
         today = timezone.localdate()
-        return super().get_context_data(today=today, lanes=reception_board(today), **kwargs)
+        doctors = board_doctors(today)
+        doctor = chosen_doctor(doctors, self.request.GET.get("doctor"))
+        lanes = reception_board(today, doctor=doctor)
+        return super().get_context_data(
+            today=today,
+            lanes=lanes,
+            late=lanes[0].late,
+            doctors=doctors,
+            doctor=doctor,
+            here=self.request.get_full_path(),
+            refresh_seconds=getattr(settings, "TODAY_REFRESH_SECONDS", REFRESH_SECONDS),
+            **kwargs,
+        )
 
 
 Status = Appointment.Status
+
+
+def _not_a_way_back(target):
+    return lambda appointment: (appointment.status, target) not in Appointment.WAYS_BACK
+
+
+def _always(appointment):
+    return True
+
+
 # The buttons an appointment page offers for the statuses its lifecycle allows next:
-# (status it leads to, url name, label, permission).
+# (status it leads to, url name, label, permission, whether it may be taken now). The last asks the same
+# functions the services ask, so a page never offers a step the service would refuse (a check-in on
+# another day, a no-show before the start).
 STEPS = [
-    (Status.CHECKED_IN, "scheduling:check_in", "Check in", "scheduling.check_in_appointment"),
-    (Status.CONFIRMED, "scheduling:confirm", "Mark confirmed", "scheduling.change_appointment"),
+    (Status.CHECKED_IN, "scheduling:check_in", "Check in", "scheduling.check_in_appointment", services.is_check_in_day),
+    (
+        Status.CONFIRMED,
+        "scheduling:confirm",
+        "Mark confirmed",
+        "scheduling.change_appointment",
+        _not_a_way_back(Status.CONFIRMED),
+    ),
     # A doctor starts the visit from the chart side: it also opens the visit's record.
-    (Status.IN_PROGRESS, "clinical:visit_start", "Start consultation", "clinical.add_medicalrecord"),
-    (Status.COMPLETED, "scheduling:complete", "Complete visit", "scheduling.start_visit_appointment"),
-    (Status.NO_SHOW, "scheduling:no_show", "Mark no-show", "scheduling.check_in_appointment"),
+    (Status.IN_PROGRESS, "clinical:visit_start", "Start consultation", "clinical.add_medicalrecord", _always),
+    (Status.COMPLETED, "scheduling:complete", "Complete visit", "scheduling.start_visit_appointment", _always),
+    (Status.NO_SHOW, "scheduling:no_show", "Mark no-show", "scheduling.check_in_appointment", services.has_started),
 ]
+
+
+def can_undo_check_in(appointment, user):
+    return appointment.status == Status.CHECKED_IN and user.has_perm("scheduling.check_in_appointment")
 
 
 def next_steps(appointment, user):
@@ -70,11 +124,16 @@ def next_steps(appointment, user):
     allowed = allowed_next(appointment)
     steps = [
         {"url": reverse(name, args=[appointment.pk]), "label": label}
-        for status, name, label, permission in STEPS
-        if status in allowed and user.has_perm(permission)
+        for status, name, label, permission, may in STEPS
+        if status in allowed and user.has_perm(permission) and may(appointment)
     ]
     if appointment.status == Status.IN_PROGRESS and user.has_perm("clinical.add_medicalrecord"):
         steps.insert(0, {"url": reverse("clinical:visit_record", args=[appointment.pk]), "label": "Chart this visit"})
+    if can_undo_check_in(appointment, user):
+        # Last and never the primary button: a correction, not the way forward.
+        steps.append(
+            {"url": reverse("scheduling:undo_check_in", args=[appointment.pk]), "label": "Undo check-in", "undo": True}
+        )
     return steps
 
 
@@ -159,8 +218,11 @@ class _AppointmentStepView(OncePerSubmission, Permitted, View):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"{appointment.patient.full_name}: {self.done}.")
+            messages.success(request, self.success_message(appointment))
         return HttpResponseRedirect(_safe_next(request, appointment.get_absolute_url()))
+
+    def success_message(self, appointment):
+        return f"{appointment.patient.full_name}: {self.done}."
 
 
 class ConfirmView(_AppointmentStepView):
@@ -177,6 +239,29 @@ class CheckInView(_AppointmentStepView):
 
     def act(self, appointment, by):
         services.check_in(appointment=appointment, by=by)
+
+    def success_message(self, appointment):
+        """The message carries its own "Undo" button (a one-time form back to where the check-in was made):
+        a check-in of the wrong patient is put right in one click, where the eye already is."""
+        text = super().success_message(appointment)
+        if not can_undo_check_in(appointment, self.request.user):
+            return text
+        context = {"text": text, "appointment": appointment, "back": _safe_next(self.request, "")}
+        # Rendered now, kept safe by the message storage, shown once on the next page.
+        return render_to_string("scheduling/_undo_check_in.html", context, request=self.request)
+
+
+class UndoCheckInView(_AppointmentStepView):
+    """Take a check-in back (the wrong patient, or too early), while the visit has not started."""
+
+    permission_required = "scheduling.check_in_appointment"
+
+    def act(self, appointment, by):
+        services.undo_check_in(appointment=appointment, by=by)
+
+    def success_message(self, appointment):
+        back = "confirmed" if appointment.status == Status.CONFIRMED else "scheduled"
+        return f"{appointment.patient.full_name}: check-in undone; expected again ({back})."
 
 
 class NoShowView(_AppointmentStepView):
