@@ -16,6 +16,22 @@ class PatientSearchForm(forms.Form):
     archived = forms.BooleanField(label="Show archived records only", required=False)
 
 
+class PatientArchiveForm(forms.Form):
+    """Archiving asks first; the reason is required when archiving cancels appointments (the view says)."""
+
+    reason = forms.CharField(
+        label="Reason for cancelling their appointments",
+        required=False,
+        max_length=255,
+        help_text='Recorded on each cancelled appointment, e.g. "Moved away" or "Deceased".',
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": "Say why: their appointments still to come are cancelled with this reason."},
+    )
+
+    def clean_reason(self):
+        return self.cleaned_data["reason"].strip()
+
+
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient

@@ -8,7 +8,16 @@ last line. Each is one transaction, so an audited change and its entry commit to
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.audit import lock_rows
+from clinic.contributions import Slot
+
 from .models import Allergy, Condition, Patient
+
+# What archiving a patient does in higher apps (scheduling: cancels the appointments still to come),
+# inside the archive's own transaction. Each provider gets patient=, reason=, by= and returns a
+# sentence saying what it did ("" for nothing); a ValidationError (e.g. {"reason": ...}) refuses the
+# archive, and any error undoes everything the providers did before it.
+ARCHIVING = Slot("archiving a patient: providers get patient=, reason=, by=, in the archive's transaction")
 
 
 @transaction.atomic
@@ -25,9 +34,18 @@ def save_patient(*, patient: Patient) -> Patient:
 
 
 @transaction.atomic
-def archive_patient(*, patient: Patient, by) -> Patient:
+def archive_patient(*, patient: Patient, by, reason: str = "") -> list[str]:
+    """Archive the record (never delete it) and let the higher apps act on it first (ARCHIVING):
+    its appointments still to come are cancelled with `reason`, required when there are any. All or
+    nothing: if one cancellation fails, nothing is cancelled and the record is not archived.
+
+    Returns what else archiving did, one sentence each (for the message after it)."""
+    # The patient's row locked first (after the audit chain, as every writer does): a booking for
+    # this patient, which locks the same row, waits and then finds the record archived.
+    lock_rows(Patient.objects.filter(pk=patient.pk)).get()
+    done = ARCHIVING.collect(patient=patient, reason=(reason or "").strip(), by=by)
     patient.archive(by=by)
-    return patient
+    return [sentence for sentence in done if sentence]
 
 
 @transaction.atomic

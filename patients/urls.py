@@ -11,7 +11,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.PatientUpdateView.as_view(), name="edit"),
     path("<int:pk>/archive/", views.PatientArchiveView.as_view(), name="archive"),
     path("<int:pk>/access/", views.PatientAccessView.as_view(), name="access"),
-    path("<int:pk>/restore/", views.PatientArchiveView.as_view(restore=True), name="restore"),
+    path("<int:pk>/restore/", views.PatientRestoreView.as_view(), name="restore"),
     path("<int:pk>/allergies/checked/", views.AllergiesCheckedView.as_view(), name="allergies_checked"),
     path("<int:patient_pk>/allergies/new/", views.AllergyCreateView.as_view(), name="allergy_create"),
     path("<int:patient_pk>/allergies/<int:pk>/", views.AllergyUpdateView.as_view(), name="allergy_edit"),

@@ -1,9 +1,12 @@
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Min
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.generic import CreateView, DetailView, ListView, UpdateView, View
+from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView, View
 
 from clinic.audit import Action, RecordsAccess, record
 from clinic.audit_views import ENTRIES, EntriesView
@@ -13,8 +16,13 @@ from clinic.models import AuditEntry
 from clinic.permissions import Permitted
 
 from . import services
-from .forms import AllergyForm, ConditionForm, PatientCreateForm, PatientForm, PatientSearchForm
+from .forms import AllergyForm, ConditionForm, PatientArchiveForm, PatientCreateForm, PatientForm, PatientSearchForm
 from .models import Allergy, Condition, Patient
+
+# What higher apps add to each row of the patient list (scheduling: the next appointment). Providers get
+# patients= (the page's patients) and user=, and return {column name: {patient id: value}}; each patient
+# of the page then carries `row` = {column name: its value or None}. One call per page, not per row.
+PATIENT_LIST = Slot("the patient list's rows: {column: {patient_id: value}} from patients=, user=")
 
 
 class PatientListView(Permitted, RecordsAccess, ListView):
@@ -42,11 +50,36 @@ class PatientListView(Permitted, RecordsAccess, ListView):
         record(Action.SEARCH, summary=f"patients: {asked}, {found} found", patient_id=None)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(
+        context = super().get_context_data(
             form=self.form,
             searched=bool(self.form.is_bound and self.form.is_valid() and self.form.cleaned_data["q"]),
             **kwargs,
         )
+        patients = context["object_list"] = list(context["object_list"])
+        columns = PATIENT_LIST.context(patients=patients, user=self.request.user)
+        for patient in patients:
+            patient.row = {name: values.get(patient.pk) for name, values in columns.items()}
+        context["columns"] = set(columns)
+        return context
+
+
+def local_next(request, target):
+    """`target` if it is an address on this site given as a path ("/appointments/book/?…"), else "".
+    A full address, even to this host, or one to elsewhere ("//evil.example") is ignored."""
+    target = (target or "").strip()
+    if len(target) > 2000 or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return ""
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return ""
+    return target
+
+
+def with_patient(target, patient_pk):
+    """`target` with patient=<patient_pk> in its query string (replacing any patient=), the rest kept."""
+    parts = urlsplit(target)
+    query = [(key, value) for key, value in parse_qsl(parts.query, keep_blank_values=True) if key != "patient"]
+    query.append(("patient", str(patient_pk)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 class PatientCreateView(OncePerSubmission, Permitted, CreateView):
@@ -54,10 +87,24 @@ class PatientCreateView(OncePerSubmission, Permitted, CreateView):
     form_class = PatientCreateForm
     template_name = "patients/patient_form.html"
 
+    def load(self, **kwargs):
+        # Registering from elsewhere (the booking page): back there afterwards with the patient chosen.
+        # The address comes with the form page (?next=) and goes back with the form (a hidden field).
+        asked = self.request.POST.get("next") if self.request.method == "POST" else self.request.GET.get("next")
+        self.next = local_next(self.request, asked)
+
     def form_valid(self, form):
         self.object = services.register_patient(patient=form.save(commit=False))
         messages.success(self.request, f"Registered {self.object.full_name}, MRN {self.object.mrn}.")
         return HttpResponseRedirect(self.get_success_url())
+
+    def get_success_url(self):
+        if self.next:
+            return with_patient(self.next, self.object.pk)
+        return super().get_success_url()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(next=self.next, **kwargs)
 
 
 class PatientUpdateView(OncePerSubmission, Permitted, RecordsAccess, UpdateView):
@@ -104,24 +151,60 @@ class PatientDetailView(Permitted, RecordsAccess, DetailView):
         return super().get_context_data(**context, **kwargs)
 
 
-class PatientArchiveView(OncePerSubmission, Permitted, View):
-    """Archive (or restore) instead of delete: the record and its history stay."""
+# What higher apps tell on the archive page (scheduling: the appointments archiving will cancel), as
+# template context from patient= and user=. `cancelled_by_archiving_count` > 0 makes a reason required.
+ARCHIVE_PAGE = Slot("the archive confirmation page: context from patient=, user=")
+
+
+class PatientArchiveView(OncePerSubmission, Permitted, RecordsAccess, FormView):
+    """Archive instead of delete: the record and its history stay. Asked first (GET): the page says what
+    else happens (appointments still to come are cancelled, with a reason then required); POST does it."""
+
+    permission_required = "patients.archive_patient"
+    form_class = PatientArchiveForm
+    template_name = "patients/patient_archive.html"
+    audit_summary = "archive confirmation"
+
+    def load(self, *, pk, **kwargs):
+        self.patient = get_object_or_404(Patient, pk=pk, is_archived=False)
+        self.consequences = ARCHIVE_PAGE.context(patient=self.patient, user=self.request.user)
+
+    def audit_object(self):
+        return self.patient
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        form.fields["reason"].required = bool(self.consequences.get("cancelled_by_archiving_count"))
+        return form
+
+    def form_valid(self, form):
+        patient = self.patient
+        try:
+            done = services.archive_patient(patient=patient, by=self.request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as refused:
+            # Refused inside the transaction (an appointment booked since the page was shown, one that
+            # cannot be cancelled): nothing changed; say why next to the reason or above the form.
+            form.add_error(None, refused)
+            return self.form_invalid(form)
+        messages.success(self.request, " ".join([f"{patient.full_name}'s record is archived.", *done]))
+        return HttpResponseRedirect(patient.get_absolute_url())
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(patient=self.patient, **self.consequences, **kwargs)
+
+
+class PatientRestoreView(OncePerSubmission, Permitted, View):
+    """An archived record made active again (its cancelled appointments stay cancelled)."""
 
     permission_required = "patients.archive_patient"
     http_method_names = ["post"]
-    restore = False
 
     def load(self, *, pk, **kwargs):
-        self.patient = get_object_or_404(Patient, pk=pk, is_archived=self.restore)
+        self.patient = get_object_or_404(Patient, pk=pk, is_archived=True)
 
     def post(self, request, pk):
-        patient = self.patient
-        if self.restore:
-            services.restore_patient(patient=patient)
-            messages.success(request, f"{patient.full_name}'s record is active again.")
-        else:
-            services.archive_patient(patient=patient, by=request.user)
-            messages.success(request, f"{patient.full_name}'s record is archived.")
+        patient = services.restore_patient(patient=self.patient)
+        messages.success(request, f"{patient.full_name}'s record is active again.")
         return HttpResponseRedirect(patient.get_absolute_url())
 
 

@@ -201,12 +201,29 @@ def test_an_archived_record_cannot_be_edited_until_restored(reception):
     assert "Edit details" not in reception.get(patient.get_absolute_url()).text
 
 
-def test_archive_is_post_only(reception):
-    patient = PatientFactory()
+def test_archiving_asks_first_and_the_question_changes_nothing(reception):
+    patient = PatientFactory(first_name="Ann", last_name="Archer")
+    archive = reverse("patients:archive", args=[patient.pk])
 
-    assert reception.get(reverse("patients:archive", args=[patient.pk])).status_code == 405
+    page = reception.get(archive)
+
+    assert page.status_code == 200
+    assert "Archive Ann Archer's record?" in page.text
+    assert "no appointments still to come: nothing else changes" in page.text
+    assert 'name="reason"' not in page.text  # nothing to cancel, nothing to explain
     patient.refresh_from_db()
     assert not patient.is_archived
+    # The patient page's button is a link to the question, no longer a form that archives at once.
+    detail = reception.get(patient.get_absolute_url()).text
+    assert f'href="{archive}"' in detail
+    assert f'action="{archive}"' not in detail
+
+
+def test_the_archive_question_is_not_asked_about_an_archived_record(reception):
+    patient = PatientFactory(is_archived=True)
+
+    assert reception.get(reverse("patients:archive", args=[patient.pk])).status_code == 404
+    assert reception.get(reverse("patients:restore", args=[patient.pk])).status_code == 405
 
 
 # --- who may do what -------------------------------------------------------------------------------
