@@ -395,6 +395,9 @@ WRITES = {
     "scheduling:cancel": _cancel,
     "scheduling:confirm": _step("scheduling:confirm", RECEPTIONIST),
     "scheduling:check_in": _step("scheduling:check_in", RECEPTIONIST, start=_today_at_ten),
+    "scheduling:undo_check_in": _step(
+        "scheduling:undo_check_in", RECEPTIONIST, start=_today_at_ten, status=Appointment.Status.CHECKED_IN
+    ),
     "scheduling:no_show": _step("scheduling:no_show", RECEPTIONIST, start=_two_hours_ago),
     "scheduling:start": _step("scheduling:start", DOCTOR, start=_today_at_ten, status=Appointment.Status.CHECKED_IN),
     "scheduling:complete": _step(
