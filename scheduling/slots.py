@@ -1,7 +1,7 @@
 """The free-slot finder: the next bookable times from working hours and existing appointments."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -22,6 +22,11 @@ class Slot:
     def local_start(self):
         return timezone.localtime(self.start)
 
+    @property
+    def choice(self):
+        """The value of a button that takes this slot (scheduling.forms.with_offered_slot reads it)."""
+        return f"{self.doctor.pk}@{self.local_start.isoformat(timespec='minutes')}"
+
 
 def _round_up(moment: datetime) -> datetime:
     step = int(ALIGN.total_seconds())
@@ -37,9 +42,11 @@ def _doctor_slots(doctor, busy, start_from, days, length):
     for offset in range(days):
         day = first_day + timedelta(days=offset)
         for hours in sorted(hours_by_day.get(day.weekday(), []), key=lambda h: h.start_time):
-            cursor = timezone.make_aware(datetime.combine(day, hours.start_time))
-            until = timezone.make_aware(datetime.combine(day, hours.end_time))
-            cursor = max(cursor, _round_up(start_from))
+            # Walk in UTC: arithmetic on times of the clinic's zone is wall-clock arithmetic, which offered
+            # 01:40 on the night 01:00 becomes 02:00 and walked the hour the clocks repeat only once.
+            cursor = timezone.make_aware(datetime.combine(day, hours.start_time)).astimezone(UTC)
+            until = timezone.make_aware(datetime.combine(day, hours.end_time)).astimezone(UTC)
+            cursor = max(cursor, _round_up(start_from).astimezone(UTC))
             while cursor + length <= until:
                 blocking = [end for (start, end) in busy if start < cursor + length and end > cursor]
                 if blocking:
@@ -49,11 +56,14 @@ def _doctor_slots(doctor, busy, start_from, days, length):
                 cursor += length
 
 
-def free_slots(*, doctor=None, specialty=None, start_from=None, days=14, length=None, limit=10, patient=None):
+def free_slots(
+    *, doctor=None, specialty=None, start_from=None, days=14, length=None, limit=10, patient=None, ignore=None
+):
     """The next `limit` free slots of one doctor, or of any active doctor of a specialty.
 
     Uses each doctor's weekly hours and consultation length (or `length`), skips times the
-    doctor, or the patient when given, is already booked. Queries: doctors, their hours, appointments.
+    doctor, or the patient when given, is already booked; `ignore` is an appointment that does not
+    count as busy (the one being moved). Queries: doctors, their hours, appointments.
     """
     start_from = max(start_from or timezone.now(), timezone.now())
     doctors = Doctor.objects.active().select_related("user", "specialty").prefetch_related("working_hours")
@@ -63,20 +73,13 @@ def free_slots(*, doctor=None, specialty=None, start_from=None, days=14, length=
         doctors = doctors.filter(specialty=specialty)
     doctors = list(doctors)
     range_end = start_from + timedelta(days=days)
-    appointments = list(
-        Appointment.objects.active()
-        .overlapping(start_from, range_end)
-        .filter(doctor__in=doctors)
-        .values_list("doctor_id", "start", "end")
-    )
+    taken = Appointment.objects.active().overlapping(start_from, range_end)
+    if ignore is not None:
+        taken = taken.exclude(pk=ignore.pk)
+    appointments = list(taken.filter(doctor__in=doctors).values_list("doctor_id", "start", "end"))
     patient_busy = []
     if patient is not None:
-        patient_busy = list(
-            Appointment.objects.active()
-            .overlapping(start_from, range_end)
-            .filter(patient=patient)
-            .values_list("start", "end")
-        )
+        patient_busy = list(taken.filter(patient=patient).values_list("start", "end"))
     found = []
     for doc in doctors:
         busy = [(s, e) for (d, s, e) in appointments if d == doc.pk] + patient_busy
@@ -85,3 +88,20 @@ def free_slots(*, doctor=None, specialty=None, start_from=None, days=14, length=
             found.append(slot)
     found.sort(key=lambda s: (s.start, s.doctor.user.last_name))
     return found[:limit]
+
+
+def nearest_free_slots(*, doctor, around, length=None, patient=None, ignore=None, count=6, days=7):
+    """The `count` free times of `doctor` closest to `around`, earlier or later (never in the past), in
+    time order: what a clash offers instead of the time asked for."""
+    day_start = timezone.make_aware(datetime.combine(timezone.localdate(around), datetime.min.time()))
+    candidates = free_slots(
+        doctor=doctor,
+        start_from=day_start,
+        days=days,
+        length=length,
+        patient=patient,
+        ignore=ignore,
+        limit=count * 20,  # enough to reach past `around` on a full day
+    )
+    nearest = sorted(candidates, key=lambda slot: (abs(slot.start - around), slot.start))[:count]
+    return sorted(nearest, key=lambda slot: slot.start)
