@@ -8,6 +8,7 @@ from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectM
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import path
+from django.utils.text import capfirst
 
 from clinic import audit
 from clinic.forms import AdminSignInForm, ModelMultipleChoiceField, as_lookup_value
@@ -86,6 +87,13 @@ class _UsableSelection:
         return super().optgroups(name, [v for v in value if as_lookup_value(key, v) is not None], attr)
 
 
+def _named(db_field):
+    """The select's title, which select2 copies onto the combobox it draws: the combobox is otherwise named
+    only by what is chosen, so an empty one has no accessible name (axe: aria-input-field-name), and the
+    page's <label for> points at the hidden <select>, not at it."""
+    return {"title": capfirst(db_field.verbose_name)}
+
+
 class UsableAutocompleteSelect(_UsableSelection, AutocompleteSelect):
     pass
 
@@ -118,12 +126,16 @@ class HostileInputAdmin:
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
-            kwargs["widget"] = UsableAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+            kwargs["widget"] = UsableAutocompleteSelect(
+                db_field, self.admin_site, attrs=_named(db_field), using=kwargs.get("using")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
-            kwargs["widget"] = UsableAutocompleteSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
+            kwargs["widget"] = UsableAutocompleteSelectMultiple(
+                db_field, self.admin_site, attrs=_named(db_field), using=kwargs.get("using")
+            )
         kwargs.setdefault("form_class", ModelMultipleChoiceField)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
