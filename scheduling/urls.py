@@ -12,6 +12,7 @@ urlpatterns = [
     path("slots/", booking_views.FreeSlotsView.as_view(), name="slots"),
     path("<int:pk>/", views.AppointmentDetailView.as_view(), name="detail"),
     path("<int:pk>/reschedule/", booking_views.RescheduleView.as_view(), name="reschedule"),
+    path("<int:pk>/undo-booking/", booking_views.UndoBookingView.as_view(), name="undo_booking"),
     path("<int:pk>/cancel/", views.CancelView.as_view(), name="cancel"),
     path("<int:pk>/confirm/", views.ConfirmView.as_view(), name="confirm"),
     path("<int:pk>/check-in/", views.CheckInView.as_view(), name="check_in"),

@@ -129,6 +129,10 @@ def next_steps(appointment, user):
     ]
     if appointment.status == Status.IN_PROGRESS and user.has_perm("clinical.add_medicalrecord"):
         steps.insert(0, {"url": reverse("clinical:visit_record", args=[appointment.pk]), "label": "Chart this visit"})
+    if user.has_perm("scheduling.add_appointment") and services.can_undo_booking(appointment, user):
+        steps.append(
+            {"url": reverse("scheduling:undo_booking", args=[appointment.pk]), "label": "Undo booking", "undo": True}
+        )
     if can_undo_check_in(appointment, user):
         # Last and never the primary button: a correction, not the way forward.
         steps.append(

@@ -203,6 +203,12 @@ def _step(name, role, data=dict, **appointment):
     return build
 
 
+def _undo_booking(client_for):
+    client = client_for(RECEPTIONIST)
+    pk = AppointmentFactory(booked_by=client.user).pk  # booked just now by the one who undoes it
+    return Form(client, reverse("scheduling:undo_booking", args=[pk]), dict)
+
+
 def _today_at_ten():
     return local(timezone.localdate(), 10)
 
@@ -392,6 +398,7 @@ WRITES = {
     "patients:condition_edit": _child("patients:condition_edit", ConditionFactory, CONDITION),
     "scheduling:book": _book,
     "scheduling:reschedule": _reschedule,
+    "scheduling:undo_booking": _undo_booking,
     "scheduling:cancel": _cancel,
     "scheduling:confirm": _step("scheduling:confirm", RECEPTIONIST),
     "scheduling:check_in": _step("scheduling:check_in", RECEPTIONIST, start=_today_at_ten),
