@@ -67,6 +67,15 @@ class DashboardView(Permitted, RecordsAccess, TemplateView):
     permission_required = "scheduling.view_appointment"
     template_name = "scheduling/dashboard.html"
 
+    def record_access(self, response):
+        # Which board was seen, and whether a person asked or the page refreshed itself (auto-refresh.js):
+        # an open board adds an entry at each refresh, and the trail should say why there are so many.
+        doctor = response.context_data["doctor"]
+        summary = self.audit_summary + (f", {doctor}" if doctor else "")
+        if self.request.headers.get("X-Requested-With") == "auto-refresh":
+            summary += " (refreshed by itself)"
+        record(Action.VIEW, summary=summary)
+
     def get_context_data(self, **kwargs):
         today = timezone.localdate()
         doctors = board_doctors(today)

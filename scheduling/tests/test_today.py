@@ -13,6 +13,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from clinic.models import AuditEntry
 from scheduling.calendar import LATE_AFTER, late_label, minutes_late, reception_board
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
@@ -235,3 +236,13 @@ def test_the_expected_table_is_ready_to_become_cards(reception):
     assert headers == ["Time", "Patient", "Doctor", "Reason", "Check in"]
     assert [re.search(r'data-label="([^"]+)"', c).group(1) for c in cells] == headers
     assert 'class="main-action"' in cells[-1]
+
+
+def test_the_audit_trail_says_which_board_and_whether_it_refreshed_itself(reception):
+    doctor = DoctorFactory(user__first_name="Hana", user__last_name="Okafor")
+
+    reception.get(HOME, {"doctor": doctor.pk})
+    assert AuditEntry.objects.order_by("-seq").first().summary == "today's board, Dr Hana Okafor"
+
+    reception.get(HOME, headers={"X-Requested-With": "auto-refresh"})
+    assert AuditEntry.objects.order_by("-seq").first().summary == "today's board (refreshed by itself)"
