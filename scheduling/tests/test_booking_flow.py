@@ -154,7 +154,7 @@ def test_a_clash_names_the_conflict_and_offers_the_nearest_free_times(reception)
     assert [s.local_start.time() for s in nearest] == [
         time(8, 40), time(9), time(9, 20), time(9, 40), time(11), time(11, 20)
     ]  # fmt: skip
-    assert "Nearest free times" in html
+    assert "Nearest free slots" in html
 
     # One click on the first one after the clash books it.
     data["slot"] = nearest[4].choice
@@ -175,7 +175,7 @@ def test_the_page_refreshes_free_times_for_another_doctor_or_day_by_get(receptio
 
 def test_without_a_doctor_the_form_says_how_to_see_free_times(reception):
     html = reception.get(BOOK, {"patient": PatientFactory().pk}).content.decode()
-    assert "Choose a doctor to see their free times." in html
+    assert "Choose a doctor to see their free slots." in html
     assert offered(html) == []
 
 

@@ -8,9 +8,14 @@
   const summary = document.getElementById("booking-summary");
   const container = document.getElementById(form.dataset.freeTimes);
   const field = (name) => form.elements.namedItem(name);
-  const dateWords = new Intl.DateTimeFormat("en-GB", {
+  const dateParts = new Intl.DateTimeFormat("en-GB", {
     weekday: "long", day: "numeric", month: "long", year: "numeric", timeZone: "UTC",
   });
+  // "Monday 7 December 2026", as the server writes dates (browsers differ on the comma).
+  const dateWords = (day) => {
+    const part = Object.fromEntries(dateParts.formatToParts(day).map(({ type, value }) => [type, value]));
+    return `${part.weekday} ${part.day} ${part.month} ${part.year}`;
+  };
 
   function describe() {
     const doctor = field("doctor"), date = field("date"), time = field("time"), minutes = field("minutes");
@@ -24,7 +29,7 @@
     }
     const length = minutes && minutes.value ? ` for ${minutes.value} minutes` : "";
     const verb = form.dataset.verb || "Booking";
-    summary.textContent = `${verb} ${form.dataset.patient} with ${chosen} on ${dateWords.format(day)} at ${at}${length}.`;
+    summary.textContent = `${verb} ${form.dataset.patient} with ${chosen} on ${dateWords(day)} at ${at}${length}.`;
     summary.hidden = false;
   }
 
