@@ -311,6 +311,79 @@ CURRENT = """() => [...document.querySelectorAll('nav.nav a[aria-current]')].map
   a.getAttribute('aria-current'), getComputedStyle(a).boxShadow])"""
 
 
+# Tables marked as cards (<table class="table cards">): on a phone each row is a card, its main action first,
+# buttons tall enough to tap, each cell labelled by its column (no label where the cell has none), the header row
+# off screen; on a desk screen still a table.
+CARDS = """(phone) => {
+  const problems = [];
+  for (const table of document.querySelectorAll('table.cards')) {
+    const head = table.tHead && table.tHead.getBoundingClientRect();
+    if (phone && head && head.height > 1) problems.push('its header row is still shown');
+    for (const row of table.tBodies[0] ? table.tBodies[0].rows : []) {
+      const display = getComputedStyle(row).display;
+      if (phone !== (display === 'flex' || display === 'grid')) { problems.push(`a row is display:${display}`); break; }
+      if (!phone) continue;
+      const cells = [...row.cells];
+      const action = cells.find(td => td.classList.contains('main-action'));
+      const first = cells.filter(td => td.getBoundingClientRect().height > 0)
+        .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)[0];
+      if (action && action.getBoundingClientRect().height > 0 && first !== action) {
+        problems.push(`the main action is not first in "${row.innerText.slice(0, 40)}"`);
+      }
+      for (const button of row.querySelectorAll('.button, button')) {
+        const height = button.getBoundingClientRect().height;
+        if (height < 44) problems.push(`"${button.innerText}" is ${height} px tall`);
+      }
+      for (const td of cells) {
+        const label = td.getAttribute('data-label') || '';
+        const shown = getComputedStyle(td, '::before').content;
+        const expected = (label && !td.classList.contains('main-action')) ? JSON.stringify(label) : 'none';
+        if (shown !== expected) problems.push(`a cell labelled ${JSON.stringify(label)} shows ${shown}`);
+      }
+    }
+  }
+  return [...new Set(problems)];
+}"""
+
+# A calendar keeps its time column in view and scrolls sideways inside its own frame, not the page.
+CALENDAR = """async () => {
+  const wrap = document.querySelector('.grid-wrap');
+  if (!wrap) return ['no calendar'];
+  const problems = [];
+  const time = wrap.querySelector('tbody .time-col');
+  if (wrap.scrollWidth > wrap.clientWidth) {
+    wrap.scrollLeft = 400;
+    await new Promise(requestAnimationFrame);
+    if (wrap.scrollLeft === 0) problems.push('the calendar does not scroll sideways');
+    const gap = time.getBoundingClientRect().left - wrap.getBoundingClientRect().left;
+    if (Math.abs(gap) > 2) problems.push(`the time column moved ${gap} px out of view`);
+    wrap.scrollLeft = 0;
+  }
+  const right = wrap.getBoundingClientRect().right;
+  if (right > document.documentElement.clientWidth + 1) problems.push(`wider than the page (${right} px)`);
+  return problems;
+}"""
+
+# The record form's medications: one block each on a phone, every field inside the window.
+MEDICATIONS = """() => {
+  const rows = [...document.querySelectorAll('.meds tr.med-fields')];
+  if (!rows.length) return ['no medication rows'];
+  const problems = [];
+  for (const row of rows) {
+    const display = getComputedStyle(row).display;
+    if (display !== 'grid') problems.push(`a medication row is display:${display}`);
+    for (const input of row.querySelectorAll('input:not([type=hidden]), select')) {
+      const box = input.getBoundingClientRect();
+      if (box.width === 0) continue;  // hidden on purpose (the delete box behind the Remove button)
+      if (box.right > document.documentElement.clientWidth || box.width < 60) {
+        problems.push(`${input.name} is cut (${box.left}-${box.right})`);
+      }
+    }
+  }
+  return [...new Set(problems)];
+}"""
+
+
 def check_page(page, label, url, current, width, problems):
     """Open `url` and note what is wrong with it in `problems`."""
     page.goto(url)
@@ -329,6 +402,12 @@ def check_page(page, label, url, current, width, problems):
         problems.append(f"{label}: the navigation marks {marked}")
     if any(shadow == "none" for _, _, shadow in marked):
         problems.append(f"{label}: the current link looks like the others (colour alone)")
+    phone = width < 700
+    problems += [f"{label} at {width} px, cards: {problem}" for problem in page.evaluate(CARDS, phone)]
+    if page.locator(".grid-wrap").count():
+        problems += [f"{label} at {width} px, calendar: {problem}" for problem in page.evaluate(CALENDAR)]
+    if phone and page.locator("table.meds").count():
+        problems += [f"{label} at {width} px, medications: {problem}" for problem in page.evaluate(MEDICATIONS)]
     try:
         assert_no_serious_axe_violations(page)
     except pytest.fail.Exception as failure:
@@ -364,3 +443,23 @@ def test_every_roles_pages_fit_the_screen(new_context, screen):
     print(f"\n{walked} pages at {width} px in {clock.monotonic() - started:.1f} s")
     assert problems == [], "\n".join(problems)
     assert csp_violations == []
+
+
+NAV_LINES = """() => [...new Set([...document.querySelectorAll('nav.nav ul > li')].map(li => li.offsetTop))].length"""
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_longest_navigation_stays_on_one_line_at_1366_px(new_context):
+    """A superuser who is also a doctor sees every link; at 1366 px they sit on one line, the page does not
+    scroll sideways, and the current page is marked."""
+    day = today_with_time_to_spare()
+    world = busy_clinic(day)
+    page = open_as(new_context, 1366, 768, "sue", [])
+    page.goto(reverse("finance:due"))
+    links = page.locator("nav.nav ul > li")
+    assert links.count() == 12, links.all_inner_texts()
+    assert page.evaluate(NAV_LINES) == 1, links.evaluate_all("lis => lis.map(li => [li.innerText, li.offsetTop])")
+    assert sideways_overflow(page) is None
+    assert page.locator('nav.nav a[aria-current="page"]').all_inner_texts() == ["Payments due"]
+    assert world["users"]["superuser"].is_superuser
