@@ -1,5 +1,6 @@
 """The admin site and shared admin behaviour."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -94,11 +95,19 @@ def _named(db_field):
     return {"title": capfirst(db_field.verbose_name)}
 
 
-class UsableAutocompleteSelect(_UsableSelection, AutocompleteSelect):
+class _NamedBox:
+    # The title names only the outer box; the read-only textbox select2 puts inside it is named by a small
+    # script of ours (axe: aria-input-field-name), loaded after select2's own.
+    @property
+    def media(self):
+        return super().media + forms.Media(js=["js/admin-autocomplete-names.js"])
+
+
+class UsableAutocompleteSelect(_NamedBox, _UsableSelection, AutocompleteSelect):
     pass
 
 
-class UsableAutocompleteSelectMultiple(_UsableSelection, AutocompleteSelectMultiple):
+class UsableAutocompleteSelectMultiple(_NamedBox, _UsableSelection, AutocompleteSelectMultiple):
     pass
 
 

@@ -146,11 +146,14 @@ def test_finance_report_has_no_empty_table_header(client_for):
 
 
 def test_admin_autocomplete_select_has_a_name_for_its_combobox(client_for):
-    """select2 copies the <select>'s title onto the combobox it draws, which has no other name while empty."""
+    """select2 copies the <select>'s title onto the combobox it draws, which has no other name while empty;
+    the textbox inside it is named by a script (axe: aria-input-field-name; checked in the manager's journey)."""
     page = tree(client_for(ADMINISTRATOR).get(reverse("admin:staff_doctor_add")))
     (select,) = [a for a, _ in page.find("select", name="user")]
     assert "admin-autocomplete" in select["class"]
     assert select.get("title") == "User"
+    # and the script that names the read-only textbox select2 draws inside it
+    assert [a for a, _ in page.find("script") if a.get("src", "").endswith("js/admin-autocomplete-names.js")]
 
 
 def test_the_time_format_check_knows_a_bad_one():
