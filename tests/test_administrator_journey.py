@@ -9,7 +9,7 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
-from clinic.tests.browser import sign_in
+from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
 from patients.tests.factories import PatientFactory
 from staff.roles import ADMINISTRATOR, RECEPTIONIST
 from staff.tests.factories import UserFactory
@@ -26,8 +26,12 @@ def code_from_key(key_text):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
-def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_session(page, new_context, settings):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_session(
+    page, new_context, settings, width
+):
     settings.REQUIRE_2FA_FOR_ADMINS = True
+    page.set_viewport_size({"width": width, "height": 900})
     page.set_default_timeout(10_000)
     UserFactory(username="ada", first_name="Ada", last_name="Admin", password=ADMIN_PASSWORD, roles=[ADMINISTRATOR])
     UserFactory(
@@ -53,6 +57,7 @@ def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_
     expect(page.get_by_role("heading", name="Set up two-factor sign-in")).to_be_visible()
     page.goto(reverse("audit:search"))
     expect(page.get_by_role("heading", name="Set up two-factor sign-in")).to_be_visible()
+    assert_no_serious_axe_violations(page)
 
     page.get_by_label("Code from your authenticator app").fill("000000")
     page.get_by_role("button", name="Confirm and turn on").click()
@@ -63,6 +68,7 @@ def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_
     page.get_by_role("button", name="Confirm and turn on").click()
     expect(page.get_by_role("heading", name="Backup codes")).to_be_visible()
     backup_code = page.locator("ul.plain code").first.inner_text()
+    assert_no_serious_axe_violations(page)  # (shown once: the check's own visit sees them gone)
 
     # Turning it on signed out the session she had left open; signing in there now takes a code.
     elsewhere.goto(reverse("audit:search"))
@@ -80,6 +86,7 @@ def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_
     people = page.locator("table").first
     expect(people).to_contain_text("rita")
     expect(people).to_contain_text("ada")  # her own look at the page is in the trail too
+    assert_no_serious_axe_violations(page)
 
     # The trail, searched by patient, person and action.
     page.get_by_role("link", name="Audit trail").click()
@@ -89,6 +96,7 @@ def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("heading", name="1 entry")).to_be_visible()
     expect(page.locator("table.audit")).to_contain_text("ACHTERBERG, Wanjiru")
+    assert_no_serious_axe_violations(page)
 
     # The other computer is signed out from here.
     page.get_by_role("link", name="Security").click()
@@ -96,5 +104,11 @@ def test_administrator_sets_up_two_factor_reads_the_trail_and_signs_out_another_
     expect(page.locator("table tbody tr")).to_have_count(2)
     page.get_by_role("button", name="Sign out all other sessions").click()
     expect(page.locator("table tbody tr")).to_have_count(1)
+    assert_no_serious_axe_violations(page)
     elsewhere.goto(reverse("audit:search"))
     expect(elsewhere.get_by_label("Username")).to_be_visible()  # back at the sign-in page
+
+    # The staff list.
+    page.goto(reverse("staff:list"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_no_serious_axe_violations(page)

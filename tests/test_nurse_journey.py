@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from clinic.tests.browser import sign_in, today_with_time_to_spare, wall_times
+from clinic.tests.browser import assert_no_serious_axe_violations, sign_in, today_with_time_to_spare, wall_times
 from clinical.models import MedicalRecord
 from documents.models import PatientImage
 from documents.tests.factories import photo_bytes
@@ -25,7 +25,9 @@ NURSE_PASSWORD = "nurse-journey-Pw-7"
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
-def test_nurse_checks_in_records_vital_signs_and_photographs_a_wound(page, tmp_path):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_nurse_checks_in_records_vital_signs_and_photographs_a_wound(page, tmp_path, width):
+    page.set_viewport_size({"width": width, "height": 900})
     page.set_default_timeout(10_000)
     UserFactory(username="nkechi", first_name="Nkechi", last_name="Nurse", password=NURSE_PASSWORD, roles=[NURSE])
     doctor = DoctorFactory(user__first_name="Hana", user__last_name="Okafor", hours=ALL_DAY)
@@ -40,15 +42,21 @@ def test_nurse_checks_in_records_vital_signs_and_photographs_a_wound(page, tmp_p
 
     # Today: Amara is expected; one click checks her in.
     sign_in(page, "nkechi", NURSE_PASSWORD)
+    expect(page.get_by_role("button", name="Check in Amara Nwosu")).to_be_visible()
+    assert_no_serious_axe_violations(page)
     page.get_by_role("button", name="Check in Amara Nwosu").click()
     expect(page.get_by_text("checked in", exact=False).first).to_be_visible()
     visit.refresh_from_db()
     assert visit.status == Appointment.Status.CHECKED_IN
+    assert_no_serious_axe_violations(page)
 
     # Her vital signs, from the appointment's page; a pulse of 400 is refused next to its field.
     page.goto(visit.get_absolute_url())
     expect(page.get_by_role("button", name="Start consultation")).to_have_count(0)  # the doctor's step
+    assert_no_serious_axe_violations(page)
     page.get_by_role("link", name="Record vital signs").click()
+    expect(page.get_by_label("BP systolic (mmHg)")).to_be_visible()
+    assert_no_serious_axe_violations(page)
     page.get_by_label("BP systolic (mmHg)").fill("150")
     page.get_by_label("BP diastolic (mmHg)").fill("95")
     page.get_by_label("Pulse (/min)").fill("400")
@@ -65,19 +73,25 @@ def test_nurse_checks_in_records_vital_signs_and_photographs_a_wound(page, tmp_p
     expect(page.get_by_role("heading", level=1)).to_contain_text("NWOSU, Amara")
     record = MedicalRecord.objects.get(appointment=visit)
     assert (record.author, record.status, record.vitals_recorded_by.username) == (doctor.user, "draft", "nkechi")
+    assert_no_serious_axe_violations(page)
     page.goto(reverse("clinical:record", args=[record.pk]))
     expect(page.get_by_text("BP 150/95 mmHg")).to_be_visible()
     expect(page.get_by_role("button", name="Sign record")).to_have_count(0)  # signing is the doctor's
     expect(page.get_by_role("link", name="Edit draft")).to_have_count(0)
+    assert_no_serious_axe_violations(page)
 
     # A photo of the ulcer, filed under its body site.
     page.goto(reverse("documents:gallery", args=[amara.pk]))
+    assert_no_serious_axe_violations(page)
     page.get_by_role("link", name="Add a photo").click()
+    expect(page.get_by_label("Photo")).to_be_visible()
+    assert_no_serious_axe_violations(page)
     page.get_by_label("Body site or tag").fill("Left shin")
     page.get_by_label("Photo").set_input_files(str(photo))
     page.get_by_role("button", name="Add the photo").click()
     expect(page.get_by_role("heading", name="Left shin")).to_be_visible()
     assert PatientImage.objects.get(patient=amara).uploaded_by.username == "nkechi"
+    assert_no_serious_axe_violations(page)
 
     # Charting the visit is refused to her.
     response = page.goto(reverse("clinical:visit_record", args=[visit.pk]))

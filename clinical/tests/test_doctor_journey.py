@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from clinic.tests.browser import sign_in, today_with_time_to_spare, wall_times
+from clinic.tests.browser import assert_no_serious_axe_violations, sign_in, today_with_time_to_spare, wall_times
 from clinical.models import MedicalRecord
 from patients.tests.factories import AllergyFactory, PatientFactory
 from scheduling import services as scheduling_services
@@ -37,7 +37,9 @@ def _at(day, wall_time):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
-def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context, width):
+    page.set_viewport_size({"width": width, "height": 900})
     page.set_default_timeout(10_000)
     rita = UserFactory(
         username="rita", first_name="Rita", last_name="Reception", password=RECEPTION_PASSWORD, roles=[RECEPTIONIST]
@@ -75,6 +77,7 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context)
     expect(first_row).to_contain_text("Checked in")
     expect(rows.nth(1)).to_contain_text("No known allergies")
     expect(rows.nth(1)).to_contain_text("not arrived")
+    assert_no_serious_axe_violations(page)
 
     # Start the visit: the draft record of this visit opens.
     first_row.get_by_role("button", name="Start visit").click()
@@ -83,6 +86,7 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context)
     record = MedicalRecord.objects.get(appointment=visit)
     visit.refresh_from_db()
     assert visit.status == Appointment.Status.IN_PROGRESS
+    assert_no_serious_axe_violations(page)
 
     # Chart findings, a diagnosis and a prescription of a drug she is allergic to.
     page.get_by_label("Findings (examination)").fill(FINDINGS)
@@ -90,12 +94,17 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context)
     page.get_by_label("Drug (row 1)").fill(DRUG)
     page.get_by_label("Strength (row 1)").fill(STRENGTH)
     page.get_by_label("Frequency (row 1)").fill(FREQUENCY)
+    # The drug lookup and allergy check run as she types. One still under way when the form is sent saves
+    # the session after the save did, and the "Draft saved." message kept in it is lost
+    # (SESSION_SAVE_EVERY_REQUEST with session-stored messages): wait for them.
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Save and review for signing").click()
     expect(page).to_have_url(re.compile(rf"/records/{record.pk}/#sign$"))
     expect(page.get_by_role("status")).to_contain_text("Draft saved.")
     warning = page.locator(".allergy-warning")
     expect(warning).to_contain_text("Allergy warning.")
     expect(warning).to_contain_text(f"{DRUG} matches the patient's allergy to Penicillin")
+    assert_no_serious_axe_violations(page)
 
     # Signing without acknowledging the warning is refused, and the record stays a draft.
     page.get_by_role("button", name="Sign record").click()
@@ -114,6 +123,7 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context)
     )
     expect(page.get_by_role("button", name="Sign record")).to_have_count(0)
     expect(page.get_by_role("link", name="Edit draft")).to_have_count(0)
+    assert_no_serious_axe_violations(page)
     record.refresh_from_db()
     assert (record.status, record.signed_by_id) == (MedicalRecord.Status.SIGNED, doctor.user_id)
     assert [(m.drug, m.strength, m.frequency) for m in record.medications.all()] == [(DRUG, STRENGTH, FREQUENCY)]
@@ -125,6 +135,7 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context)
     entry = page.locator(".timeline li").filter(has_text="Record")
     expect(entry.get_by_role("link", name=DIAGNOSIS)).to_be_visible()
     expect(entry).to_contain_text("Signed")
+    assert_no_serious_axe_violations(page)
 
     # Print the prescription from the record: a PDF with the drug, the patient and the doctor.
     entry.get_by_role("link", name=DIAGNOSIS).click()
@@ -147,3 +158,4 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context)
     expect(reception.get_by_role("heading", name="This page is not available to you")).to_be_visible()
     expect(reception.get_by_text(DIAGNOSIS)).to_have_count(0)
     expect(reception.get_by_text(DRUG)).to_have_count(0)
+    assert_no_serious_axe_violations(reception)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from PIL import Image
 from playwright.sync_api import expect
 
-from clinic.tests.browser import sign_in, today_with_time_to_spare
+from clinic.tests.browser import assert_no_serious_axe_violations, sign_in, today_with_time_to_spare
 from finance.models import Expense, ExpenseCategory, Payment
 from finance.money import format_money
 from finance.tests.factories import CompletedVisitFactory, ExpenseFactory
@@ -50,9 +50,11 @@ def receipt_scan(folder):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
+@pytest.mark.parametrize("width", [1280, 390])
 def test_manager_records_an_expense_sees_the_totals_and_exports_and_reception_takes_a_payment(
-    page, new_context, tmp_path, private_media
+    page, new_context, tmp_path, private_media, width
 ):
+    page.set_viewport_size({"width": width, "height": 900})
     page.set_default_timeout(10_000)
     today = today_with_time_to_spare()
     month, year = f"{today:%Y-%m}", today.year
@@ -81,6 +83,7 @@ def test_manager_records_an_expense_sees_the_totals_and_exports_and_reception_ta
     # A manager lands in the admin, where the finances are kept (no click).
     sign_in(page, "maya", MANAGER_PASSWORD)
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    assert_no_serious_axe_violations(page)
     page.get_by_role("link", name="Expenses", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin/finance/expense/$"))
 
@@ -90,10 +93,12 @@ def test_manager_records_an_expense_sees_the_totals_and_exports_and_reception_ta
     total = page.locator("#filtered-total [data-total]")
     expect(total).to_have_text(format_money(EARLIER))
     expect(page.locator("#filtered-total")).to_contain_text("Total of the 1 entry")
+    assert_no_serious_axe_violations(page)
 
     # Add an expense with a receipt.
     page.get_by_role("link", name="Add expense").click()
     expect(page.get_by_role("heading", name="Add expense")).to_be_visible()
+    assert_no_serious_axe_violations(page)
     page.get_by_label("Date").fill(today.isoformat())
     page.get_by_label("Amount").fill(str(AMOUNT))
     page.get_by_label("Category").select_option(label="Supplies")
@@ -151,9 +156,16 @@ def test_manager_records_an_expense_sees_the_totals_and_exports_and_reception_ta
     expect(chart.locator("rect.bar.expense")).to_have_count(12)
     expense_bar = chart.locator("rect.bar.expense").nth(today.month - 1)
     expect(expense_bar.locator("title")).to_have_text(f"{today:%B}: expense {EARLIER + AMOUNT:,.2f}")
+    assert_no_serious_axe_violations(page)
+
+    # Other income is recorded against a patient found as one types (select2): its combobox has a name.
+    page.goto(reverse("admin:finance_otherincome_add"))
+    expect(page.get_by_role("combobox", name="Patient")).to_be_visible()
+    assert_no_serious_axe_violations(page)
 
     # A receptionist, in a browser of her own: no Finance link, no admin, no finance pages.
     reception = new_context().new_page()
+    reception.set_viewport_size({"width": width, "height": 900})
     reception.set_default_timeout(10_000)
     sign_in(reception, "rita", RECEPTION_PASSWORD)
     expect(reception.get_by_role("heading", name="Today")).to_be_visible()
@@ -174,6 +186,7 @@ def test_manager_records_an_expense_sees_the_totals_and_exports_and_reception_ta
     reception.goto("/")
     reception.get_by_role("navigation", name="Main").get_by_role("link", name="Payments due").click()
     expect(reception.get_by_role("heading", name="Payments due")).to_be_visible()
+    assert_no_serious_axe_violations(reception)
     due = reception.get_by_role("row").filter(has_text="Amara Nwosu")
     expect(due).to_contain_text("Dr Hana Okafor")
     expect(due).to_contain_text("£60.00")
@@ -181,6 +194,7 @@ def test_manager_records_an_expense_sees_the_totals_and_exports_and_reception_ta
     expect(reception.get_by_role("heading", name="Record payment")).to_be_visible()
     expect(reception.get_by_role("spinbutton", name="Amount", exact=True)).to_have_value("60.00")
     expect(reception.get_by_label("Date")).to_have_value(today.isoformat())
+    assert_no_serious_axe_violations(reception)
     reception.get_by_label("Method").select_option(label="Cash")
     reception.get_by_role("button", name="Record payment and print receipt").click()
 
@@ -192,6 +206,7 @@ def test_manager_records_an_expense_sees_the_totals_and_exports_and_reception_ta
     expect(receipt_page).to_contain_text("£60.00 by cash")
     expect(receipt_page).to_contain_text("Rita Reception")
     assert (payment.amount, payment.method, payment.recorded_by.username) == (Decimal("60.00"), "cash", "rita")
+    assert_no_serious_axe_violations(reception)
 
     # Paid: the visit has left Payments due.
     reception.get_by_role("link", name="← Payments due").click()

@@ -6,7 +6,7 @@ from datetime import time, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from clinic.tests.browser import sign_in, today_with_time_to_spare, wall_times
+from clinic.tests.browser import assert_no_serious_axe_violations, sign_in, today_with_time_to_spare, wall_times
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory
@@ -22,7 +22,9 @@ NOON_FIRST, NOON_SECOND = time(12, 0), time(12, 10)
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
-def test_receptionist_books_meets_a_clash_and_checks_in(page):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_receptionist_books_meets_a_clash_and_checks_in(page, width):
+    page.set_viewport_size({"width": width, "height": 900})
     page.set_default_timeout(10_000)
     UserFactory(username="rita", first_name="Rita", last_name="Reception", password=PASSWORD, roles=[RECEPTIONIST])
     doctor = DoctorFactory(
@@ -41,25 +43,30 @@ def test_receptionist_books_meets_a_clash_and_checks_in(page):
     # Sign in through the login page.
     sign_in(page, "rita", PASSWORD)
     expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    assert_no_serious_axe_violations(page)
 
     # Find the patient by a partial, unaccented search.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     page.get_by_label("Find a patient").fill("zoe ang")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("heading", name="1 found")).to_be_visible()
+    assert_no_serious_axe_violations(page)
     page.get_by_role("link", name="ÅNGSTRÖM, Zoë").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("ÅNGSTRÖM, Zoë")
+    assert_no_serious_axe_violations(page)
 
     # Book her in with the doctor today.
     page.get_by_role("link", name="Book appointment").click()
     expect(page.get_by_text("For Zoë Ångström")).to_be_visible()
+    assert_no_serious_axe_violations(page)
     page.get_by_label("Doctor").select_option(label="Dr Hana Okafor — General practice")
     page.get_by_label("Date").fill(day.isoformat())
-    page.get_by_label("Time").fill(first.strftime("%H:%M"))
+    page.get_by_label(re.compile(r"^Time")).fill(first.strftime("%H:%M"))
     page.get_by_role("button", name="Book", exact=True).click()
     expect(page).to_have_url(re.compile(r"/appointments/\d+/$"))
     expect(page.get_by_role("status")).to_contain_text("Booked: Zoë Ångström with Dr Hana Okafor")
     expect(page.get_by_role("heading", name="Appointment")).to_contain_text("Scheduled")
+    assert_no_serious_axe_violations(page)
     booked = Appointment.objects.get(patient=zoe)
     assert (booked.doctor, booked.local_start.date(), booked.local_start.time()) == (doctor, day, first)
 
@@ -71,14 +78,14 @@ def test_receptionist_books_meets_a_clash_and_checks_in(page):
     expect(page.get_by_text("For Oscar Bellamy")).to_be_visible()
     page.get_by_label("Doctor").select_option(label="Dr Hana Okafor — General practice")
     page.get_by_label("Date").fill(day.isoformat())
-    page.get_by_label("Time").fill(second.strftime("%H:%M"))
+    page.get_by_label(re.compile(r"^Time")).fill(second.strftime("%H:%M"))
     page.get_by_role("button", name="Book", exact=True).click()
     clash = page.get_by_role("alert")
     expect(clash).to_contain_text("Dr Hana Okafor already has an appointment")
     expect(clash).to_contain_text(f"{first:%H:%M}–{booked.local_end:%H:%M} with ÅNGSTRÖM, Zoë")
     expect(page).to_have_url(re.compile(rf"/appointments/book/\?patient={other.pk}$"))
     expect(page.get_by_role("heading", name="Book an appointment")).to_be_visible()
-    expect(page.get_by_label("Time")).to_have_value(second.strftime("%H:%M"))
+    expect(page.get_by_label(re.compile(r"^Time"))).to_have_value(second.strftime("%H:%M"))
     assert not Appointment.objects.filter(patient=other).exists()
 
     # Today: check her in; she moves to "Checked in, waiting".
@@ -91,6 +98,7 @@ def test_receptionist_books_meets_a_clash_and_checks_in(page):
     expect(waiting).to_contain_text("Zoë Ångström")
     expect(waiting).to_contain_text("Dr Hana Okafor")
     expect(page.get_by_role("region", name="Expected")).not_to_contain_text("Zoë Ångström")
+    assert_no_serious_axe_violations(page)
 
     # The calendar shows her visit and a 20-minute one right after it, which starts inside a quarter hour
     # already taken (the grid once hid such a visit).
@@ -100,3 +108,4 @@ def test_receptionist_books_meets_a_clash_and_checks_in(page):
     for visit in (booked, after):
         name = f"{visit.local_start:%H:%M}–{visit.local_end:%H:%M} {visit.patient.full_name}"
         expect(calendar.get_by_role("link", name=name, exact=True)).to_be_visible()
+    assert_no_serious_axe_violations(page)
