@@ -159,3 +159,14 @@ def test_admin_autocomplete_select_has_a_name_for_its_combobox(client_for):
 def test_the_time_format_check_knows_a_bad_one():
     assert not VALID_DATETIME.match(f"{timezone.now():%Y-%m-%dT%H:%M:%S.%f}+00:00")
     assert VALID_DATETIME.match("2026-12-06T03:19:56+0000")
+
+
+def test_tables_that_scroll_on_a_narrow_screen_can_be_reached_by_keyboard(client_for):
+    """Below 700 px a plain table scrolls sideways by itself; with no link in it (no documents yet) a keyboard
+    could not scroll it (axe: scrollable-region-focusable, the documents page at 390 px)."""
+    client = client_for(DOCTOR)
+    patient = PatientFactory()
+    page = tree(client.get(reverse("documents:patient", kwargs={"patient_pk": patient.pk})))
+    tables = page.find("table")
+    assert tables
+    assert [a for a, _ in tables if a.get("tabindex") != "0"] == []

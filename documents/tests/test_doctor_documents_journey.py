@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from clinic.tests.browser import sign_in, today_with_time_to_spare
+from clinic.tests.browser import assert_no_serious_axe_violations, sign_in, today_with_time_to_spare
 from documents.models import ClinicalDocument, PatientImage
 from documents.tests.factories import pdf_bytes, photo_bytes
 from patients.tests.factories import PatientFactory
@@ -34,7 +34,9 @@ def _day(day):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
-def test_doctor_uploads_a_lab_result_follows_a_lesion_in_photos_and_replaces_the_result(page, tmp_path, media):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_doctor_uploads_a_lab_result_follows_a_lesion_in_photos_and_replaces_the_result(page, tmp_path, media, width):
+    page.set_viewport_size({"width": width, "height": 900})
     page.set_default_timeout(10_000)
     today = today_with_time_to_spare()
     result_date = today - timedelta(days=7)
@@ -63,8 +65,10 @@ def test_doctor_uploads_a_lab_result_follows_a_lesion_in_photos_and_replaces_the
     page.get_by_role("link", name="Documents", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/documents/patients/{amara.pk}/$"))
     expect(page.get_by_text("No documents.")).to_be_visible()
+    assert_no_serious_axe_violations(page)
     page.get_by_role("link", name="Upload a document").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Upload a document")
+    assert_no_serious_axe_violations(page)
     page.get_by_label("Type").select_option(label="Lab result")
     page.get_by_label("Title").fill(TITLE)
     page.get_by_label("Date of the document").fill(result_date.isoformat())
@@ -84,6 +88,7 @@ def test_doctor_uploads_a_lab_result_follows_a_lesion_in_photos_and_replaces_the
     assert (document.doc_type, document.title, document.document_date) == ("lab_result", TITLE, result_date)
     assert (first.number, first.original_name, first.content_type) == (1, ORIGINAL_NAME, "application/pdf")
     assert first.file.read() == original
+    assert_no_serious_axe_violations(page)
 
     # Images → Add a photo: the recent photo of the left shin.
     page.get_by_role("navigation", name="Patient").get_by_role("link", name="Images").click()
@@ -103,6 +108,7 @@ def test_doctor_uploads_a_lab_result_follows_a_lesion_in_photos_and_replaces_the
     group.get_by_role("link", name="Add one").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Add a photo")
     expect(page.get_by_label("Body site or tag")).to_have_value(SITE)
+    assert_no_serious_axe_violations(page)
     page.get_by_label("Date taken").fill(older.isoformat())
     page.get_by_label("Photo").set_input_files(older_photo)
     page.get_by_role("button", name="Add the photo").click()
@@ -121,6 +127,7 @@ def test_doctor_uploads_a_lab_result_follows_a_lesion_in_photos_and_replaces_the
     expect(group.locator(".gallery-date")).to_have_text([_day(older), _day(recent)])
     thumbnails.first.scroll_into_view_if_needed()  # they load lazily
     page.wait_for_function(ALL_LOADED, arg=thumbnails.element_handles())
+    assert_no_serious_axe_violations(page)
 
     # The chart's timeline, newest first: the recent photo, the lab result, the older photo.
     page.get_by_role("navigation", name="Patient").get_by_role("link", name="Chart").click()
@@ -134,12 +141,14 @@ def test_doctor_uploads_a_lab_result_follows_a_lesion_in_photos_and_replaces_the
     expect(entries.nth(0).get_by_role("link", name=SITE)).to_have_attribute("href", images[1].get_absolute_url())
     expect(entries.nth(2).get_by_role("link", name=SITE)).to_have_attribute("href", images[0].get_absolute_url())
     page.wait_for_function(ALL_LOADED, arg=entries.locator("img.timeline-thumb").element_handles())
+    assert_no_serious_axe_violations(page)
 
     # Back to the lab result from the chart, and replace its file with the corrected one.
     entries.nth(1).get_by_role("link", name=TITLE).click()
     expect(page).to_have_url(re.compile(rf"/documents/{document.pk}/$"))
     page.get_by_role("link", name="Replace the file").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Replace the file")
+    assert_no_serious_axe_violations(page)
     page.get_by_label("Corrected file").set_input_files(tmp_path / CORRECTED_NAME)
     page.get_by_label("What changed").fill(NOTE)
     page.get_by_role("button", name="Save the new version").click()
@@ -161,6 +170,7 @@ def test_doctor_uploads_a_lab_result_follows_a_lesion_in_photos_and_replaces_the
     second = document.current_version
     assert (second.number, second.original_name, second.note) == (2, CORRECTED_NAME, NOTE)
     assert list(document.versions.values_list("number", flat=True)) == [2, 1]
+    assert_no_serious_axe_violations(page)
 
     # Download version 1 from its row in the history: the original bytes, as an attachment.
     old_link = rows.nth(1).get_by_role("link", name=ORIGINAL_NAME)
