@@ -5,11 +5,16 @@ the navigation marks the current page and stays on one line at 1366 px; axe-core
 
 Long names on purpose ("Maximiliana Wolfeschlegelsteinhausen-Bergerdorff", "王芳"), several doctors, a hundred
 appointments on the day, so a page that only fits when its data is short fails here.
+
+Set SCREENS_SCREENSHOTS to a folder to keep a full-page picture of every page at each width for a person to look at.
 """
 
+import os
+import re
 import time as clock
 from datetime import time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -390,6 +395,9 @@ def check_page(page, label, url, current, width, problems):
     if page.url.endswith(reverse("login")) or "/accounts/login/" in page.url:
         problems.append(f"{label}: sent to the sign-in page")
         return
+    if os.environ.get("SCREENS_SCREENSHOTS"):
+        name = re.sub(r"\W+", "-", label.lower()).strip("-")
+        page.screenshot(path=Path(os.environ["SCREENS_SCREENSHOTS"]) / f"{width}-{name}.png", full_page=True)
     overflow = sideways_overflow(page)
     if overflow:
         problems.append(f"{label} at {width} px: {overflow}")
