@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -246,3 +247,26 @@ def test_the_audit_trail_says_which_board_and_whether_it_refreshed_itself(recept
 
     reception.get(HOME, headers={"X-Requested-With": "auto-refresh"})
     assert AuditEntry.objects.order_by("-seq").first().summary == "today's board (refreshed by itself)"
+
+
+def test_a_refresh_by_itself_does_not_keep_an_abandoned_desk_signed_in(client_for):
+    """The idle sign-out counts from the last request a person made: the board's own refreshes do not renew it."""
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        reception = client_for(RECEPTIONIST)
+        reception.get(HOME)
+        key = reception.session.session_key
+        expires = Session.objects.get(session_key=key).expire_date
+
+        clock.shift(timedelta(minutes=5))
+        assert reception.get(HOME, headers={"X-Requested-With": "auto-refresh"}).status_code == 200
+        assert Session.objects.get(session_key=key).expire_date == expires
+
+        clock.shift(timedelta(minutes=5))
+        reception.get(HOME)  # a person reloading does renew it
+        assert Session.objects.get(session_key=key).expire_date == expires + timedelta(minutes=10)
+
+        clock.shift(timedelta(minutes=5))
+        for _ in range(4):  # 16 minutes of refreshes alone: signed out, the sign-in page comes back
+            clock.shift(timedelta(minutes=4))
+            response = reception.get(HOME, headers={"X-Requested-With": "auto-refresh"})
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
