@@ -40,8 +40,9 @@ def archive_patient(*, patient: Patient, by, reason: str = "") -> list[str]:
     nothing: if one cancellation fails, nothing is cancelled and the record is not archived.
 
     Returns what else archiving did, one sentence each (for the message after it)."""
-    # The patient's row locked first (after the audit chain, as every writer does): a booking for
-    # this patient, which locks the same row, waits and then finds the record archived.
+    # The patient's row locked first (after the audit chain, as every writer does). A booking for this
+    # patient locks the same row (scheduling.services), so one under way finishes first and its
+    # appointment is among those the providers see and cancel.
     lock_rows(Patient.objects.filter(pk=patient.pk)).get()
     done = ARCHIVING.collect(patient=patient, reason=(reason or "").strip(), by=by)
     patient.archive(by=by)

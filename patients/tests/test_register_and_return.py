@@ -64,6 +64,7 @@ def test_a_form_shown_again_with_its_errors_still_carries_the_address(reception)
         "https://evil.example/appointments/book/",
         "//evil.example/appointments/book/",
         "/\\evil.example/",
+        "/\t/evil.example/",  # a browser drops the tab: //evil.example/
         "http://testserver/appointments/book/",  # even this site, given whole: only paths are taken
         "javascript:alert(1)",
         "appointments/book/",
