@@ -43,6 +43,17 @@ def _asked(form, name):
         return None
 
 
+def by_day(slots):
+    """Slots grouped by their clinic-local day, in order: [{"day": date, "slots": [...]}]."""
+    days = []
+    for slot in slots:
+        day = slot.local_start.date()
+        if not days or days[-1]["day"] != day:
+            days.append({"day": day, "slots": []})
+        days[-1]["slots"].append(slot)
+    return days
+
+
 class OffersFreeTimes:
     """Booking and rescheduling show the chosen doctor's next free times (and those of other doctors of
     the specialty) and, after a clash, the free times nearest the one asked for: each a button that
@@ -72,6 +83,7 @@ class OffersFreeTimes:
             patient=self.for_patient(),
             ignore=self.moving,
         )
+        self.alternatives = by_day([slot for slot in self.alternatives if self.new(slot)])
         return self.form_invalid(form)
 
     def free_times(self, form):
@@ -88,11 +100,11 @@ class OffersFreeTimes:
             "patient": self.for_patient(),
             "ignore": self.moving,
         }
-        mine = free_slots(doctor=doctor, limit=FREE_TIMES_SHOWN, **search)
+        mine = [slot for slot in free_slots(doctor=doctor, limit=FREE_TIMES_SHOWN + 1, **search) if self.new(slot)]
         colleagues = free_slots(specialty=doctor.specialty, limit=FREE_TIMES_SHOWN + OTHERS_SHOWN, **search)
         return {
             "doctor": doctor,
-            "slots": mine,
+            "days": by_day(mine[:FREE_TIMES_SHOWN]),
             "others": [slot for slot in colleagues if slot.doctor != doctor][:OTHERS_SHOWN],
             "more_url": reverse("scheduling:slots")
             + "?"
@@ -100,6 +112,11 @@ class OffersFreeTimes:
                 {"doctor": doctor.pk, "patient": self.for_patient().pk, "date": timezone.localdate(start_from)}
             ),
         }
+
+    def new(self, slot):
+        """Not the time the appointment being moved already has."""
+        moving = self.moving
+        return moving is None or (slot.doctor.pk, slot.start) != (moving.doctor_id, moving.start)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -32,6 +32,11 @@ def offered(html):
     return [unescape(value) for value in re.findall(r'name="slot" value="([^"]+)"', html)]
 
 
+def flat(days):
+    """The slots of offered days, in order."""
+    return [slot for group in days for slot in group["slots"]]
+
+
 def choice(doctor, day, hour, minute=0):
     return f"{doctor.pk}@{local(day, hour, minute).isoformat(timespec='minutes')}"
 
@@ -149,7 +154,7 @@ def test_a_clash_names_the_conflict_and_offers_the_nearest_free_times(reception)
     html = response.content.decode()
     assert response.status_code == 200
     assert "already has an appointment" in html and taken.patient.full_name.split()[0] in html
-    nearest = response.context["alternatives"]
+    nearest = flat(response.context["alternatives"])
     # 10:10 asked: 9:40 is 30 min away, 11:00 and 9:20 50, 9:00 and 11:20 70, then 8:40 (earlier wins a tie).
     assert [s.local_start.time() for s in nearest] == [
         time(8, 40), time(9), time(9, 20), time(9, 40), time(11), time(11, 20)
@@ -182,14 +187,17 @@ def test_without_a_doctor_the_form_says_how_to_see_free_times(reception):
 # --- rescheduling by picking an offered time ---
 
 
-def test_rescheduling_offers_free_times_that_may_overlap_the_visits_own_time(reception):
+def test_rescheduling_offers_times_overlapping_the_visits_own_but_not_the_same_time(reception):
     doctor = DoctorFactory(hours=[(tomorrow().weekday(), time(9), time(10))])
-    appointment = AppointmentFactory(doctor=doctor, start=tomorrow_at(9), end=tomorrow_at(9, 20))
+    appointment = AppointmentFactory(doctor=doctor, start=tomorrow_at(9), end=tomorrow_at(9, 30))
     url = reverse("scheduling:reschedule", args=[appointment.pk])
 
     html = reception.get(url).content.decode()
 
-    assert offered(html)[:3] == [choice(doctor, tomorrow(), h, m) for h, m in ((9, 0), (9, 20), (9, 40))]
+    # 30 minutes from 9:00: 9:30 only; shorter, 20 minutes: 9:20 overlaps its own 9:00–9:30, which is free for it.
+    assert offered(html)[:1] == [choice(doctor, tomorrow(), 9, 30)]
+    html = reception.get(url, {"minutes": 20}).content.decode()
+    assert offered(html)[:2] == [choice(doctor, tomorrow(), 9, 20), choice(doctor, tomorrow(), 9, 40)]
     response = reception.post(url, {"doctor": doctor.pk, "date": tomorrow(), "time": "09:00", "minutes": 20,
                                     "slot": choice(doctor, tomorrow(), 9, 20)})  # fmt: skip
     assert response.status_code == 302
@@ -206,9 +214,9 @@ def test_rescheduling_onto_a_taken_time_offers_the_nearest_free_ones(reception):
     response = reception.post(url, {"doctor": doctor.pk, "date": tomorrow(), "time": "10:00", "minutes": 20})
 
     assert response.status_code == 200
-    times = [s.local_start.time() for s in response.context["alternatives"]]
+    times = [s.local_start.time() for s in flat(response.context["alternatives"])]
     assert time(10) not in times and time(9, 40) in times and time(10, 20) in times
-    assert time(9) in times  # its own time is free for itself
+    assert time(9) not in times  # where it is already
 
 
 # --- free slots, more than 20 ---

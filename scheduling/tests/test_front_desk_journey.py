@@ -82,6 +82,7 @@ def test_register_and_book_from_the_calendar_then_reschedule_by_picking_a_time(p
     offered = page.get_by_role("region", name="Free slots of Dr Hana Okafor")
     expect(offered.get_by_role("button", name=re.compile(r"at 10:40$"))).to_be_visible()
     expect(offered.get_by_role("button", name=re.compile(r"at 10:20$"))).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
     assert_no_serious_axe_violations(page)
 
     # Changing the time changes the sentence before anything is saved.
