@@ -91,13 +91,15 @@ def test_doctor_charts_meets_allergy_warning_signs_and_prints(page, new_context,
     # Chart findings, a diagnosis and a prescription of a drug she is allergic to.
     page.get_by_label("Findings (examination)").fill(FINDINGS)
     page.get_by_label("Diagnosis", exact=True).fill(DIAGNOSIS)
-    page.get_by_label("Drug (row 1)").fill(DRUG)
-    page.get_by_label("Strength (row 1)").fill(STRENGTH)
+    # The drug's suggestions (as she types) and its allergy check (as she leaves the field) are fetched in the
+    # background. One still under way when the form is sent saves the session after the save did, and the
+    # "Draft saved." message kept in it is lost (SESSION_SAVE_EVERY_REQUEST, messages in the session): wait
+    # for both, as a person reading the suggestions and the warning would.
+    with page.expect_response(re.compile(r"/lookups/drugs/")):
+        page.get_by_label("Drug (row 1)").fill(DRUG)
+    with page.expect_response(re.compile(r"/allergy-check/")):
+        page.get_by_label("Strength (row 1)").fill(STRENGTH)
     page.get_by_label("Frequency (row 1)").fill(FREQUENCY)
-    # The drug lookup and allergy check run as she types. One still under way when the form is sent saves
-    # the session after the save did, and the "Draft saved." message kept in it is lost
-    # (SESSION_SAVE_EVERY_REQUEST with session-stored messages): wait for them.
-    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Save and review for signing").click()
     expect(page).to_have_url(re.compile(rf"/records/{record.pk}/#sign$"))
     expect(page.get_by_role("status")).to_contain_text("Draft saved.")
