@@ -7,10 +7,13 @@ Here, not in patients/tests: it needs appointments (scheduling), which patients 
 layers); the root `tests` package may import every app.
 """
 
+import contextlib
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -148,3 +151,53 @@ def test_reception_finds_patients_as_she_types_and_archives_one_after_being_aske
         f"archive with a reason (from the results): {count.clicks - archive_clicks} clicks + "
         f"{len('Moved away') + 1} keystrokes; whole journey: {count.clicks} clicks, {count.keys} keystrokes"
     )
+
+
+LIVE_SEARCH_JS = Path(settings.BASE_DIR) / "static" / "js" / "live-search.js"
+# The two guards against a stale answer, switched off in the control run.
+GUARDS = ("if (controller) controller.abort();", "if (number !== sent) return;")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("guarded", [True, False], ids=["guarded", "control-without-the-guards"])
+def test_a_slow_answer_to_an_older_query_never_replaces_a_newer_one(page, guarded):
+    """The answer to "nowak" is held back until "łukas" has been answered: the page keeps showing the
+    newer results (the old request is aborted, and a late answer is ignored anyway). The control serves
+    the script without those two lines and shows the race is real: the old answer then wins."""
+    page.set_default_timeout(10_000)
+    UserFactory(username="rita", password=PASSWORD, roles=[RECEPTIONIST])
+    PatientFactory(first_name="Jan", last_name="Łukasiewicz")
+    PatientFactory(first_name="Ewa", last_name="Nowak")
+    if not guarded:
+        script = LIVE_SEARCH_JS.read_text()
+        for guard in GUARDS:
+            assert guard in script
+            script = script.replace(guard, "")
+        page.route("**/js/live-search.js", lambda route: route.fulfill(body=script, content_type="text/javascript"))
+    sign_in(page, "rita", PASSWORD)
+    page.goto("/patients/")
+    held = []
+    page.route(re.compile(r"/patients/\?q=nowak$"), lambda route: held.append(route))  # answered only below
+    search = page.get_by_label("Find a patient")
+    results = page.locator("#patient-results")
+
+    search.press_sequentially("nowak", delay=20)
+    page.wait_for_timeout(600)  # the debounce has passed: the request for "nowak" is out, and held
+    assert len(held) == 1
+    search.fill("łukas")
+    # The newer answer is on the page (the first page, "Recently registered", listed both).
+    expect(results.get_by_role("heading", name="1 found")).to_be_visible()
+    expect(results.get_by_role("link", name="NOWAK, Ewa")).to_have_count(0)
+    expect(results.get_by_role("link", name="ŁUKASIEWICZ, Jan")).to_be_visible()
+    # The old answer arrives last (or, its request aborted, not at all: Playwright may then refuse).
+    with contextlib.suppress(Exception):
+        held[0].continue_()
+    page.wait_for_timeout(600)
+
+    if guarded:
+        expect(results.get_by_role("link", name="ŁUKASIEWICZ, Jan")).to_be_visible()
+        expect(results.get_by_role("link", name="NOWAK, Ewa")).to_have_count(0)
+        expect(page).to_have_url(re.compile(r"q=%C5%82ukas$"))
+    else:
+        expect(results.get_by_role("link", name="NOWAK, Ewa")).to_be_visible()  # the stale answer won
