@@ -20,6 +20,14 @@ FIRST, SECOND = time(0, 30), time(0, 40)
 NOON_FIRST, NOON_SECOND = time(12, 0), time(12, 10)
 
 
+def _free_times_for(day):
+    """The booking page's own refresh of its free times for the date picked (static/js/booking.js). Waited for
+    before booking, as a person reads the offered times: a refresh still under way when the form is sent saves
+    the session after the booking did and loses its "Booked: ..." message (SESSION_SAVE_EVERY_REQUEST with the
+    messages kept in the session)."""
+    return lambda response: "/appointments/book/?" in response.url and f"date={day.isoformat()}" in response.url
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)  # the live server's thread must see the factories' rows
 @pytest.mark.parametrize("width", [1280, 390])
@@ -60,7 +68,8 @@ def test_receptionist_books_meets_a_clash_and_checks_in(page, width):
     expect(page.get_by_text("For Zoë Ångström")).to_be_visible()
     assert_no_serious_axe_violations(page)
     page.get_by_label("Doctor").select_option(label="Dr Hana Okafor — General practice")
-    page.get_by_label("Date").fill(day.isoformat())
+    with page.expect_response(_free_times_for(day)):  # see _free_times_for
+        page.get_by_label("Date").fill(day.isoformat())
     page.get_by_label(re.compile(r"^Time")).fill(first.strftime("%H:%M"))
     page.get_by_role("button", name="Book", exact=True).click()
     expect(page).to_have_url(re.compile(r"/appointments/\d+/$"))
@@ -77,7 +86,8 @@ def test_receptionist_books_meets_a_clash_and_checks_in(page, width):
     page.get_by_role("link", name="BELLAMY, Oscar").click()
     expect(page.get_by_text("For Oscar Bellamy")).to_be_visible()
     page.get_by_label("Doctor").select_option(label="Dr Hana Okafor — General practice")
-    page.get_by_label("Date").fill(day.isoformat())
+    with page.expect_response(_free_times_for(day)):  # see _free_times_for
+        page.get_by_label("Date").fill(day.isoformat())
     page.get_by_label(re.compile(r"^Time")).fill(second.strftime("%H:%M"))
     page.get_by_role("button", name="Book", exact=True).click()
     clash = page.get_by_role("alert")
