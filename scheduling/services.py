@@ -28,6 +28,9 @@ def _queue_behind_other_bookings(*, doctor, patient):
     list(lock_rows(Patient.objects.filter(pk=patient.pk)).values_list("pk"))
 
 
+ARCHIVED = "This patient's record is archived; restore it before booking."
+
+
 def _save_guarded(appointment: Appointment):
     """Validate, then save; an overlap the database refuses (a race) becomes a form error."""
     appointment.full_clean(exclude=["booked_by"])
@@ -59,6 +62,10 @@ def book_appointment(*, patient, doctor, start, end=None, reason="", booked_by, 
     if not allow_past:
         _not_before_today(start)
     _queue_behind_other_bookings(doctor=doctor, patient=patient)
+    # Read under the patient's lock, not from the caller's copy: archiving (which locks the same row and
+    # cancels what is still to come) may have finished since that copy was loaded.
+    if Patient.objects.filter(pk=patient.pk, is_archived=True).exists():
+        raise ValidationError({"patient": ARCHIVED})
     appointment = Appointment(patient=patient, doctor=doctor, start=start, end=end, reason=reason, booked_by=booked_by)
     return _save_guarded(appointment)
 

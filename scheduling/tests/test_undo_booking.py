@@ -80,3 +80,14 @@ def test_a_stale_copy_is_judged_by_the_stored_row(booked):
     confirm_appointment(appointment=appointment, by=clerk)
     with pytest.raises(ValidationError):
         undo_booking(appointment=stale, by=clerk)
+
+
+def test_a_copy_loaded_before_the_patient_was_archived_cannot_be_booked():
+    from patients.services import archive_patient
+
+    clerk = UserFactory()
+    stale = PatientFactory()
+    archive_patient(patient=type(stale).objects.get(pk=stale.pk), by=clerk)
+    with pytest.raises(ValidationError, match="archived"):
+        book_appointment(patient=stale, doctor=DoctorFactory(), start=tomorrow_at(10), booked_by=clerk)
+    assert not Appointment.objects.exists()
