@@ -219,6 +219,9 @@ SESSION_SAVE_EVERY_REQUEST = True
 # of open forms (clinic/drafts.py) for this many days when it was never saved.
 SESSION_IDLE_WARNING = env.int("SESSION_IDLE_WARNING", default=120)
 FORM_DRAFT_DAYS = env.int("FORM_DRAFT_DAYS", default=7)
+# Reception's Today board updates itself this often (static/js/auto-refresh.js); its refreshes do not
+# count as activity for the idle sign-out.
+TODAY_REFRESH_SECONDS = env.int("TODAY_REFRESH_SECONDS", default=45)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # Absolute lifetime: hours after sign-in when a session ends, however active it is.
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12)

@@ -43,10 +43,6 @@ def _safe_next(request, default):
     return default
 
 
-# How often Today refreshes itself in the browser (static/js/auto-refresh.js), in seconds; a test may shorten it.
-REFRESH_SECONDS = 45
-
-
 def board_doctors(day):
     """The doctors Today can be narrowed to: those taking appointments, and anyone with one on `day`."""
     on_day = Appointment.objects.on_day(day).values("doctor_id")
@@ -105,7 +101,7 @@ class DashboardView(Permitted, RecordsAccess, TemplateView):
             doctors=doctors,
             doctor=doctor,
             here=self.request.get_full_path(),
-            refresh_seconds=getattr(settings, "TODAY_REFRESH_SECONDS", REFRESH_SECONDS),
+            refresh_seconds=settings.TODAY_REFRESH_SECONDS,
             **kwargs,
         )
 
