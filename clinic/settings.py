@@ -88,7 +88,8 @@ MIDDLEWARE = [
     # Signed-in pages are not cached (placed before sessions/auth, so it sees the final response).
     "clinic.headers.PrivatePagesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, except that a page's own background reads leave the session alone (clinic/background.py).
+    "clinic.background.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -123,6 +124,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "clinic.background.messages",
                 "clinic.context_processors.clinic",
             ],
         },

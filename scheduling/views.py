@@ -60,12 +60,6 @@ def refreshed_by_itself(request):
     return request.headers.get("X-Requested-With") == "auto-refresh"
 
 
-def _leave_unrenewed(session):
-    """Saving this request's session does nothing: a page refreshing itself must not renew the idle sign-out's
-    clock (SESSION_SAVE_EVERY_REQUEST), or an abandoned desk would stay signed in for as long as it is open."""
-    session.save = lambda *args, **kwargs: None
-
-
 class DashboardView(Permitted, RecordsAccess, TemplateView):
     """Reception's today: who is expected (the late flagged), waiting, in consultation, done, no-show;
     everyone's or one doctor's (?doctor=<pk>, kept in the address so a reload or a refresh keeps it)."""
@@ -82,12 +76,6 @@ class DashboardView(Permitted, RecordsAccess, TemplateView):
         if refreshed_by_itself(self.request):
             summary += " (refreshed by itself)"
         record(Action.VIEW, summary=summary)
-
-    def dispatch(self, request, *args, **kwargs):
-        response = super().dispatch(request, *args, **kwargs)
-        if refreshed_by_itself(request) and hasattr(request, "session"):
-            _leave_unrenewed(request.session)
-        return response
 
     def get_context_data(self, **kwargs):
         today = timezone.localdate()

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic import audit
+from clinic.background import in_background
 from clinic.context import client_address
 
 from .models import StaffSession
@@ -105,6 +106,8 @@ def note_request(request, *, key_before, hash_before):
             # The password changed (update_session_auth_hash kept this session): Django refuses the
             # other sessions from their next request; end them now so the list says so too.
             end_sessions(request.user, keep=key)
+    if in_background(request):
+        return  # a page's own read is not the person seen, and must not write the session (clinic/background.py)
     now = time.time()
     if now - session.get(SEEN_AT, 0) < SEEN_EVERY:
         return

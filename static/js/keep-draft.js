@@ -284,7 +284,7 @@
     var showsErrors = forms.some(function (form) { return form.querySelector(".error"); });
     var local = localDraft();
     if (!showsErrors) {
-      fetch(urls.draft + "?path=" + encodeURIComponent(page), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      fetch(urls.draft + "?path=" + encodeURIComponent(page), { credentials: "same-origin", headers: { Accept: "application/json", "X-Requested-With": "keep-draft" } })
         .then(function (response) {
           if (!response.ok) return null;
           lastContact = Date.now(); // this request renewed the session too

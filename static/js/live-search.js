@@ -75,7 +75,7 @@
       results.setAttribute("aria-busy", "true");
       fetch(url.href, {
         credentials: "same-origin",
-        headers: { "X-Live-Search": "1" },
+        headers: { "X-Requested-With": "live-search" },
         signal: controller ? controller.signal : undefined,
       })
         .then(function (response) {

@@ -30,7 +30,7 @@
     return fetch(url + (url.indexOf("?") < 0 ? "?" : "&") + query, {
       credentials: "same-origin",
       redirect: "manual", // signed out: the sign-in redirect is no answer
-      headers: { Accept: "application/json" },
+      headers: { Accept: "application/json", "X-Requested-With": "lookup" },
       signal: signal,
     }).then(function (response) {
       if (!response.ok) throw new Error("lookup failed: " + response.status);
