@@ -50,8 +50,8 @@ NOTHING = "none"
 VERIFY = "verify"
 SETUP = "setup"
 OPEN_DURING = {
-    VERIFY: {"staff:two_factor_verify", "logout"},
-    SETUP: {"staff:two_factor_setup", "logout"},
+    VERIFY: {"staff:two_factor_verify", "logout", "favicon"},
+    SETUP: {"staff:two_factor_setup", "logout", "favicon"},
 }
 
 BACKUP_CODE_COUNT = 8

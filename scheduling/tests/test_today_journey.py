@@ -91,14 +91,14 @@ def journey(page):
     expect(page).to_have_url(re.compile(rf"/\?doctor={okafor.pk}$"))
     expect(expected).not_to_contain_text("Bruno Other")
     expect(page.get_by_text("Showing Dr Hana Okafor’s appointments only.")).to_be_visible()
-    expect(page.get_by_role("list", name="Today in numbers for Dr Hana Okafor")).to_contain_text("2 Expected")
+    expect(page.get_by_role("region", name="At a glance: Dr Hana Okafor")).to_contain_text("2 Expected")
     assert click.count == FILTER_CLICKS
 
     # The late patient is flagged in words, and heads the list.
     late_row = expected.get_by_role("row").filter(has_text="Lena Late")
     expect(late_row).to_contain_text(re.compile(r"Late 2[5-9] min"))
     expect(expected.get_by_role("row").filter(has_text="Zoë Ångström")).not_to_contain_text("Late")
-    expect(page.get_by_role("list", name=re.compile("Today in numbers"))).to_contain_text("1 Late")
+    expect(page.get_by_role("region", name=re.compile("At a glance"))).to_contain_text("1 Late")
     assert_no_serious_axe_violations(page)
 
     # Check Zoë in: back on the narrowed board, the message offers Undo.
