@@ -24,6 +24,7 @@ from django.utils import timezone
 from PIL import Image
 
 from clinic import uploads
+from clinic.tests.fields import field_block
 from documents.models import ClinicalDocument, DocumentVersion, PatientImage
 from documents.tests.factories import pdf_bytes, photo_bytes
 from patients.tests.factories import PatientFactory
@@ -150,10 +151,7 @@ def no_rows():
 
 def file_field_html(response):
     """The rendered block of the file field: its label, input, help and errors."""
-    html = response.content.decode()
-    match = re.search(r'<div class="field[^"]*">\s*<label for="id_file">.*?</div>', html, re.DOTALL)
-    assert match, "no file field on the page"
-    return match.group(0)
+    return field_block(response.content.decode(), "id_file")
 
 
 def assert_refused(response, message, media):

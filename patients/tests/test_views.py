@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.tests.fields import field_block
 from patients.models import Allergy, Condition, Patient
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from staff.roles import DOCTOR, NURSE
@@ -29,12 +30,6 @@ def patient_form(**overrides):
         "notes": "",
     }
     return {**data, **overrides}
-
-
-def field_block(html, field_id):
-    """The HTML of one field's wrapper: its input and the errors shown next to it."""
-    start = html.index(f'id="{field_id}"')
-    return html[html.rindex('<div class="field', 0, start) : html.index("</div>", start)]
 
 
 # --- registering a patient -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.tests import fields
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local, tomorrow_at
@@ -19,11 +20,7 @@ BOOK = reverse("scheduling:book")
 
 def field_block(html, name):
     """The rendered block of one form field (label, input, help, errors), from _form_field.html."""
-    for chunk in html.split('<div class="field')[1:]:
-        block = chunk.split("</div>", 1)[0]
-        if f'for="id_{name}"' in block:
-            return block
-    raise AssertionError(f"no field {name!r} on the page")
+    return fields.field_block(html, f"id_{name}")
 
 
 def booking(patient, doctor, *, day=None, time="10:00", minutes="20", reason="Knee pain"):
