@@ -30,6 +30,13 @@ from .slots import free_slots, nearest_free_slots
 from .views import _AppointmentFormView, _id_param, _safe_next
 
 SLOT_PARAMS = ("doctor", "date", "time", "minutes")
+
+
+def slot_in_url(request):
+    """The slot asked for in the query string (doctor, date, time, length), as far as it is given."""
+    return {key: request.GET[key][:20] for key in SLOT_PARAMS if request.GET.get(key)}
+
+
 FREE_TIMES_SHOWN = 8  # of the chosen doctor
 OTHERS_SHOWN = 4  # of other doctors of the same specialty
 SEARCH_RESULTS = 20
@@ -150,7 +157,7 @@ class BookAppointmentView(OncePerSubmission, OffersFreeTimes, Permitted, Records
 
     def slot_params(self):
         """The slot asked for so far (from the calendar's "+", a free-slot link), kept through the search."""
-        return {key: self.request.GET[key][:20] for key in SLOT_PARAMS if self.request.GET.get(key)}
+        return slot_in_url(self.request)
 
     def get_initial(self):
         return self.slot_params()
@@ -253,7 +260,7 @@ class RescheduleView(OffersFreeTimes, _AppointmentFormView):
             "minutes": int(a.duration.total_seconds() // 60),
         }
         # Another doctor or day asked for (the free times refreshed as the form changes).
-        initial.update({key: self.request.GET[key][:20] for key in SLOT_PARAMS if self.request.GET.get(key)})
+        initial.update(slot_in_url(self.request))
         return initial
 
     def form_valid(self, form):

@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.generic import DetailView, FormView, TemplateView, View
 
 from clinic.audit import Action, RecordsAccess, record
+from clinic.background import in_background
 from clinic.contributions import Slot
 from clinic.forms import add_service_errors
 from clinic.idempotency import OncePerSubmission
@@ -55,11 +56,6 @@ def chosen_doctor(doctors, value):
     return next((doctor for doctor in doctors if str(doctor.pk) == (value or "").strip()), None)
 
 
-def refreshed_by_itself(request):
-    """A request the page made on its own (static/js/auto-refresh.js), not a person."""
-    return request.headers.get("X-Requested-With") == "auto-refresh"
-
-
 class DashboardView(Permitted, RecordsAccess, TemplateView):
     """Reception's today: who is expected (the late flagged), waiting, in consultation, done, no-show;
     everyone's or one doctor's (?doctor=<pk>, kept in the address so a reload or a refresh keeps it)."""
@@ -73,7 +69,7 @@ class DashboardView(Permitted, RecordsAccess, TemplateView):
         # an open board adds an entry at each refresh, and the trail should say why there are so many.
         doctor = response.context_data["doctor"]
         summary = self.audit_summary + (f", {doctor}" if doctor else "")
-        if refreshed_by_itself(self.request):
+        if in_background(self.request):
             summary += " (refreshed by itself)"
         record(Action.VIEW, summary=summary)
 
