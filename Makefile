@@ -66,6 +66,13 @@ lint: $(VENV)/.dev-deps
 loadtest: $(VENV)/.dev-deps
 	BIN=$(BIN) bash loadtest/run.sh
 
+# The scale benchmark, kept out of `make test`: seeds the demo and the big set (100,000 patients) once into
+# data/bench/ (SQLite) and clinic_bench_* (PostgreSQL at BENCH_PG_URL), times every page at both sizes against
+# a trivial signed-in page, runs the booking storm, prints the table (BENCH_DB=sqlite|postgresql for one).
+.PHONY: bench
+bench: $(VENV)/.dev-deps
+	$(BIN)/python manage.py bench
+
 # The Docker image built and tried on SQLite and on PostgreSQL (POSTGRES_URL, by default the local server, in
 # a database of its own): release step, health checks, sign-in, an upload (docker/smoke.sh). Needs Docker; not in CI.
 .PHONY: docker-smoke
