@@ -10,7 +10,7 @@ from django.views.generic import ListView
 from .models import AuditEntry
 from .permissions import Permitted
 
-ENTRIES = AuditEntry.objects.select_related("user", "patient").order_by("-seq")
+ENTRIES = AuditEntry.objects.select_related("user", "patient").order_by("-id")
 
 
 def _start_of(day):

@@ -23,7 +23,7 @@ class AuditEntryQuerySet(models.QuerySet):
         raise AuditTrailError("Audit entries are never deleted.")
 
     def bulk_create(self, *args, **kwargs):
-        raise AuditTrailError("Audit entries are written one at a time, in the chain (clinic.audit.record).")
+        raise AuditTrailError("Audit entries are written through clinic.audit (record, or bulk_record for imports).")
 
     def bulk_update(self, *args, **kwargs):
         raise AuditTrailError("Audit entries never change.")
@@ -49,10 +49,20 @@ class AuditEntry(models.Model):
         PASSWORD = "password", "set password"
         RENAME = "rename", "renamed"
 
-    seq = models.BigIntegerField(unique=True, editable=False)
+    # The place in the chain, the link to the entry before and the chain's hash: empty ("unsealed")
+    # until clinic.audit.seal() chains the entry, just after its transaction commits.
+    seq = models.BigIntegerField(unique=True, null=True, editable=False)
     at = models.DateTimeField(editable=False)
+    # No index of their own (db_index=False): audit_user_id and audit_patient_id below begin with them,
+    # and every index is one more write for each entry.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     # Who it was at the time, username and full name: accounts are renamed, the trail is not.
     username = models.CharField(max_length=150, editable=False)
@@ -61,33 +71,50 @@ class AuditEntry(models.Model):
     object_type = models.CharField(max_length=60, blank=True, editable=False)
     object_id = models.CharField(max_length=40, blank=True, editable=False)
     patient = models.ForeignKey(
-        "patients.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+        "patients.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        db_index=False,
     )
     summary = models.CharField(max_length=300, blank=True, editable=False)
     ip = models.GenericIPAddressField(null=True, blank=True, editable=False)
     user_agent = models.CharField(max_length=200, blank=True, editable=False)
     request_id = models.CharField(max_length=64, blank=True, editable=False)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    # A random nonce and the HMAC of the entry's own content, written with it (clinic.audit.entry_mac):
+    # an entry nobody has sealed yet still cannot be edited or forged. Empty on entries written before.
+    mac = models.CharField(max_length=80, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, null=True, editable=False)
+    # Not unique (no index to keep up): seq is, and each hash covers the one before it.
+    hash = models.CharField(max_length=64, null=True, editable=False)
 
     objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-seq"]
+        ordering = ["-id"]  # in the order written; seq is given a moment later, at sealing
         verbose_name_plural = "audit entries"
         # Only reading exists: no role can be given a right to add, change or delete entries.
         default_permissions = ("view",)
         indexes = [
             models.Index(fields=["-at"], name="audit_at"),
-            models.Index(fields=["patient", "-at"], name="audit_patient"),
-            models.Index(fields=["user", "-at"], name="audit_user"),
-            models.Index(fields=["action", "-at"], name="audit_action"),
+            # Each filter of the audit pages, in their order (newest first).
+            models.Index(fields=["patient", "-id"], name="audit_patient_id"),
+            models.Index(fields=["user", "-id"], name="audit_user_id"),
+            models.Index(fields=["action", "-id"], name="audit_action_id"),
+            # The entries waiting to be sealed: a few at any moment, found without reading the trail.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_unsealed"),
             # A username once in the trail is never given to another account (staff.services).
             models.Index(Upper("username"), name="audit_username_upper"),
         ]
+        constraints = [
+            # A copy of an entry (same nonce and MAC) cannot be slipped in beside it.
+            models.UniqueConstraint(fields=["mac"], condition=~models.Q(mac=""), name="audit_mac_unique"),
+        ]
 
     def __str__(self):
-        return f"#{self.seq} {self.username or 'system'} {self.action} {self.object_type} {self.object_id}"
+        return f"#{self.seq or '-'} {self.username or 'system'} {self.action} {self.object_type} {self.object_id}"
 
     @property
     def who(self):

@@ -87,7 +87,7 @@ def test_no_prescription_without_a_medicine_but_a_visit_summary(doctor_client):
 def test_each_print_is_in_the_audit_trail_with_its_reference(doctor_client):
     record = signed_record()
     content = pdf_of(doctor_client.get(printout_url(record)))
-    entry = AuditEntry.objects.order_by("-seq").first()
+    entry = AuditEntry.objects.order_by("-id").first()
     assert entry.patient_id == record.patient_id and entry.user_id == doctor_client.user.pk
     reference = entry.summary.rsplit(" ", 1)[-1]
     assert entry.summary.startswith("Prescription PDF RX-") and reference in pdf_text(content)

@@ -46,7 +46,7 @@ def status_entries(appointment):
         AuditEntry.objects.filter(
             object_type="scheduling.appointment", object_id=str(appointment.pk), action=AuditEntry.Action.STATUS
         )
-        .order_by("seq")
+        .order_by("id")
         .values_list("summary", flat=True)
     )
 

@@ -4,7 +4,10 @@ from clinic.audit import verify
 
 
 class Command(BaseCommand):
-    help = "Check the audit trail's hash chain: reports every entry edited, inserted or removed in the database."
+    help = (
+        "Seal the entries waiting to be chained, then check the audit trail: reports every entry edited, "
+        "inserted or removed in the database, and any entry left unsealed."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--database", default="default")
@@ -13,7 +16,7 @@ class Command(BaseCommand):
         count, head, breaks = verify(using=database)
         if breaks:
             for problem in breaks[:100]:
-                self.stderr.write(f"entry {problem.seq}: {problem.problem}")
+                self.stderr.write(f"entry {problem.where}: {problem.problem}")
             if len(breaks) > 100:
                 self.stderr.write(f"... and {len(breaks) - 100} more")
             raise CommandError(f"The audit trail has been tampered with: {len(breaks)} problem(s) in {count} entries.")
