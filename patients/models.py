@@ -4,12 +4,13 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from clinic.audit import Audited
 
+from . import search
 from .text import digits, fold
 
 ICD10_VALIDATOR = RegexValidator(
@@ -52,25 +53,32 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(is_archived=False)
 
     def search(self, query: str):
-        """Name, MRN, phone or date of birth; partial, case- and accent-insensitive.
+        """Name, MRN, phone or date of birth; partial, case- and accent-insensitive; in name order.
 
-        Every term must match. `search_text` holds the folded words, so the same query
-        runs on SQLite and PostgreSQL (where a trigram index makes the LIKE fast).
+        Every term must match. Each kind of query has an index behind it on both databases (see
+        patients/search.py for what a term of 1-2 letters and a whole MRN mean, and why).
         """
         query = (query or "").strip()
         if not query:
             return self.none()
+        vendor = connections[self.db].vendor
+        by_name = search.NAME_ORDER
         born = parse_date(query)
         if born:
-            return self.filter(date_of_birth=born)
+            return self.filter(date_of_birth=born).order_by(*by_name)
         number = digits(query)
         if len(number) >= 5 and len(number) >= len(re.sub(r"\s", "", query)) - 3:
             # Looks like a phone number or an MRN: match the digits in one run.
-            return self.filter(models.Q(phone_digits__contains=number) | models.Q(mrn__startswith=number))
-        qs = self
-        for term in fold(query).split():
-            qs = qs.filter(search_text__contains=term)
-        return qs
+            mrn = search.mrn_from(number, luhn_digit)
+            found = self.filter(search.number_match(vendor, number, whole_mrn=bool(mrn)))
+            if mrn:
+                # The patient with this MRN first, then anyone whose phone holds the same digits.
+                return found.order_by(models.Case(models.When(mrn=mrn, then=0), default=1), *by_name)
+            return found.order_by(*by_name)
+        terms = fold(query).split()
+        if not terms or search.too_short(query):
+            return self.none()
+        return self.filter(search.words_match(vendor, terms)).order_by(*by_name)
 
     def likely_duplicates(self, *, first_name, last_name, date_of_birth, phone):
         q = models.Q(name_key=fold(f"{first_name} {last_name}"), date_of_birth=date_of_birth)
@@ -106,7 +114,7 @@ class Patient(Audited, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, editable=False, on_delete=models.PROTECT, related_name="+"
     )
 
-    is_archived = models.BooleanField(default=False, db_index=True)
+    is_archived = models.BooleanField(default=False)
     archived_at = models.DateTimeField(null=True, blank=True)
     archived_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -127,6 +135,9 @@ class Patient(Audited, models.Model):
         indexes = [
             models.Index(fields=["name_key", "date_of_birth"], name="patient_duplicate_key"),
             models.Index(fields=["last_name", "first_name"], name="patient_name_order"),
+            # The archived, newest first (the list before a search, archived records only), read in
+            # index order; current patients, nearly all rows, are read newest first from the primary key.
+            models.Index(fields=["-id"], condition=models.Q(is_archived=True), name="patient_archived_newest"),
         ]
 
     audit_derived_fields = frozenset({"search_text", "phone_digits"})

@@ -18,11 +18,14 @@ from clinic.permissions import Permitted
 from . import services
 from .forms import AllergyForm, ConditionForm, PatientArchiveForm, PatientCreateForm, PatientForm, PatientSearchForm
 from .models import Allergy, Condition, Patient
+from .search import TOO_SHORT, too_short
 
 # What higher apps add to each row of the patient list (scheduling: the next appointment). Providers get
 # patients= (the page's patients) and user=, and return {column name: {patient id: value}}; each patient
 # of the page then carries `row` = {column name: its value or None}. One call per page, not per row.
 PATIENT_LIST = Slot("the patient list's rows: {column: {patient_id: value}} from patients=, user=")
+
+RECENTLY_REGISTERED = 100
 
 
 class PatientListView(Permitted, RecordsAccess, ListView):
@@ -38,9 +41,14 @@ class PatientListView(Permitted, RecordsAccess, ListView):
             return Patient.objects.none()
         patients = Patient.objects.filter(is_archived=self.form.cleaned_data["archived"])
         if not self.form.cleaned_data["q"]:
-            # No search yet: the most recently registered, newest first.
-            return patients.order_by("-pk")
-        return patients.search(self.form.cleaned_data["q"]).order_by("last_name", "first_name", "pk")
+            # No search yet: the most recently registered, newest first; a few pages of them, so the
+            # count stays as quick at 100,000 patients as at sixty (nobody pages through them all).
+            return patients.order_by("-pk")[:RECENTLY_REGISTERED]
+        if too_short(self.form.cleaned_data["q"]):
+            self.form.add_error("q", TOO_SHORT)
+            return Patient.objects.none()
+        # In name order (a whole MRN's patient first): search decides.
+        return patients.search(self.form.cleaned_data["q"])
 
     def record_access(self, response):
         # A list reveals patients: what was asked and how many answered (counted for the page already).
