@@ -32,13 +32,13 @@ pytestmark = pytest.mark.django_db
 
 
 def newest(**filters):
-    return AuditEntry.objects.filter(**filters).order_by("-seq").first()
+    return AuditEntry.objects.filter(**filters).order_by("-id").first()
 
 
 def actions_on(obj):
     return list(
         AuditEntry.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk))
-        .order_by("seq")
+        .order_by("id")
         .values_list("action", flat=True)
     )
 
@@ -247,7 +247,8 @@ def test_a_page_whose_view_cannot_be_recorded_is_not_served(doctor_client, monke
 @pytest.fixture
 def entries():
     PatientFactory.create_batch(3)
-    return AuditEntry.objects.order_by("seq")
+    audit.seal()  # PostgreSQL seals after commit, and a test's transaction never commits
+    return AuditEntry.objects.order_by("id")
 
 
 def test_no_orm_path_changes_or_deletes_an_entry(entries):
@@ -258,6 +259,8 @@ def test_no_orm_path_changes_or_deletes_an_entry(entries):
         entries.delete()
     with pytest.raises(AuditTrailError):
         AuditEntry.objects.bulk_create([AuditEntry(seq=999, at=timezone.now(), action="view", prev_hash="", hash="x")])
+    with pytest.raises(AuditTrailError):
+        AuditEntry.objects.bulk_update([entry], ["summary"])
     entry.summary = "nothing happened"
     with pytest.raises(AuditTrailError):
         entry.save()
@@ -304,8 +307,8 @@ def _tamper(sql, params=()):
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("ALTER TABLE clinic_auditentry DISABLE TRIGGER USER")
         else:
-            cursor.execute("DROP TRIGGER clinic_auditentry_update")
-            cursor.execute("DROP TRIGGER clinic_auditentry_delete")
+            cursor.execute("DROP TRIGGER IF EXISTS clinic_auditentry_update")
+            cursor.execute("DROP TRIGGER IF EXISTS clinic_auditentry_delete")
         cursor.execute(sql, params)
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE clinic_auditentry ENABLE TRIGGER USER")
@@ -324,7 +327,7 @@ def test_an_empty_trail_verifies(capsys):
 
 def test_an_edited_entry_is_found(entries):
     second = entries[1]
-    _tamper("UPDATE clinic_auditentry SET username = %s WHERE seq = %s", ["someone-else", second.seq])
+    _tamper("UPDATE clinic_auditentry SET username = %s WHERE id = %s", ["someone-else", second.pk])
     with pytest.raises(CommandError, match="tampered with: 1 problem"):
         call_command("verify_audit")
     _, _, breaks = audit.verify()
@@ -333,7 +336,7 @@ def test_an_edited_entry_is_found(entries):
 
 def test_a_deleted_entry_is_found(entries):
     second = entries[1]
-    _tamper("DELETE FROM clinic_auditentry WHERE seq = %s", [second.seq])
+    _tamper("DELETE FROM clinic_auditentry WHERE id = %s", [second.pk])
     _, _, breaks = audit.verify()
     assert [b.seq for b in breaks] == [second.seq + 1, second.seq + 1]
     assert "missing" in breaks[0].problem and "does not link" in breaks[1].problem
@@ -346,11 +349,130 @@ def test_an_edit_with_a_recomputed_hash_is_found_without_the_key(entries, settin
     forged.username = "someone-else"
     settings.AUDIT_KEY = "a guess at the key"
     _tamper(
-        "UPDATE clinic_auditentry SET username = %s, hash = %s WHERE seq = %s",
-        [forged.username, audit.entry_hash(forged), last.seq],
+        "UPDATE clinic_auditentry SET username = %s, mac = %s, hash = %s WHERE id = %s",
+        [forged.username, audit.entry_mac(forged), audit.entry_hash(forged), last.pk],
     )
     settings.AUDIT_KEY = ""
     assert [b.seq for b in audit.verify()[2]] == [last.seq]
+
+
+def _unsealed(count=2, **values):
+    """Entries as written by a transaction whose seal has not run yet."""
+    audit.bulk_record(
+        [
+            {"at": timezone.now(), "username": "ajones", "action": "view", "summary": f"unsealed {i}"} | values
+            for i in range(count)
+        ]
+    )
+    return list(AuditEntry.objects.filter(seq__isnull=True).order_by("id"))
+
+
+def test_an_edited_entry_waiting_to_be_sealed_is_found_by_its_mac(entries):
+    waiting = _unsealed()
+    _tamper("UPDATE clinic_auditentry SET summary = %s WHERE id = %s", ["nothing happened", waiting[0].pk])
+    count, head, breaks = audit.verify()  # seals it (the chain would not see it) but checks its mac
+    assert count == 5 and head.pk == waiting[1].pk
+    assert [(b.entry_id, b.problem) for b in breaks] == [
+        (waiting[0].pk, "its content does not match its hash (edited)")
+    ]
+
+
+def test_an_entry_inserted_without_the_key_is_found_sealed_or_not(entries, settings):
+    settings.AUDIT_KEY = "a guess at the key"
+    forged = _unsealed(1, summary="forged")[0]
+    settings.AUDIT_KEY = ""
+    with connection.cursor() as cursor, pytest.raises(IntegrityError), transaction.atomic():
+        # Sealing it by hand is not allowed to change anything but the chain's columns...
+        cursor.execute(
+            "UPDATE clinic_auditentry SET seq = 99, prev_hash = 'x', hash = 'x', summary = 'y' WHERE id = %s",
+            [forged.pk],
+        )
+    _, _, breaks = audit.verify()  # ...and sealing it does not make it genuine
+    assert [(b.seq, b.entry_id, b.problem) for b in breaks] == [
+        (4, forged.pk, "its content does not match its hash (edited)")
+    ]
+
+
+def test_a_forged_entry_nobody_could_seal_is_named(entries, settings):
+    settings.AUDIT_KEY = "a guess at the key"
+    forged = _unsealed(1)[0]
+    settings.AUDIT_KEY = ""
+    with connection.cursor() as cursor:
+        # An entry that claims a place in the chain and has no mac: neither links nor matches.
+        cursor.execute(
+            "INSERT INTO clinic_auditentry (seq, at, username, name, action, object_type, object_id, summary,"
+            " user_agent, request_id, mac, prev_hash, hash) VALUES (4, %s, 'x', '', 'view', '', '', '', '', '', '',"
+            " 'x', 'x')",
+            [timezone.now()],
+        )
+    breaks = audit.verify()[2]
+    assert forged.pk in {b.entry_id for b in breaks} and len(breaks) >= 2
+
+
+def test_a_copy_of_an_entry_is_refused_and_found(entries):
+    copied = entries.last()
+    columns = (
+        "at, user_id, username, name, action, object_type, object_id, patient_id, summary, ip, user_agent,"
+        " request_id, mac"
+    )
+    copy = f"INSERT INTO clinic_auditentry ({columns}) SELECT {columns} FROM clinic_auditentry WHERE id = %s"
+    with connection.cursor() as cursor, pytest.raises(IntegrityError), transaction.atomic():
+        cursor.execute(copy, [copied.pk])  # the mac's nonce is unique
+    _tamper("DROP INDEX audit_mac_unique")
+    _tamper(copy, [copied.pk])
+    breaks = audit.verify()[2]
+    assert [b.problem for b in breaks] == ["a copy of another entry (inserted)"]
+
+
+def test_entries_waiting_to_be_sealed_pass_and_are_sealed_by_verify(entries, capsys):
+    waiting = _unsealed(3)
+    call_command("verify_audit")
+    assert "intact: 6 entries; the newest is #6" in capsys.readouterr().out
+    assert [entry.seq for entry in AuditEntry.objects.filter(pk__in=[e.pk for e in waiting]).order_by("id")] == [
+        4,
+        5,
+        6,
+    ]
+
+
+def test_the_database_allows_sealing_and_nothing_else(entries):
+    waiting = _unsealed(1)[0]
+    sealed = entries.first()
+    refused = [
+        ("UPDATE clinic_auditentry SET seq = NULL, prev_hash = NULL, hash = NULL WHERE id = %s", sealed.pk),
+        ("UPDATE clinic_auditentry SET hash = 'x' WHERE id = %s", sealed.pk),
+        ("UPDATE clinic_auditentry SET seq = 100 WHERE id = %s", sealed.pk),
+        ("UPDATE clinic_auditentry SET summary = 'x' WHERE id = %s", waiting.pk),
+        ("UPDATE clinic_auditentry SET mac = 'x' WHERE id = %s", waiting.pk),
+        ("UPDATE clinic_auditentry SET seq = 100, prev_hash = 'p', hash = 'h', at = %s WHERE id = %s", waiting.pk),
+        ("UPDATE clinic_auditentry SET seq = 100, prev_hash = 'p' WHERE id = %s", waiting.pk),  # half sealed
+        ("DELETE FROM clinic_auditentry WHERE id = %s", waiting.pk),
+    ]
+    for sql, pk in refused:
+        params = [timezone.now(), pk] if "at = %s" in sql else [pk]
+        with connection.cursor() as cursor, pytest.raises(IntegrityError), transaction.atomic():
+            cursor.execute(sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE clinic_auditentry SET seq = 100, prev_hash = 'p', hash = 'h' WHERE id = %s", [waiting.pk]
+        )
+    assert AuditEntry.objects.get(pk=waiting.pk).seq == 100
+
+
+def test_an_entry_from_before_sealing_still_verifies(entries):
+    """Entries written before this change were chained as written and have no mac."""
+    entry = AuditEntry(
+        at=timezone.now(), username="ajones", action="view", summary="old", mac="", seq=4, prev_hash=entries.last().hash
+    )
+    entry.hash = audit.entry_hash(entry)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO clinic_auditentry (seq, at, username, name, action, object_type, object_id, summary,"
+            " user_agent, request_id, mac, prev_hash, hash) VALUES (4, %s, 'ajones', '', 'view', '', '', 'old', '',"
+            " '', '', %s, %s)",
+            [entry.at, entry.prev_hash, entry.hash],
+        )
+    assert audit.verify()[:1] == (4,) and audit.verify()[2] == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -499,19 +621,19 @@ def test_a_change_made_through_a_stale_copy_is_named_from_the_row_it_overwrote()
 
 
 def race(monkeypatch, actions, slow):
-    """Run {name: (action, delay)} in threads; in thread `slow`, taking the chain's lock waits 0.6 s
-    (a wide gap between what it locked before and the chain). Returns {name: "ok" or the error}."""
+    """Run {name: (action, delay)} in threads; in thread `slow`, writing an audit entry waits 0.6 s
+    (a wide gap between the rows it has locked and its commit). Returns {name: "ok" or the error}."""
     import threading
     import time
 
-    real_lock = audit.lock_chain
+    real_record = audit.record
 
-    def slow_lock(using="default"):
+    def slow_record(*args, **kwargs):
         if threading.current_thread().name == slow:
             time.sleep(0.6)
-        return real_lock(using)
+        return real_record(*args, **kwargs)
 
-    monkeypatch.setattr(audit, "lock_chain", slow_lock)
+    monkeypatch.setattr(audit, "record", slow_record)
     outcomes = {}
 
     def run(name, action, delay):
@@ -565,8 +687,8 @@ def test_a_status_change_and_a_record_on_the_same_visit_do_not_deadlock(monkeypa
 @ON_POSTGRESQL_ONLY
 @pytest.mark.django_db(transaction=True)
 def test_vital_signs_and_the_doctors_draft_saved_at_once_do_not_deadlock(monkeypatch):
-    """The nurse's service locks the record, the doctor's save takes the chain's lock first: both
-    take the chain's lock before any row lock (clinic.audit.lock_rows), so neither waits the other way."""
+    """The nurse's service locks the record while the doctor's save writes it: audited writes take
+    no lock of their own (no chain lock), so the row's lock is the only one and neither waits the other way."""
     from clinical.models import MedicalRecord
 
     appointment = AppointmentFactory()
