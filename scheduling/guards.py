@@ -5,7 +5,14 @@ on every backend, which breaks SQLite, so the constraint class below emits nothi
 SQLite: BEFORE INSERT/UPDATE triggers that RAISE(ABORT) (seen by Django as IntegrityError).
 SQLite's schema editor silently drops triggers when it rebuilds a table, so `install_sqlite_guards`
 runs after every `migrate` (post_migrate) and a test asserts the triggers exist.
+
+Both also refuse an active appointment longer than MAX_MINUTES: that is what lets an overlap search
+(the triggers' own, and AppointmentQuerySet.overlapping) look back only MAX_MINUTES from the time
+asked for, through the (doctor, start) and (patient, start) indexes, instead of reading every
+earlier appointment of the doctor or patient.
 """
+
+from datetime import timedelta
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField
@@ -21,6 +28,18 @@ PATIENT_OVERLAP = "appointment_patient_overlap"
 OVERLAP_NAMES = (DOCTOR_OVERLAP, PATIENT_OVERLAP)
 # Statuses that do not hold the slot.
 INACTIVE_STATUSES = ("cancelled", "no_show")
+# The longest appointment (Appointment.clean() and both databases refuse longer).
+MAX_MINUTES = 480
+# SQLite checks the length in julian days, a float: it may let a length a hair above MAX_MINUTES
+# through, so every overlap search looks back this much more (one minute; lengths are whole minutes).
+LENGTH_SLACK = timedelta(minutes=1)
+TOO_LONG = "appointment_too_long"
+_INACTIVE_SQL = ", ".join(f"'{s}'" for s in INACTIVE_STATUSES)
+# PostgreSQL's refusal of an active appointment longer than MAX_MINUTES (migration 0004 adds it).
+POSTGRES_LENGTH_CHECK = (
+    f"ALTER TABLE scheduling_appointment ADD CONSTRAINT {TOO_LONG} "
+    f'CHECK (status IN ({_INACTIVE_SQL}) OR "end" - "start" <= interval \'{MAX_MINUTES} minutes\')'
+)
 
 
 class TsTzRange(Func):
@@ -60,17 +79,23 @@ class PostgresExclusionConstraint(ExclusionConstraint):
 
 def _trigger_sql(event: str, column: str, message: str) -> str:
     same_row = "AND a.id != NEW.id" if event == "UPDATE" else ""
-    inactive = ", ".join(f"'{s}'" for s in INACTIVE_STATUSES)
+    # Appointments overlapping NEW started at most MAX_MINUTES (+ the slack) before it: a bounded
+    # range of the (column, start) index. Django stores UTC as 'YYYY-MM-DD HH:MM:SS[.ffffff]', which
+    # datetime() writes in the same shape, so the text comparison orders the times.
+    earliest = f"datetime(NEW.start, '-{MAX_MINUTES + int(LENGTH_SLACK.total_seconds() // 60)} minutes')"
     return f"""
 CREATE TRIGGER IF NOT EXISTS {message}_{event.lower()}
 BEFORE {event} ON scheduling_appointment
-WHEN NEW.status NOT IN ({inactive})
+WHEN NEW.status NOT IN ({_INACTIVE_SQL})
 BEGIN
+    SELECT RAISE(ABORT, '{TOO_LONG}')
+    WHERE (julianday(NEW."end") - julianday(NEW.start)) * 1440 > {MAX_MINUTES} + 0.001;
     SELECT RAISE(ABORT, '{message}')
     WHERE EXISTS (
         SELECT 1 FROM scheduling_appointment a
         WHERE a.{column} = NEW.{column} {same_row}
-          AND a.status NOT IN ({inactive})
+          AND a.status NOT IN ({_INACTIVE_SQL})
+          AND a.start >= {earliest}
           AND a.start < NEW."end" AND NEW.start < a."end"
     );
 END;"""

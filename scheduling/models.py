@@ -13,10 +13,19 @@ from clinic.lifecycle import InvalidTransition, Lifecycle, refuse_illegal_change
 from patients.models import Patient
 from staff.models import Doctor, WorkingHours
 
-from .guards import DOCTOR_OVERLAP, INACTIVE_STATUSES, PATIENT_OVERLAP, PostgresExclusionConstraint, TsTzRange
+from .guards import (
+    DOCTOR_OVERLAP,
+    INACTIVE_STATUSES,
+    LENGTH_SLACK,
+    MAX_MINUTES,
+    PATIENT_OVERLAP,
+    PostgresExclusionConstraint,
+    TsTzRange,
+)
 
-# How long an appointment may be: the booking forms' "Length (minutes)" takes its bounds from here.
-MIN_MINUTES, MAX_MINUTES = 5, 480
+# How long an appointment may be: the booking forms' "Length (minutes)" takes its bounds from here
+# (the longest from guards.py, whose database checks refuse anything longer).
+MIN_MINUTES = 5
 MIN_LENGTH = timedelta(minutes=MIN_MINUTES)
 MAX_LENGTH = timedelta(minutes=MAX_MINUTES)
 
@@ -56,8 +65,14 @@ class AppointmentQuerySet(models.QuerySet):
         return self.exclude(status__in=INACTIVE_STATUSES)
 
     def overlapping(self, start, end):
-        # Half-open intervals: [start, end) meets [end, later) without overlapping.
-        return self.filter(start__lt=end, end__gt=start)
+        """Appointments overlapping [start, end). Half-open: [start, end) meets [end, later) without overlapping.
+
+        None lasts longer than MAX_LENGTH (clean() refuses it, and so does the database: a check on
+        PostgreSQL, the overlap trigger on SQLite, scheduling/guards.py), so one that overlaps starts
+        after start - MAX_LENGTH: that lower bound keeps the (doctor, start) and (patient, start) index
+        scans to a day's rows instead of every past appointment. LENGTH_SLACK covers the database's
+        rounding of the length it checks."""
+        return self.filter(start__gt=start - MAX_LENGTH - LENGTH_SLACK, start__lt=end, end__gt=start)
 
     def on_day(self, day):
         """Appointments starting on a clinic-local calendar day."""
@@ -136,6 +151,9 @@ class Appointment(Audited, models.Model):
             models.Index(fields=["doctor", "start"], name="appointment_doctor_start"),
             models.Index(fields=["patient", "start"], name="appointment_patient_start"),
             models.Index(fields=["start"], name="appointment_start"),
+            # Payments due walks completed visits newest first and counts them (finance/queries.py);
+            # without it the walk passed every future appointment first.
+            models.Index(fields=["-start"], condition=models.Q(status="completed"), name="appointment_completed_start"),
         ]
         constraints = [
             models.CheckConstraint(
