@@ -12,6 +12,7 @@ from django.views.generic import DetailView, FormView, ListView
 from clinic.audit import Action, RecordsAccess, record
 from clinic.forms import add_service_errors
 from clinic.idempotency import OncePerSubmission
+from clinic.paginators import BoundedCountPaginator
 from clinic.permissions import Permitted
 from clinical.models import Procedure
 from patients.models import Patient
@@ -29,12 +30,14 @@ class PaymentsDueView(Permitted, RecordsAccess, ListView):
     def record_access(self, response):
         query = self.filters.cleaned_data.get("q") if self.filters.is_valid() else ""
         asked = f'"{query}"' if query else "all"
-        found = response.context_data["paginator"].count
+        found = response.context_data["paginator"].count_shown
         record(Action.SEARCH, summary=f"payments due ({self.show}): {asked}, {found} found")
 
     permission_required = "finance.add_payment"
     template_name = "finance/due.html"
     paginate_by = 25
+    # Every unpaid visit ever is on this list: count only a few pages ahead, not all of them.
+    paginator_class = BoundedCountPaginator
 
     def get_queryset(self):
         self.filters = DueFilterForm(self.request.GET or None)

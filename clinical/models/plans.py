@@ -118,6 +118,12 @@ class Procedure(Audited, models.Model):
         indexes = [
             models.Index(fields=["patient", "-created_at"], name="procedure_patient_created"),
             models.Index(fields=["plan", "status"], name="procedure_plan_status"),
+            # Payments due lists done procedures with a fee, newest first (finance/queries.py unpaid_procedures).
+            models.Index(
+                fields=["-performed_date", "-id"],
+                condition=models.Q(status="done", fee__gt=0),
+                name="procedure_done_with_fee",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

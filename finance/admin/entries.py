@@ -64,6 +64,8 @@ class MoneyEntryAdmin(NoDeleteAdmin, ClinicModelAdmin):
     change_form_template = "admin/finance/change_form.html"
     date_hierarchy = "date"
     list_per_page = 50
+    # A filtered list (a month, a method) counts only its own rows, not the whole table's as well.
+    show_full_result_count = False
     ordering = ["-date", "-id"]
     export_name = ""
     export_columns = []
