@@ -211,7 +211,9 @@ def _seal_after_commit(using):
     """Once per transaction: seal after it commits (then its entries are visible to the sealer)."""
     sealer = _sealers.get(using)
     if sealer is None:
-        sealer = _sealers[using] = lambda: seal(using=using)
+        # Not waiting for the disk: a seal lost in a crash is only entries unsealed again (the entries
+        # themselves were committed by the writer), sealed by the next commit or verify_audit.
+        sealer = _sealers[using] = lambda: seal(using=using, wait_for_disk=False)
     connection = connections[using]
     if not any(callback is sealer for _, callback, _ in connection.run_on_commit):
         # robust: the write is committed whatever happens here; the next commit's seal (or
@@ -219,7 +221,7 @@ def _seal_after_commit(using):
         transaction.on_commit(sealer, using=using, robust=True)
 
 
-def seal(*, using="default", batch_size=2000):
+def seal(*, using="default", batch_size=2000, wait_for_disk=True):
     """Chain every committed unsealed entry, in the order written; returns how many it sealed.
 
     Lock-free for writers: if another connection is sealing, return at once; it looks again for
@@ -231,7 +233,7 @@ def seal(*, using="default", batch_size=2000):
             return sealed
         try:
             while True:
-                count = _seal_batch(using, batch_size)
+                count = _seal_batch(using, batch_size, wait_for_disk)
                 sealed += count
                 if count < batch_size:
                     break
@@ -256,9 +258,12 @@ def _unlock(connection):
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_SEAL_LOCK_KEY])
 
 
-def _seal_batch(using, batch_size):
+def _seal_batch(using, batch_size, wait_for_disk=True):
     entries = AuditEntry.objects.using(using)
     with transaction.atomic(using=using):
+        if not wait_for_disk and connections[using].vendor == "postgresql":
+            with connections[using].cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         last = entries.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
         waiting = entries.filter(seq__isnull=True).order_by("id").values(*_CONTENT_FIELDS)[:batch_size]
         seq, prev_hash = last or (0, GENESIS)

@@ -506,6 +506,48 @@ def test_search_by_patient_user_action_and_dates(manager, reception):
     assert len(manager.get(url, {"date_to": today - timedelta(days=1)}).context["entries"]) == 0
 
 
+def test_the_whole_trail_is_counted_only_a_few_pages_ahead(manager):
+    audit.bulk_record(
+        {"at": timezone.now(), "username": "import", "action": "view", "object_id": str(i)} for i in range(600)
+    )
+    response = manager.get(reverse("audit:search"))
+    assert "More than 550 entries" in response.content.decode()
+    assert [e.object_id for e in response.context["entries"]][:2] == ["599", "598"]  # newest first
+    assert "600 entries" in manager.get(reverse("audit:search"), {"page": 3}).content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's query plans")
+def test_each_search_of_the_trail_reads_through_an_index(manager):
+    patient, user = PatientFactory(), UserFactory()
+    audit.bulk_record(
+        {
+            "at": timezone.now() - timedelta(minutes=i),
+            "username": "import",
+            "action": ["view", "search", "change"][i % 3],
+            "user_id": user.pk if i % 50 == 0 else None,
+            "patient_id": patient.pk if i % 70 == 0 else None,
+        }
+        for i in range(20000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE clinic_auditentry")
+    today = timezone.localdate()
+    for query in [
+        {},
+        {"patient": patient.mrn},
+        {"user": user.pk},
+        {"action": "change"},
+        {"date_from": today, "date_to": today},
+        {"patient": patient.mrn, "date_from": today - timedelta(days=7)},
+    ]:
+        response = manager.get(reverse("audit:search"), query)
+        entries = response.context["paginator"].object_list
+        page = entries[:50]
+        for sql_query in (page, entries[:551]):
+            plan = sql_query.explain()
+            assert "Seq Scan on clinic_auditentry" not in plan, (query, plan)
+
+
 @pytest.mark.parametrize(
     ("query", "field", "message"),
     [
