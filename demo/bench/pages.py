@@ -12,12 +12,14 @@ small form, and no data; a page within 3x of it costs little more than the frame
 """
 
 import copy
+import logging
 import statistics
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.db import connections
 from django.db.utils import load_backend
 from django.test import Client
@@ -113,7 +115,7 @@ class TwoDatabases:
         key = (size, role)
         if key not in self.clients:
             self.use(size)
-            client = Client()
+            client = Client(HTTP_HOST="localhost")
             client.force_login(User.objects.get(username=role))
             self.clients[key] = client
         return self.clients[key]
@@ -160,6 +162,15 @@ def measure(dbs, page, *, repeat=15, warmup=3):
 
 
 def run_pages(big_url, *, repeat=15, warmup=3, only=None, progress=None):
+    # A line per request in the access log would cost every page the same, and drown the progress.
+    logging.getLogger("clinic.access").setLevel(logging.WARNING)
+    # Static files from the app folders, as the tests serve them: no collectstatic needed for a run.
+    settings.STATIC_ROOT = None
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     dbs = TwoDatabases(big_url)
     dbs.use("demo")
     chosen = [p for p in pages() if not only or any(word.lower() in p.name.lower() for word in only)]

@@ -605,7 +605,15 @@ class Seeder:
                 )
             made += audit.bulk_record(entries, using=self.using)
             self.progress(f"  audit entries: {made:,} of {count:,}")
+        connection = connections[self.using]
+        if connection.vendor == "postgresql":
+            # Statistics for the million new rows: without them the sealer's "next unsealed entries"
+            # query reads the whole table for each batch of 2,000 (a quarter of an hour instead of minutes).
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {AuditEntry._meta.db_table}")
+        started = time.monotonic()
         audit.seal(using=self.using)
+        self.progress(f"  sealed in {time.monotonic() - started:.0f} s")
         return made
 
     # --- the end --------------------------------------------------------------------------------
