@@ -12,7 +12,7 @@ from django.utils.functional import cached_property
 
 
 class BoundedCountPaginator(Paginator):
-    pages_ahead = 10
+    pages_ahead = 4
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
