@@ -663,19 +663,21 @@ def test_a_change_made_through_a_stale_copy_is_named_from_the_row_it_overwrote()
 
 
 def race(monkeypatch, actions, slow):
-    """Run {name: (action, delay)} in threads; in thread `slow`, writing an audit entry waits 0.6 s
-    (a wide gap between the rows it has locked and its commit). Returns {name: "ok" or the error}."""
+    """Run {name: (action, delay)} in threads; in thread `slow`, taking a row lock waits 0.6 s first
+    (a wide gap in which the other thread writes). Returns {name: "ok" or the error}."""
     import threading
     import time
 
-    real_record = audit.record
+    from django.db.models import QuerySet
 
-    def slow_record(*args, **kwargs):
+    real_select_for_update = QuerySet.select_for_update
+
+    def slow_select_for_update(self, *args, **kwargs):
         if threading.current_thread().name == slow:
             time.sleep(0.6)
-        return real_record(*args, **kwargs)
+        return real_select_for_update(self, *args, **kwargs)
 
-    monkeypatch.setattr(audit, "record", slow_record)
+    monkeypatch.setattr(QuerySet, "select_for_update", slow_select_for_update)
     outcomes = {}
 
     def run(name, action, delay):
@@ -729,8 +731,8 @@ def test_a_status_change_and_a_record_on_the_same_visit_do_not_deadlock(monkeypa
 @ON_POSTGRESQL_ONLY
 @pytest.mark.django_db(transaction=True)
 def test_vital_signs_and_the_doctors_draft_saved_at_once_do_not_deadlock(monkeypatch):
-    """The nurse's service locks the record while the doctor's save writes it: audited writes take
-    no lock of their own (no chain lock), so the row's lock is the only one and neither waits the other way."""
+    """The nurse's service locks the record, the doctor's save writes it: audited writes take no
+    lock of their own (no chain lock), so the row's lock is the only one and neither waits the other way."""
     from clinical.models import MedicalRecord
 
     appointment = AppointmentFactory()
