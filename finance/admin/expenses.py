@@ -15,7 +15,7 @@ from clinic.uploads import ACCEPTED_DESCRIPTION, check_upload
 
 from .. import services
 from ..models import Expense, ExpenseCategory
-from .entries import _ENTRY_TAIL, MoneyEntryAdmin, ReversalFilter
+from .entries import _ENTRY_TAIL, MoneyEntryAdmin, RecordedByFilter, ReversalFilter
 
 
 class ExpenseAdminForm(forms.ModelForm):
@@ -59,7 +59,7 @@ class ExpenseAdmin(MoneyEntryAdmin):
         "state",
     ]
     list_display_links = ["date", "reason"]
-    list_filter = ["date", "category", "method", ("recorded_by", admin.RelatedOnlyFieldListFilter), ReversalFilter]
+    list_filter = ["date", "category", "method", ("recorded_by", RecordedByFilter), ReversalFilter]
     list_select_related = ["category", "recorded_by"]
     search_fields = ["reason", "paid_to", "notes", "category__name"]
     readonly_fields = ["current_receipt", "recorded_by", "recorded_at", "reverses", "reversal_reason"]

@@ -6,7 +6,7 @@ from django.contrib import admin
 from clinic.admin import RecordsAdminAccess
 
 from ..models import OtherIncome
-from .entries import _ENTRY_TAIL, MoneyEntryAdmin, ReversalFilter
+from .entries import _ENTRY_TAIL, MoneyEntryAdmin, RecordedByFilter, ReversalFilter
 
 
 class OtherIncomeAdminForm(forms.ModelForm):
@@ -20,7 +20,7 @@ class OtherIncomeAdmin(RecordsAdminAccess, MoneyEntryAdmin):
     form = OtherIncomeAdminForm
     list_display = ["date", "source", "description", "payer", "patient", "amount_column", "recorded_by", "state"]
     list_display_links = ["date", "description"]
-    list_filter = ["date", "source", ("recorded_by", admin.RelatedOnlyFieldListFilter), ReversalFilter]
+    list_filter = ["date", "source", ("recorded_by", RecordedByFilter), ReversalFilter]
     list_select_related = ["patient", "recorded_by"]
     search_fields = ["description", "payer", "notes", "patient__last_name", "patient__first_name", "patient__mrn"]
     autocomplete_fields = ["patient"]

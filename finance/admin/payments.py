@@ -7,7 +7,7 @@ from clinic.admin import RecordsAdminAccess
 
 from ..models import Payment
 from ..money import format_money
-from .entries import _ENTRY_TAIL, MoneyEntryAdmin, ReversalFilter
+from .entries import _ENTRY_TAIL, MoneyEntryAdmin, RecordedByFilter, ReversalFilter
 
 
 def _paid_for(obj):
@@ -33,7 +33,7 @@ class PaymentAdmin(RecordsAdminAccess, MoneyEntryAdmin):
         "state",
     ]
     list_display_links = ["date", "receipt_number"]
-    list_filter = ["date", "method", ("recorded_by", admin.RelatedOnlyFieldListFilter), ReversalFilter]
+    list_filter = ["date", "method", ("recorded_by", RecordedByFilter), ReversalFilter]
     list_select_related = ["patient", "recorded_by", "procedure", "appointment__doctor__user"]
     search_fields = ["receipt_number", "patient__last_name", "patient__first_name", "patient__mrn"]
     fields = [
