@@ -3,9 +3,10 @@
 `run_storm()` runs on a seeded database (doctors with working hours, patients). Each client is a
 thread with its own database connection, booking one free slot after another through
 `scheduling.services.book_appointment`, inside a request context (RequestContextMiddleware) as
-a signed-in receptionist, so the audit trail names who booked. Threads, not processes: the time of
-a booking is mostly the database's (locks, commit, the exclusion check) and the GIL is released while
-waiting on it; run_storm reports how much CPU the client process used, to show when it is not.
+a signed-in receptionist, so the audit trail names who booked. The threads can be shared out over
+several forked processes (`processes=`), as a server's workers are: at ~75 bookings/s one process
+of threads spends a whole core in Python and the GIL, not the database, sets the pace; run_storm
+reports the cores the clients used (`client_cpu_cores`) to show which.
 
 Clients are spread over the doctors as a front desk is (booking locks the doctor's row, so two
 clients booking one doctor queue behind each other, as they must), each with patients of its own
@@ -14,6 +15,7 @@ that every booking has its audit entry, that all entries were sealed by the writ
 that verify() finds the trail intact; then a few clients race for one slot and exactly one must win.
 """
 
+import multiprocessing
 import os
 import statistics
 import threading
@@ -88,7 +90,12 @@ def _plan(clients, bookings_per_client, doctors, patients, using):
     """Each client: its doctor, its patients and the slots it will book (none shared with another)."""
     if len(patients) < clients:
         raise ValueError(f"The storm needs a patient per client: {clients} clients, {len(patients)} patients.")
-    first_day = timezone.localdate() + timedelta(days=_FIRST_DAY_AHEAD)
+    # After every appointment already booked (a rerun's patients are then free too).
+    last = Appointment.objects.using(using).order_by("-end").values_list("end", flat=True).first()
+    first_day = max(
+        timezone.localdate() + timedelta(days=_FIRST_DAY_AHEAD),
+        timezone.localtime(last).date() + timedelta(days=1) if last else timezone.localdate(),
+    )
     per_doctor = {}
     for client in range(clients):
         per_doctor.setdefault(client % len(doctors), []).append(client)
@@ -112,7 +119,8 @@ def _percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def _run_clients(plan, user, using):
+def _run_clients(plan, user, using, start_together=None):
+    """Each client of `plan` in a thread of this process; (latencies, errors, booked ids)."""
     latencies, errors, booked = [], [], []
     lock = threading.Lock()
     barrier = threading.Barrier(len(plan))
@@ -121,10 +129,12 @@ def _run_clients(plan, user, using):
         connection = connections[using]
         try:
             connection.ensure_connection()
+            if barrier.wait(timeout=60) == 0 and start_together is not None:
+                start_together.wait(timeout=60)  # every process ready too
             barrier.wait(timeout=60)
             for n, start in enumerate(job["slots"]):
                 patient = job["patients"][n % len(job["patients"])]
-                began = time.perf_counter()
+                began, began_wall = time.perf_counter(), time.time()
                 try:
                     appointment = _as_request(
                         user,
@@ -138,20 +148,41 @@ def _run_clients(plan, user, using):
                     continue
                 took = time.perf_counter() - began
                 with lock:
-                    latencies.append(took)
+                    latencies.append((began_wall, took))
                     booked.append(appointment.pk)
         finally:
             connection.close()
 
     threads = [threading.Thread(target=client, args=(job,)) for job in plan.values()]
-    cpu_before, began = os.times(), time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    seconds, cpu_after = time.perf_counter() - began, os.times()
-    cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
-    return latencies, errors, booked, seconds, cpu
+    return latencies, errors, booked
+
+
+def _in_processes(plan, user, using, processes):
+    """The clients shared out over `processes` forked processes (as a server's workers would be)."""
+    context = multiprocessing.get_context("fork")
+    start_together, results = context.Barrier(processes), context.Queue()
+    shares = [dict(list(plan.items())[i::processes]) for i in range(processes)]
+    connections.close_all()  # a forked child must not share the parent's connection
+
+    def worker(share):
+        results.put(_run_clients(share, user, using, start_together))
+
+    children = [context.Process(target=worker, args=(share,)) for share in shares]
+    for child in children:
+        child.start()
+    latencies, errors, booked = [], [], []
+    for _ in children:
+        some_latencies, some_errors, some_booked = results.get(timeout=3600)
+        latencies += some_latencies
+        errors += some_errors
+        booked += some_booked
+    for child in children:
+        child.join()
+    return latencies, errors, booked
 
 
 def _overlapping_pairs(doctor_ids, using):
@@ -175,7 +206,8 @@ def _overlapping_pairs(doctor_ids, using):
 
 def _race_for_one_slot(racers, doctor, patients, user, using):
     """`racers` clients book the same slot of one doctor at the same instant: one must win."""
-    start = _free_slots(doctor, timezone.localdate() + timedelta(days=_FIRST_DAY_AHEAD + 400), 1, using)[0]
+    last = Appointment.objects.using(using).order_by("-end").values_list("end", flat=True).first()
+    start = _free_slots(doctor, timezone.localtime(last).date() + timedelta(days=1), 1, using)[0]
     barrier = threading.Barrier(racers)
     outcomes = [None] * racers
 
@@ -205,10 +237,11 @@ def _race_for_one_slot(racers, doctor, patients, user, using):
     }
 
 
-def run_storm(*, clients=50, bookings_per_client=20, using="default", doctors=None, racers=5) -> dict:
+def run_storm(*, clients=50, bookings_per_client=20, using="default", doctors=None, racers=5, processes=1) -> dict:
     """Book clients × bookings_per_client distinct free slots at once; returns the numbers and checks.
 
-    `doctors`: how many doctors to spread the clients over (default: every active doctor with hours)."""
+    `doctors`: how many doctors to spread the clients over (default: every active doctor with hours).
+    `processes`: share the client threads out over this many processes (1: all in this one)."""
     all_doctors = list(
         Doctor.objects.using(using)
         .active()
@@ -223,7 +256,18 @@ def run_storm(*, clients=50, bookings_per_client=20, using="default", doctors=No
     plan = _plan(clients, bookings_per_client, chosen, patients, using)
     first_entry = AuditEntry.objects.using(using).order_by("-id").values_list("id", flat=True).first() or 0
 
-    latencies, errors, booked, seconds, cpu = _run_clients(plan, user, using)
+    cpu_before, began = os.times(), time.perf_counter()
+    if processes > 1:
+        latencies, errors, booked = _in_processes(plan, user, using, processes)
+    else:
+        latencies, errors, booked = _run_clients(plan, user, using)
+    cpu_after = os.times()
+    # From the first booking's start to the last one's end (not the processes' start-up).
+    seconds = max(b + t for b, t in latencies) - min(b for b, _ in latencies) if latencies else 0
+    cpu_seconds = time.perf_counter() - began
+    latencies = [took for _, took in latencies]
+    # This process and its children, in cores: near `processes` means the clients were CPU-bound (the GIL).
+    cpu = sum(cpu_after[:4]) - sum(cpu_before[:4])
 
     entries = AuditEntry.objects.using(using).filter(
         id__gt=first_entry, object_type="scheduling.appointment", action=AuditEntry.Action.CREATE
@@ -245,7 +289,8 @@ def run_storm(*, clients=50, bookings_per_client=20, using="default", doctors=No
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p95_ms": round(_percentile(latencies, 0.95) * 1000, 1) if latencies else None,
         "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
-        "client_cpu_share": round(cpu / seconds, 2) if seconds else None,  # of one core: near 1.0 = GIL-bound
+        "processes": processes,
+        "client_cpu_cores": round(cpu / cpu_seconds, 2) if cpu_seconds else None,
         "overlapping_pairs": _overlapping_pairs([doctor.pk for doctor in chosen], using),
         "bookings_without_audit_entry": len({str(pk) for pk in booked} - audited),
         "unsealed_after_storm": unsealed_after,
