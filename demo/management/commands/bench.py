@@ -9,6 +9,7 @@ Each step runs as its own `manage.py` process with DATABASE_URL set to the datab
 page timing process opens the big database beside the demo one.
 """
 
+import inspect
 import json
 import os
 import platform
@@ -60,6 +61,12 @@ class Command(BaseCommand):
         parser.add_argument("--only", nargs="*", help="Only the pages whose names hold one of these words.")
         parser.add_argument("--no-storm", action="store_true")
         parser.add_argument("--storm-clients", type=int, default=50)
+        parser.add_argument(
+            "--storm-processes",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="Processes the storm's client threads are shared out over (one process of threads is GIL-bound).",
+        )
         parser.add_argument("--fresh", action="store_true", help="Seed both sizes again.")
         parser.add_argument("--no-seed", action="store_true", help="Time the databases as they are.")
         # The steps, run by the main command in processes of their own.
@@ -188,7 +195,10 @@ class Command(BaseCommand):
         except ImportError as error:
             result = {"error": f"demo/bench/storm.py is not there yet ({error})"}
         else:
-            result = run_storm(clients=options["storm_clients"], using="default")
+            extra = {}
+            if "processes" in inspect.signature(run_storm).parameters:
+                extra["processes"] = options["storm_processes"]
+            result = run_storm(clients=options["storm_clients"], using="default", **extra)
         self.stdout.write(f"Booking storm: {result}")
         Path(options["out"]).write_text(json.dumps(result, indent=1, default=str))
 
