@@ -27,6 +27,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from documents.models import ClinicalDocument
+from finance.models import Payment
+from finance.queries import unpaid_visits
 from patients.models import Patient
 from staff.models import Doctor, Specialty, User
 
@@ -49,6 +51,8 @@ def pages(today=None):
     doctor = Doctor.objects.select_related("user", "specialty").get(user__username="doctor")
     general = Specialty.objects.get(name="General practice")
     reception = User.objects.get(username="reception")
+    receipt = Payment.objects.filter(reverses__isnull=True).order_by("pk").values_list("pk", flat=True).first()
+    due = unpaid_visits().values_list("pk", flat=True).first()
     ahead = today + timedelta(days=14)
     while ahead.weekday() > 4:
         ahead += timedelta(days=1)
@@ -78,6 +82,9 @@ def pages(today=None):
         Page("Search: MRN prefix", "reception", "/patients/" + q(patient.mrn[:5])),
         Page("Patient page", "reception", f"/patients/{patient.pk}/"),
         Page("Payments due", "reception", "/finance/due/"),
+        Page("Payments due: procedures", "reception", "/finance/due/?show=procedures"),
+        Page("Take a payment", "reception", f"/finance/pay/visit/{due}/"),
+        Page("Receipt", "reception", f"/finance/receipts/{receipt}/"),
         Page("My day", "doctor", "/clinical/my-day/"),
         Page("Unsigned notes", "doctor", "/clinical/unsigned-notes/"),
         Page("Chart", "doctor", f"/clinical/patients/{patient.pk}/"),
