@@ -1,5 +1,8 @@
 """The admin site and shared admin behaviour."""
 
+import re
+from datetime import date, datetime, time
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -9,6 +12,7 @@ from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectM
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.urls import path
+from django.utils import timezone
 from django.utils.text import capfirst
 
 from clinic import audit
@@ -178,7 +182,64 @@ class HostileInputAdmin:
 
 
 class ClinicModelAdmin(HostileInputAdmin, admin.ModelAdmin):
-    """The clinic's ModelAdmin (see HostileInputAdmin)."""
+    """The clinic's ModelAdmin (see HostileInputAdmin).
+
+    A filtered list does not also count the whole table ("12 results (200,000 total)"): on lists that
+    grow with the clinic's history that second count read every row on every page view."""
+
+    show_full_result_count = False
+
+
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits: int() also reads "٢٠٢٦"
+
+
+def month_filter(field_name, *, months_back=24, months_ahead=0):
+    """A list filter by calendar month (in the clinic's time zone) of a date or date-time field.
+
+    Instead of Django's date hierarchy, whose year links come from SELECT DISTINCT over every row of
+    the table (a full scan of 200,000 appointments on each view of the list): the months offered are
+    worked out from today, with no query, and the chosen one filters a range the field's index reads.
+    Any month can be asked for in the address (?<field>_month=2019-03); nonsense is ignored."""
+
+    class MonthFilter(admin.SimpleListFilter):
+        title = "month"
+        parameter_name = f"{field_name}_month"
+
+        def lookups(self, request, model_admin):
+            today = timezone.localdate()
+            first = today.year * 12 + today.month - 1
+            months = range(first + months_ahead, first - months_back - 1, -1)
+            return [(f"{m // 12:04d}-{m % 12 + 1:02d}", date(m // 12, m % 12 + 1, 1).strftime("%B %Y")) for m in months]
+
+        def queryset(self, request, queryset):
+            match = _MONTH.fullmatch(self.value() or "")
+            if not match:
+                return queryset
+            year, month = int(match[1]), int(match[2])
+            if not (1 <= year <= 9998 and 1 <= month <= 12):
+                return queryset
+            start = date(year, month, 1)
+            end = date(year + month // 12, month % 12 + 1, 1)
+            if isinstance(queryset.model._meta.get_field(field_name), models.DateTimeField):
+                start, end = (timezone.make_aware(datetime.combine(day, time.min)) for day in (start, end))
+            return queryset.filter(**{f"{field_name}__gte": start, f"{field_name}__lt": end})
+
+    return MonthFilter
+
+
+def related_filter(*select_related):
+    """Django's filter by a related object, naming each choice without a query per choice
+    (a doctor is named from its user: one query for all doctors instead of one more per doctor)."""
+
+    class RelatedFilter(admin.RelatedFieldListFilter):
+        def field_choices(self, field, request, model_admin):
+            choices = field.related_model._default_manager.select_related(*select_related)
+            ordering = self.field_admin_ordering(field, request, model_admin)
+            if ordering:
+                choices = choices.order_by(*ordering)
+            return [(choice.pk, str(choice)) for choice in choices]
+
+    return RelatedFilter
 
 
 class ClinicTabularInline(HostileInputAdmin, admin.TabularInline):

@@ -4,7 +4,14 @@
 from django import forms
 from django.contrib import admin
 
-from clinic.admin import ClinicModelAdmin, ClinicTabularInline, NoDeleteAdmin, RecordsAdminAccess
+from clinic.admin import (
+    ClinicModelAdmin,
+    ClinicTabularInline,
+    NoDeleteAdmin,
+    RecordsAdminAccess,
+    month_filter,
+    related_filter,
+)
 from clinic.lifecycle import allowed_next
 
 from . import formulary, services
@@ -44,9 +51,8 @@ class AmendmentInline(ClinicTabularInline):
 @admin.register(MedicalRecord)
 class MedicalRecordAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["created_at", "patient", "author", "status", "diagnosis", "signed_at"]
-    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    list_filter = ["status", ("created_at", admin.DateFieldListFilter), month_filter("created_at")]
     search_fields = ["patient__last_name", "patient__mrn", "diagnosis", "icd10_codes"]
-    date_hierarchy = "created_at"
     list_select_related = ["patient", "author"]
     raw_id_fields = ["patient", "appointment"]
     readonly_fields = [
@@ -117,7 +123,7 @@ class ProcedureInline(ClinicTabularInline):
 @admin.register(TreatmentPlan)
 class TreatmentPlanAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["created_at", "patient", "doctor", "status", "start_date", "expected_end_date"]
-    list_filter = ["status", "doctor"]
+    list_filter = ["status", ("doctor", related_filter("user"))]
     search_fields = ["patient__last_name", "patient__mrn", "diagnosis_summary"]
     list_select_related = ["patient", "doctor__user"]
     raw_id_fields = ["patient"]

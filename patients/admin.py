@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from clinic.admin import ClinicModelAdmin, ClinicTabularInline, NoDeleteAdmin, RecordsAdminAccess
+from clinic.admin import ClinicModelAdmin, ClinicTabularInline, NoDeleteAdmin, RecordsAdminAccess, month_filter
 
 from . import services
 from .models import Allergy, Condition, Patient
@@ -28,10 +28,9 @@ class ConditionInline(NoDeleteAdmin, ClinicTabularInline):
 @admin.register(Patient)
 class PatientAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     list_display = ["mrn", "last_name", "first_name", "date_of_birth", "sex", "phone", "is_archived", "created_at"]
-    list_filter = ["is_archived", "sex", "created_at"]
+    list_filter = ["is_archived", "sex", "created_at", month_filter("created_at")]
     search_fields = ["mrn", "last_name", "first_name", "phone_digits", "email", "search_text"]
     readonly_fields = ["mrn", "created_at", "updated_at", "archived_at", "archived_by"]
-    date_hierarchy = "created_at"
     inlines = [AllergyInline, ConditionInline]
 
     def save_model(self, request, obj, form, change):

@@ -3,7 +3,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 
-from clinic.admin import ClinicModelAdmin, NoDeleteAdmin, RecordsAdminAccess
+from clinic.admin import ClinicModelAdmin, NoDeleteAdmin, RecordsAdminAccess, month_filter, related_filter
 from clinic.forms import add_service_errors
 
 from . import services
@@ -19,9 +19,14 @@ class AppointmentAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
     visit that has begun or ended) is refused here with the same message."""
 
     list_display = ["start", "end", "patient", "doctor", "status", "reason", "booked_by"]
-    list_filter = ["status", "doctor", "doctor__specialty", ("start", admin.DateFieldListFilter)]
+    list_filter = [
+        "status",
+        ("doctor", related_filter("user")),
+        "doctor__specialty",
+        ("start", admin.DateFieldListFilter),
+        month_filter("start", months_ahead=6),
+    ]
     search_fields = ["patient__last_name", "patient__first_name", "patient__mrn", "reason"]
-    date_hierarchy = "start"
     list_select_related = ["patient", "doctor__user", "booked_by"]
     raw_id_fields = ["patient"]
     # The status moves only through its lifecycle (the appointment pages), never by editing the field.
