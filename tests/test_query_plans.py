@@ -59,7 +59,8 @@ GROWING_TABLES = {
 HISTORY = 20_000
 ROW_BUDGET = 1_000
 
-# Pages with their own plan tests, owned elsewhere in issue 15; add them to PAGES when those land.
+# Pages with their own plan tests, owned elsewhere in issue 15 (patients/tests/test_search_plans.py and the audit
+# tests); add them to pages() here when the lead wants one list of every page.
 EXCLUDED = {
     "patient list and search (/patients/?q=…)": "patient search helper: trigram / FTS5 search, its own plan test",
     "audit trail (/audit/)": "audit helper: audit entries sealed later, its own plan test",
