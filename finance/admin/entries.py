@@ -5,7 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -87,9 +87,13 @@ class MoneyEntryAdmin(NoDeleteAdmin, ClinicModelAdmin):
             .get_queryset(request)
             .annotate(entry_month=TruncMonth("date"))
             .annotate(
-                has_reversal=Exists(model.objects.filter(reverses=OuterRef("pk"))),
+                # A scalar subquery, not EXISTS: PostgreSQL turned the EXISTS into one hash of every
+                # entry's reverses_id built on each list view (19 ms at 77,000 payments); this
+                # probes the reverses_id index for the page's rows only.
+                reversal_pk=Subquery(model.objects.filter(reverses=OuterRef("pk")).values("pk")[:1]),
                 in_closed_month=Exists(ClosedMonth.objects.filter(month=OuterRef("entry_month"))),
             )
+            .annotate(has_reversal=ExpressionWrapper(Q(reversal_pk__isnull=False), output_field=BooleanField()))
         )
 
     # --- columns -------------------------------------------------------------------------
