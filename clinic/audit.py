@@ -238,8 +238,9 @@ def seal(*, using="default", batch_size=2000, wait_for_disk=True):
         if not _try_lock(connection):
             return sealed
         try:
+            after = 0
             while True:
-                count = _seal_batch(using, batch_size, wait_for_disk)
+                count, after = _seal_batch(using, batch_size, wait_for_disk, after)
                 sealed += count
                 if count < batch_size:
                     break
@@ -264,14 +265,19 @@ def _unlock(connection):
             cursor.execute("SELECT pg_advisory_unlock(%s)", [_SEAL_LOCK_KEY])
 
 
-def _seal_batch(using, batch_size, wait_for_disk=True):
+def _seal_batch(using, batch_size, wait_for_disk=True, after=0):
+    """Seal the next batch of unsealed entries with an id above `after`; (how many, the last id).
+
+    `after` moves on from batch to batch, so each reads onwards from where the last one stopped even
+    when the planner walks the primary key (a bulk-loaded table without statistics) instead of the
+    partial index; an entry below it committed meanwhile is found by seal()'s re-check."""
     entries = AuditEntry.objects.using(using)
     with transaction.atomic(using=using):
         if not wait_for_disk and connections[using].vendor == "postgresql":
             with connections[using].cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         last = entries.filter(seq__isnull=False).order_by("-seq").values_list("seq", "hash").first()
-        waiting = entries.filter(seq__isnull=True).order_by("id").values(*_CONTENT_FIELDS)[:batch_size]
+        waiting = entries.filter(seq__isnull=True, id__gt=after).order_by("id").values(*_CONTENT_FIELDS)[:batch_size]
         seq, prev_hash = last or (0, GENESIS)
         rows = []
         for values in waiting:
@@ -280,7 +286,7 @@ def _seal_batch(using, batch_size, wait_for_disk=True):
             rows.append((entry.id, seq, entry.prev_hash, prev_hash))
         if rows:
             _write_seals(connections[using], rows)
-        return len(rows)
+        return len(rows), (rows[-1][0] if rows else after)
 
 
 _TABLE = AuditEntry._meta.db_table

@@ -121,8 +121,8 @@ def test_an_entry_committed_while_another_connection_seals_is_sealed_by_its_rech
     real_batch = audit._seal_batch
     late = []
 
-    def batch_while_someone_commits(using, batch_size, wait_for_disk=True):
-        sealed = real_batch(using, batch_size, wait_for_disk)
+    def batch_while_someone_commits(*args):
+        sealed = real_batch(*args)
         if not late:
             # Meanwhile a receptionist's entry commits; its own seal finds the lock taken and leaves.
             thread = threading.Thread(target=lambda: (late.append(audit.record("view")), connections.close_all()))
