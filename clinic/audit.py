@@ -43,7 +43,6 @@ from clinic.models import AuditEntry
 
 Action = AuditEntry.Action
 GENESIS = "0" * 64
-_LOCK_KEY = 7_411_202_611  # an arbitrary constant naming the audit chain's advisory lock
 _SEAL_LOCK_KEY = 7_411_202_612  # the sealer's (session-level) advisory lock
 # Fields whose change says nothing about the data (they move with every save).
 _IGNORED_FIELDS = {"updated_at"}
@@ -119,15 +118,6 @@ def entry_hash(entry):
         # Added later: entries written before it have no name and keep their hashes.
         content.append(entry.name)
     return _hmac(content)
-
-
-def lock_chain(using="default"):
-    """A transaction-scoped lock of its own, no longer taken by audited writes (they do not chain
-    as they write any more); clinic.idempotency still makes twin submissions of a form wait on it."""
-    connection = connections[using]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
 def lock_rows(queryset, **options):

@@ -26,11 +26,10 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 
-from clinic.audit import lock_chain
 from clinic.models import FormSubmission
 
 TOKEN_FIELD = "client_token"
@@ -68,6 +67,18 @@ def _replay(request, submission):
     return HttpResponseRedirect(submission.result_url)
 
 
+def _lock_token(token, using):
+    """A transaction-scoped lock on this one form's token (PostgreSQL; SQLite writes one at a time).
+
+    Only twins of a submission wait for each other: one lock for every form made each POST with a
+    token wait for every other, and bookings queued one behind another under a busy front desk."""
+    connection = connections[using]
+    if connection.vendor == "postgresql":
+        key = (token.int >> 64) - (1 << 63)  # the token's first 64 bits, as PostgreSQL's signed bigint
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def _finished(token, using):
     return FormSubmission.objects.using(using).filter(token=token).first()
 
@@ -84,7 +95,7 @@ def submit_once(request, handle, *, stores_files_first=False):
     if done is not None and done.result_url:
         return _replay(request, done)  # nothing locked for a plain replay
     with transaction.atomic(using=using):
-        lock_chain(using)  # the chain's lock before anything else, as every writer takes it
+        _lock_token(token, using)  # twins of this form wait here; other forms do not
         done = _finished(token, using)  # a twin that committed while this one waited for the lock
         if done is not None:
             if done.result_url:

@@ -18,7 +18,6 @@ from clinic.permissions import Permitted
 from . import services
 from .forms import AllergyForm, ConditionForm, PatientArchiveForm, PatientCreateForm, PatientForm, PatientSearchForm
 from .models import Allergy, Condition, Patient
-from .search import TOO_SHORT, too_short
 
 # What higher apps add to each row of the patient list (scheduling: the next appointment). Providers get
 # patients= (the page's patients) and user=, and return {column name: {patient id: value}}; each patient
@@ -44,9 +43,6 @@ class PatientListView(Permitted, RecordsAccess, ListView):
             # No search yet: the most recently registered, newest first; a few pages of them, so the
             # count stays as quick at 100,000 patients as at sixty (nobody pages through them all).
             return patients.order_by("-pk")[:RECENTLY_REGISTERED]
-        if too_short(self.form.cleaned_data["q"]):
-            self.form.add_error("q", TOO_SHORT)
-            return Patient.objects.none()
         # In name order (a whole MRN's patient first): search decides.
         return patients.search(self.form.cleaned_data["q"])
 

@@ -80,6 +80,13 @@ def test_a_search_that_finds_nobody_says_so_and_offers_registration_back_to_this
     assert {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()} == slot
 
 
+def test_a_single_letter_asks_for_another_rather_than_finding_nobody(reception):
+    PatientFactory(first_name="Ann", last_name="Adams")
+    content = reception.get(reverse("scheduling:book"), {"q": "a"}).content.decode()
+    assert "Type at least two letters" in content and "No patient matches" not in content
+    assert "ADAMS" in reception.get(reverse("scheduling:book"), {"q": "ad"}).content.decode()
+
+
 def test_after_choosing_the_patient_the_form_holds_the_slot(reception):
     doctor, patient = DoctorFactory(), PatientFactory()
     page = reception.get(BOOK, {"patient": patient.pk, "doctor": doctor.pk, "date": tomorrow(), "time": "10:00"})
