@@ -13,6 +13,7 @@ from django.utils.functional import cached_property
 
 class BoundedCountPaginator(Paginator):
     pages_ahead = 4
+    last_page_asked = 100_000
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -22,7 +23,8 @@ class BoundedCountPaginator(Paginator):
     def page(self, number):
         # Remember how far the reader went before validate_number() asks for the count.
         try:
-            self.asked = max(int(number), 1)
+            # Capped: a page number past any list's end must not make a LIMIT the database cannot hold.
+            self.asked = min(max(int(number), 1), self.last_page_asked)
         except (TypeError, ValueError):
             self.asked = 1
         return super().page(number)

@@ -75,3 +75,13 @@ def test_the_count_reads_no_further_than_it_needs(reception, thirty_unpaid_visit
     (count,) = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"]]
     assert "LIMIT 26" in count
     assert (paginator.count, paginator.more) == (25, True)
+
+
+def test_the_page_links_say_there_are_more_pages_than_counted(reception, thirty_unpaid_visits, monkeypatch):
+    from finance.views import PaymentsDueView
+
+    monkeypatch.setattr(PaymentsDueView, "paginate_by", 5)
+    monkeypatch.setattr(BoundedCountPaginator, "pages_ahead", 1)
+    html = reception.get(DUE).content.decode()
+    assert "Page 1 of 2 or more" in html and 'rel="next"' in html
+    assert "Page 6 of 6<" in reception.get(DUE, {"page": 6}).content.decode()  # the end: counted exactly
