@@ -17,15 +17,18 @@ from .models import Appointment
 
 
 def _queue_behind_other_bookings(*, doctor, patient):
-    """Lock the doctor's and the patient's rows (PostgreSQL; SQLite's IMMEDIATE transactions queue anyway).
+    """Lock the doctor's and the patient's rows (PostgreSQL; SQLite's IMMEDIATE transactions queue anyway);
+    returns whether the patient's record is archived, as read under the lock.
 
     Two bookings of one doctor or patient then run one after the other, and the later one is told
     which appointment it clashes with. Without this both insert, and PostgreSQL's exclusion check can
     find each other's row and abort one with "deadlock detected" instead of an overlap error.
     NO KEY UPDATE leaves the foreign-key checks of other inserts unblocked.
     """
-    list(lock_rows(Doctor.objects.filter(pk=doctor.pk)).values_list("pk"))
-    list(lock_rows(Patient.objects.filter(pk=patient.pk)).values_list("pk"))
+    list(lock_rows(Doctor.objects.filter(pk=doctor.pk).order_by()).values_list("pk"))
+    # Read under the patient's lock, not from the caller's copy: archiving (which locks the same row and
+    # cancels what is still to come) may have finished since that copy was loaded.
+    return lock_rows(Patient.objects.filter(pk=patient.pk).order_by()).values_list("is_archived", flat=True).get()
 
 
 ARCHIVED = "This patient's record is archived; restore it before booking."
@@ -33,7 +36,8 @@ ARCHIVED = "This patient's record is archived; restore it before booking."
 
 def _save_guarded(appointment: Appointment):
     """Validate, then save; an overlap the database refuses (a race) becomes a form error."""
-    appointment.full_clean(exclude=["booked_by"])
+    # Patient and doctor are not looked up again: the service holds both rows locked (they exist).
+    appointment.full_clean(exclude=["booked_by", "patient", "doctor"])
     try:
         with transaction.atomic():
             appointment.save()
@@ -61,10 +65,7 @@ def book_appointment(*, patient, doctor, start, end=None, reason="", booked_by, 
     end = end or start + doctor.consultation_length
     if not allow_past:
         _not_before_today(start)
-    _queue_behind_other_bookings(doctor=doctor, patient=patient)
-    # Read under the patient's lock, not from the caller's copy: archiving (which locks the same row and
-    # cancels what is still to come) may have finished since that copy was loaded.
-    if Patient.objects.filter(pk=patient.pk, is_archived=True).exists():
+    if _queue_behind_other_bookings(doctor=doctor, patient=patient):  # archived, read under its lock
         raise ValidationError({"patient": ARCHIVED})
     appointment = Appointment(patient=patient, doctor=doctor, start=start, end=end, reason=reason, booked_by=booked_by)
     return _save_guarded(appointment)
