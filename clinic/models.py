@@ -98,7 +98,8 @@ class AuditEntry(models.Model):
         # Only reading exists: no role can be given a right to add, change or delete entries.
         default_permissions = ("view",)
         indexes = [
-            models.Index(fields=["-at"], name="audit_at"),
+            # A search by dates reads its range in the order shown (by time, then id), not sorting it.
+            models.Index(fields=["-at", "-id"], name="audit_at_id"),
             # Each filter of the audit pages, in their order (newest first).
             models.Index(fields=["patient", "-id"], name="audit_patient_id"),
             models.Index(fields=["user", "-id"], name="audit_user_id"),
