@@ -38,17 +38,20 @@ def table(engine, rows):
 
 
 def storm_table(storm):
+    """One row a storm run (a dict, or a list of them: as fast as answered, then at an offered rate)."""
     if not storm:
         return ""
     if "error" in storm:
         return f"Booking storm (PostgreSQL, big): not run: {storm['error']}"
-    keys = [k for k in storm if not isinstance(storm[k], dict | list)]
+    runs = storm if isinstance(storm, list) else [storm]
+    keys = [k for k in runs[0] if not isinstance(runs[0][k], dict | list)]
     lines = ["**Booking storm** (PostgreSQL, big set)", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines.append("| " + " | ".join(_shown(storm[k]) for k in keys) + " |")
-    for k, v in storm.items():
-        if isinstance(v, dict | list):
-            lines.append(f"\n{k}: {v}")
-    return "\n".join(lines)
+    lines += ["| " + " | ".join(_shown(run.get(k)) for k in keys) + " |" for run in runs]
+    for run in runs:
+        for k, v in run.items():
+            if isinstance(v, dict | list) and v:
+                lines.append(f"\n{k}: {v}")
+    return "\n".join(lines) + "\n"
 
 
 def _shown(value):

@@ -119,22 +119,37 @@ def _percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def _run_clients(plan, user, using, start_together=None):
-    """Each client of `plan` in a thread of this process; (latencies, errors, booked ids)."""
+def _run_clients(plan, user, using, start_together=None, interval=None):
+    """Each client of `plan` in a thread of this process; (latencies, errors, booked ids).
+
+    `interval`: seconds between one client's bookings (an offered load, "open loop"); a booking's
+    time then counts from when it was due, so a client that falls behind shows it in the latencies."""
     latencies, errors, booked = [], [], []
     lock = threading.Lock()
     barrier = threading.Barrier(len(plan))
 
-    def client(job):
+    def client(index, job):
         connection = connections[using]
         try:
-            connection.ensure_connection()
+            try:
+                connection.ensure_connection()
+            except Exception:
+                barrier.abort()  # the others stop waiting for this one (and say so) instead of hanging
+                raise
             if barrier.wait(timeout=60) == 0 and start_together is not None:
                 start_together.wait(timeout=60)  # every process ready too
             barrier.wait(timeout=60)
+            # Clients start spread over one interval, as desks do, not all in the same millisecond.
+            first = time.perf_counter() + (interval * index / len(plan) if interval else 0)
             for n, start in enumerate(job["slots"]):
                 patient = job["patients"][n % len(job["patients"])]
                 began, began_wall = time.perf_counter(), time.time()
+                if interval:
+                    due = first + n * interval
+                    if due > began:
+                        time.sleep(due - began)
+                    began_wall += due - began
+                    began = due
                 try:
                     appointment = _as_request(
                         user,
@@ -153,7 +168,7 @@ def _run_clients(plan, user, using, start_together=None):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=client, args=(job,)) for job in plan.values()]
+    threads = [threading.Thread(target=client, args=(i, job)) for i, job in enumerate(plan.values())]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -161,7 +176,7 @@ def _run_clients(plan, user, using, start_together=None):
     return latencies, errors, booked
 
 
-def _in_processes(plan, user, using, processes):
+def _in_processes(plan, user, using, processes, interval=None):
     """The clients shared out over `processes` forked processes (as a server's workers would be)."""
     context = multiprocessing.get_context("fork")
     start_together, results = context.Barrier(processes), context.Queue()
@@ -169,7 +184,7 @@ def _in_processes(plan, user, using, processes):
     connections.close_all()  # a forked child must not share the parent's connection
 
     def worker(share):
-        results.put(_run_clients(share, user, using, start_together))
+        results.put(_run_clients(share, user, using, start_together, interval))
 
     children = [context.Process(target=worker, args=(share,)) for share in shares]
     for child in children:
@@ -237,11 +252,16 @@ def _race_for_one_slot(racers, doctor, patients, user, using):
     }
 
 
-def run_storm(*, clients=50, bookings_per_client=20, using="default", doctors=None, racers=5, processes=1) -> dict:
+def run_storm(
+    *, clients=50, bookings_per_client=20, using="default", doctors=None, racers=5, processes=1, rate=None
+) -> dict:
     """Book clients × bookings_per_client distinct free slots at once; returns the numbers and checks.
 
     `doctors`: how many doctors to spread the clients over (default: every active doctor with hours).
-    `processes`: share the client threads out over this many processes (1: all in this one)."""
+    `processes`: share the client threads out over this many processes (1: all in this one).
+    `rate`: bookings per second offered by all clients together (each books every clients/rate s);
+    None: each client books again as soon as its last booking returns (the most the server can do)."""
+    interval = clients / rate if rate else None
     all_doctors = list(
         Doctor.objects.using(using)
         .active()
@@ -258,9 +278,9 @@ def run_storm(*, clients=50, bookings_per_client=20, using="default", doctors=No
 
     cpu_before, began = os.times(), time.perf_counter()
     if processes > 1:
-        latencies, errors, booked = _in_processes(plan, user, using, processes)
+        latencies, errors, booked = _in_processes(plan, user, using, processes, interval)
     else:
-        latencies, errors, booked = _run_clients(plan, user, using)
+        latencies, errors, booked = _run_clients(plan, user, using, interval=interval)
     cpu_after = os.times()
     # From the first booking's start to the last one's end (not the processes' start-up).
     seconds = max(b + t for b, t in latencies) - min(b for b, _ in latencies) if latencies else 0
@@ -280,6 +300,7 @@ def run_storm(*, clients=50, bookings_per_client=20, using="default", doctors=No
     return {
         "database": connections[using].vendor,
         "clients": clients,
+        "offered_per_second": rate or "as fast as answered",
         "doctors": len(chosen),
         "bookings": len(booked),
         "errors": len(errors),
