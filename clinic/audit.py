@@ -49,9 +49,8 @@ _IGNORED_FIELDS = {"updated_at"}
 # An entry still unsealed this long after it was written was left behind by a sealer that stopped.
 SEALING_OVERDUE = timedelta(minutes=1)
 _NONCE_CHARS = 16
-# What an entry says, in the order hashed (seq, prev_hash, hash and mac are the chain's own).
-_CONTENT_FIELDS = [
-    "id",
+# What an entry says (the columns a writer fills in), and with its id and mac, what a seal reads.
+_BULK_FIELDS = [
     "at",
     "user_id",
     "username",
@@ -64,8 +63,8 @@ _CONTENT_FIELDS = [
     "ip",
     "user_agent",
     "request_id",
-    "mac",
 ]
+_CONTENT_FIELDS = ["id", *_BULK_FIELDS, "mac"]
 
 
 def _key():
@@ -303,20 +302,6 @@ def _write_seals(connection, rows):
         cursor.execute(sql, params)
 
 
-_BULK_FIELDS = [
-    "at",
-    "user_id",
-    "username",
-    "name",
-    "action",
-    "object_type",
-    "object_id",
-    "patient_id",
-    "summary",
-    "ip",
-    "user_agent",
-    "request_id",
-]
 _BULK_DEFAULTS = dict.fromkeys(_BULK_FIELDS, "") | {"user_id": None, "patient_id": None, "ip": None}
 _PG_ARRAY_TYPES = {"at": "timestamptz", "user_id": "bigint", "patient_id": "bigint", "ip": "inet"}
 
