@@ -36,18 +36,21 @@ def test_reception_finds_a_two_letter_surname_as_she_types(page, width):
     PatientFactory(first_name="Anna", last_name="Ludwukowska")  # holds "wu" inside a word: not a match for "wu"
 
     sign_in(page, "rita", PASSWORD)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
+    # Typing starts once the page (and its deferred live-search script) has loaded: keys pressed before
+    # that are typed but not searched, as on a slow CI machine.
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     search, results = page.get_by_label("Find a patient"), page.locator("#patient-results")
     search.press_sequentially("w", delay=40)
-    expect(results.get_by_text("Type at least two letters")).to_be_visible()
+    expect(results.get_by_text("Type at least two letters")).to_be_visible(timeout=10_000)
     expect(results.get_by_role("link")).to_have_count(0)
     assert_no_serious_axe_violations(page)
     search.press_sequentially("u", delay=40)
-    expect(results.get_by_role("heading", name="1 found")).to_be_visible()
+    expect(results.get_by_role("heading", name="1 found")).to_be_visible(timeout=10_000)
     expect(results.get_by_role("link", name="WU, Li")).to_be_visible()
     expect(results.get_by_role("link", name="LUDWUKOWSKA, Anna")).to_have_count(0)
     search.press_sequentially("kow", delay=40)  # three letters or more: anywhere in a name
-    expect(results.get_by_role("link", name="LUDWUKOWSKA, Anna")).to_be_visible()
+    expect(results.get_by_role("link", name="LUDWUKOWSKA, Anna")).to_be_visible(timeout=10_000)
     if width == 390:
         assert no_sideways_scroll(page)
     assert_no_serious_axe_violations(page)
