@@ -196,3 +196,22 @@ def _no_stray_database_sessions(django_db_setup, django_db_blocker):
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
+
+
+@pytest.fixture
+def api_for(db):
+    """api_for("Doctor") -> a DRF APIClient calling with an API token of a user with that role (None: no
+    role); `.user`, `.token` and `.key` on it. Made through the service, as "Your API tokens" does."""
+    from rest_framework.test import APIClient
+
+    from staff.api_tokens import create_api_token
+
+    def make(role, *, user=None):
+        user = user or UserFactory(roles=[role] if role else [], is_staff=role in (MANAGER, ADMINISTRATOR))
+        token, key = create_api_token(user=user, name=f"tests ({role or 'no role'})", days=30)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        client.user, client.token, client.key = user, token, key
+        return client
+
+    return make

@@ -140,7 +140,8 @@ def _who():
         user.get_username() if user else "",
         user.get_full_name()[:301] if user else "",
         client_address(request) or None,
-        request.headers.get("User-Agent", "")[:200],
+        # An API call names its client (the token's name, set by its authentication), not a browser.
+        (getattr(request, "api_client", "") or request.headers.get("User-Agent", ""))[:200],
         getattr(request, "request_id", ""),
     )
 

@@ -63,6 +63,11 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # The JSON API: Django REST framework, its OpenAPI schema and the schema's pages served from here.
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "clinic",  # the project package: shared template tags, operations commands (backup, restore)
     "staff",
     "patients",
@@ -307,6 +312,52 @@ CONTENT_SECURITY_POLICY = {
 }
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# --- The JSON API and FHIR ----------------------------------------------------------------
+# Tokens (staff/api_tokens.py) for machines; the session (with its CSRF check) for the site's own pages.
+API_RATE = env.str("API_RATE", default="600/min")  # per user or token
+API_ANONYMOUS_RATE = env.str("API_ANONYMOUS_RATE", default="60/min")  # per address, calls without a valid key
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "staff.api_tokens.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["clinic.api_policy.ActionPermissions"],
+    "DEFAULT_PAGINATION_CLASS": "clinic.api_policy.Cursor",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["clinic.api_policy.PerUserRate", "clinic.api_policy.PerAddressRate"],
+    "DEFAULT_THROTTLE_RATES": {"user": API_RATE, "anon": API_ANONYMOUS_RATE},
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "clinic.api.problem_details",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clinic API",
+    "DESCRIPTION": (
+        "The clinic's JSON API. Authenticate with `Authorization: Bearer <token>` (make one on "
+        "“Your API tokens”). Errors are problem+json (RFC 9457); lists page by cursor (`next`, `previous`)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Rate-limit counts live in the database, shared by every worker (a per-process cache would allow
+# each worker the whole rate). The table is made by a migration (clinic 0007).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "clinic_api_cache"},
+}
 
 # --- Logs and errors ----------------------------------------------------------------------
 # One line per event on stderr, each with the request id and no patient data (clinic/logs.py):

@@ -16,6 +16,9 @@ urlpatterns = [
     path("documents/", include("documents.urls")),
     path("audit/", include("clinic.audit_urls")),
     path("session/", include("clinic.session_urls")),
+    # The JSON API: its schema and documentation, then each app's resources under /api/v1/.
+    path("api/", include("clinic.api_urls")),
+    path("api/v1/", include("patients.api_urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon, name="favicon"),
 ]

@@ -6,6 +6,7 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 from clinic.forms import ModelMultipleChoiceField, TimeInput
 
 from . import services
+from .api_tokens import LIFETIMES
 from .models import Doctor, User, WorkingHours
 from .roles import ALL_ROLES
 from .services import OWN_ROLES_REFUSED, username_taken
@@ -203,3 +204,12 @@ class TurnOffTwoFactorForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That is not your password.")
         return password
+
+
+class APITokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=80,
+        label="What will use it",
+        help_text="For example “Website booking widget” or “Lab results import”. The audit trail names it.",
+    )
+    days = forms.TypedChoiceField(label="Lasts", coerce=int, choices=list(LIFETIMES.items()), initial=90)

@@ -193,3 +193,39 @@ def describe_user_agent(user_agent):
     browser = next((name for marker, name in _BROWSERS if marker in user_agent), "Another browser")
     system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
     return f"{browser} on {system}" if system else browser
+
+
+class APITokenQuerySet(models.QuerySet):
+    def usable(self, now=None):
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now, user__is_active=True)
+
+
+class APIToken(models.Model):
+    """A member of staff's key for the JSON API and FHIR (staff/api_tokens.py): it acts as its owner,
+    with the owner's roles, until it expires or is revoked. Only its SHA-256 is kept; the key itself
+    is shown once, when made."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(
+        max_length=80, help_text="What uses it, e.g. “Website booking widget” (shown in the audit trail)."
+    )
+    prefix = models.CharField(max_length=16, editable=False)  # the key's start, to tell keys apart
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = APITokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "created_at"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self):
+        return self.revoked_at is None and self.expires_at > timezone.now()

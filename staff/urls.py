@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import security_views, views
+from . import security_views, token_views, views
 
 app_name = "staff"
 
@@ -25,4 +25,7 @@ urlpatterns = [
     path("me/two-factor/code/", security_views.TwoFactorVerifyView.as_view(), name="two_factor_verify"),
     path("me/sessions/", security_views.SessionsView.as_view(), name="sessions"),
     path("me/sessions/sign-out-others/", security_views.SignOutOtherSessionsView.as_view(), name="sign_out_others"),
+    # Keys for the JSON API and FHIR: everyone's own.
+    path("me/api-tokens/", token_views.APITokensView.as_view(), name="api_tokens"),
+    path("me/api-tokens/<int:pk>/revoke/", token_views.RevokeAPITokenView.as_view(), name="api_token_revoke"),
 ]

@@ -137,7 +137,10 @@ def sign_in(page, username, password):
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    # The next page is waited for until it has loaded: its deferred scripts (live search, a board
+    # that changes in place) attach only then, and a journey's first action must not outrun them.
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("button", name="Sign in").click()
 
 
 def today_with_time_to_spare(margin=timedelta(minutes=1)):
