@@ -4,11 +4,12 @@ Every app keeps its own API in `<app>/api.py` (serializers and views) and `<app>
 every write goes through the same service the app's pages call, so a rule of the pages (a double
 booking refused, a signed record left alone, a closed month) holds for machines too.
 
-- `ActionPermissions` (clinic/api_policy.py, with the rate limits and the cursor): each view declares the Django permissions of each action, as pages declare
-  theirs (`clinic.permissions.Permitted`); an action with no declaration is a configuration error.
+- `ActionPermissions` (clinic/api_policy.py, with the rate limits and the cursor): each view declares
+  the Django permissions of each action, as pages declare theirs (`clinic.permissions.Permitted`);
+  an action with no declaration is a configuration error.
 - Errors are problem+json (RFC 9457): `type`, `title`, `status`, `detail`, and `errors` {field: [messages]}.
   A service's `ValidationError` becomes 400 with its field errors; an overlap (a double booking) 409.
-- Lists page by cursor (`Cursor`): stable under inserts, and no count of the whole table.
+- Lists page by cursor (`clinic.api_policy.Cursor`): stable under inserts, and no count of the whole table.
 - Reads of patient data write an audit entry, as the pages do; the API client (the token's name) is
   named in the entry's client column.
 - A POST carrying an `Idempotency-Key` header (a UUID) is done once: a replay gets 303 to what the
@@ -95,10 +96,7 @@ def problem_details(exc, context):
     with its field errors (409 when it is an overlap)."""
     if isinstance(exc, DjangoValidationError):
         errors = _django_errors(exc)
-        if is_overlap(exc):
-            exc = Conflict("That time is taken.", errors=errors)
-        else:
-            exc = exceptions.ValidationError(errors)
+        exc = Conflict("That time is taken.", errors=errors) if is_overlap(exc) else exceptions.ValidationError(errors)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
