@@ -215,3 +215,14 @@ def api_for(db):
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _api_rate_counts_per_test(settings):
+    """The API's rate limits count in a database cache (shared by a server's workers); in tests they
+    count per test in memory, so one test's calls (from 127.0.0.1, as every test's are) never use up
+    another's allowance. staff/tests/test_api_tokens.py checks the limits with the database cache."""
+    from django.core.cache import caches
+
+    settings.CACHES = {**settings.CACHES, "api": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    caches["api"].clear()

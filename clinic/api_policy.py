@@ -6,7 +6,7 @@ Kept apart from clinic/api.py, which imports DRF's views: these are loaded while
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import pagination, permissions
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 # --- who may call what ------------------------------------------------------------------------------
 
@@ -68,3 +68,29 @@ class Cursor(pagination.CursorPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+class FailedCredentials(SimpleRateThrottle):
+    """Wrong, expired or revoked keys, per address, at the anonymous rate. DRF checks its throttles
+    only after a caller is authenticated, so the token check counts its own failures (and a caller
+    guessing keys is answered 429 before any more are looked up)."""
+
+    scope = "anon"
+
+    def __init__(self):
+        self.cache = caches[PerUserRate.cache_name]
+        super().__init__()
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": "failed-credentials", "ident": self.get_ident(request)}
+
+    def history_full(self, request):
+        """Whether this address has used up its failures (without counting this call)."""
+        if self.rate is None:
+            return False
+        self.key = self.get_cache_key(request, None)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        return len(self.history) >= self.num_requests

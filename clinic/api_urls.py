@@ -1,6 +1,7 @@
 """/api/: the OpenAPI 3 schema and its documentation pages (Swagger UI and Redoc, served from this
 site by drf-spectacular-sidecar: no CDN), and each app's own API under /api/v1/ (clinic/urls.py)."""
 
+from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
@@ -24,5 +25,11 @@ class Redoc(Endpoint, SpectacularRedocView):
 urlpatterns = [
     path("schema/", Schema.as_view(), name="schema"),
     path("docs/", Docs.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", Redoc.as_view(url_name="api:schema"), name="redoc"),
+    # Redoc styles itself with <style> elements it makes at run time and renders in a worker: its page
+    # alone (documentation, no records) allows both.
+    path(
+        "redoc/",
+        csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["blob:"]})(Redoc.as_view(url_name="api:schema")),
+        name="redoc",
+    ),
 ]

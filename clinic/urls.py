@@ -18,7 +18,14 @@ urlpatterns = [
     path("session/", include("clinic.session_urls")),
     # The JSON API: its schema and documentation, then each app's resources under /api/v1/.
     path("api/", include("clinic.api_urls")),
+    path("api/v1/", include("staff.api_urls")),
     path("api/v1/", include("patients.api_urls")),
+    path("api/v1/", include("scheduling.api_urls")),
+    path("api/v1/", include("clinical.api_urls")),
+    path("api/v1/", include("documents.api_urls")),
+    path("api/v1/", include("finance.api_urls")),
+    # FHIR R4 read and search, over the same records, permissions and audit trail.
+    path("fhir/R4/", include("fhir.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon, name="favicon"),
 ]

@@ -18,6 +18,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from clinic import audit
+from clinic.api_policy import FailedCredentials
 from clinic.models import AuditEntry
 
 from .models import APIToken
@@ -90,8 +91,12 @@ class TokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("That token is not valid.") from None
+        failures = FailedCredentials()
+        if failures.history_full(request):
+            raise exceptions.Throttled(failures.wait())
         token = token_for_key(key)
         if token is None:
+            failures.allow_request(request, None)  # counts this failure
             raise exceptions.AuthenticationFailed("That token is not valid, has expired or was revoked.")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > USE_RECORDED_EVERY:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.permissions import Permitted
-from clinic.tests.urlwalk import walk_urls
+from clinic.tests.urlwalk import is_machine_url, walk_urls
 from clinical import services
 from clinical.tests.factories import (
     AmendmentFactory,
@@ -32,6 +32,7 @@ from finance.tests.factories import CompletedVisitFactory, DoneProcedureFactory,
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
+from staff.api_tokens import create_api_token
 from staff.roles import ADMINISTRATOR, DOCTOR, MANAGER, NURSE, RECEPTIONIST, ROLE_PERMISSIONS
 from staff.tests.factories import DoctorFactory, UserFactory
 
@@ -120,6 +121,9 @@ ACCESS = {
     "staff:two_factor_verify": ANY_SIGNED_IN,  # owing no code, it sends one on to today's page
     "staff:sessions": ANY_SIGNED_IN,
     "staff:sign_out_others": ANY_SIGNED_IN,
+    # Keys for the JSON API: everyone's own (a token acts with its owner's roles, no more).
+    "staff:api_tokens": ANY_SIGNED_IN,
+    "staff:api_token_revoke": ANY_SIGNED_IN,
     # the audit trail: read by managers and administrators
     "audit:search": frozenset({MANAGER, ADMINISTRATOR}),
     "patients:access": frozenset({MANAGER, ADMINISTRATOR}),
@@ -233,6 +237,12 @@ def _own_draft(user=None):
     return {"pk": record.pk}
 
 
+def _own_token(user=None):
+    """One of the requester's own tokens (a stranger's answers 404 to everyone)."""
+    owner = user if user is not None else UserFactory()
+    return {"pk": create_api_token(user=owner, name="Access walk", days=30)[0].pk}
+
+
 def _new_patient():
     return {"patient_pk": PatientFactory().pk}
 
@@ -262,6 +272,7 @@ def _archive(item):
 
 # URL arguments, built fresh for each request (an archive by one role must not 404 the next).
 KWARGS = {
+    "staff:api_token_revoke": _own_token,
     "patients:detail": _patient,
     "patients:edit": _patient,
     "patients:archive": _patient,
@@ -331,7 +342,7 @@ KWARGS = {
     "documents:record_letter": lambda: {**_signed_record(), "kind": "sick-note"},
 }
 # Builders that depend on who asks (a doctor edits and signs only their own drafts): given the user.
-FOR_USER = {"clinical:record_edit", "clinical:record_sign", "clinical:allergy_check"}
+FOR_USER = {"clinical:record_edit", "clinical:record_sign", "clinical:allergy_check", "staff:api_token_revoke"}
 
 
 def url_kwargs(name, user=None):
@@ -353,7 +364,9 @@ def page_text(response):
     return response.content.decode()
 
 
-URLS = dict(walk_urls())
+# The API's and FHIR's URLs answer machines (401/403, never a sign-in page): tests/test_api_access.py
+# walks them against this same table, each operation by the page it stands for.
+URLS = {name: pattern for name, pattern in walk_urls() if not is_machine_url(name)}
 URL_NAMES = sorted(name or "<unnamed>" for name in URLS)
 
 

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.tests.urlwalk import is_machine_url
 from staff.roles import RECEPTIONIST
 from staff.tests.factories import UserFactory
 
@@ -29,10 +30,29 @@ def sign_in(client, username, password):
 def test_only_the_sign_in_pages_are_open_to_anonymous_visitors():
     """LoginRequiredMiddleware is the default; a view opts out with login_not_required."""
     open_views = {
-        name for name, pattern in walk_urls(all_admin=True) if not getattr(pattern.callback, "login_required", True)
+        name
+        for name, pattern in walk_urls(all_admin=True)
+        if not getattr(pattern.callback, "login_required", True) and not is_machine_url(name)
     }
     # The site's icon too: a browser asks for it on the sign-in page (no data in it).
     assert open_views == {"login", "admin:login", "favicon"}
+
+
+def test_the_api_and_fhir_answer_machines_themselves():
+    """API and FHIR views are left alone by LoginRequiredMiddleware (a machine gets 401, not a sign-in
+    page) because DRF authenticates each call itself: every such view is an API view (clinic.api.Endpoint
+    first) whose permission classes refuse anyone not signed in (tests/test_api_access.py calls them)."""
+    from rest_framework.views import APIView
+
+    from clinic.api import Endpoint
+
+    machine = [(name, pattern) for name, pattern in walk_urls() if is_machine_url(name)]
+    assert machine, "the API's URLs are walked"
+    for name, pattern in machine:
+        view_class = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
+        assert view_class is not None and issubclass(view_class, APIView), name
+        assert issubclass(view_class, Endpoint), name
+        assert pattern.callback.login_required is False, name
 
 
 @pytest.mark.django_db

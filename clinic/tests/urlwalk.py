@@ -16,3 +16,12 @@ def walk_urls(resolver=None, namespace="", *, all_admin=False):
         if namespace.startswith("admin:") and name != "admin:index" and not all_admin:
             continue
         yield name, pattern
+
+
+MACHINE_NAMESPACES = ("api", "fhir")
+
+
+def is_machine_url(name):
+    """A URL of the JSON API (namespace "api" or "<app>_api") or of FHIR: answered to machines."""
+    namespace = (name or "").split(":", 1)[0] if name and ":" in name else ""
+    return namespace in MACHINE_NAMESPACES or namespace.endswith("_api")
