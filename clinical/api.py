@@ -40,7 +40,7 @@ MEDICATIONS_PREFIX = "meds"
 # --- serializers: what is read ---------------------------------------------------------------------
 
 
-class PersonSerializer(serializers.Serializer):
+class StaffNameSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
@@ -58,7 +58,7 @@ class PersonField(serializers.Field):
         return _person(user)
 
 
-PersonField = extend_schema_field(PersonSerializer(allow_null=True))(PersonField)
+PersonField = extend_schema_field(StaffNameSerializer(allow_null=True))(PersonField)
 
 
 class MedicationSerializer(serializers.ModelSerializer):
@@ -173,7 +173,7 @@ class RecordCreateSerializer(RecordWriteSerializer):
         fields = ["patient", "appointment", *RecordWriteSerializer.Meta.fields]
 
 
-class SignSerializer(serializers.Serializer):
+class SignRecordSerializer(serializers.Serializer):
     acknowledge_allergies = serializers.BooleanField(
         required=False,
         default=False,
@@ -502,7 +502,7 @@ class MedicalRecordViewSet(
 
     @extend_schema(
         summary="Sign the author's draft (it can then only be amended)",
-        request=SignSerializer,
+        request=SignRecordSerializer,
         responses={200: MedicalRecordSerializer, **problem_responses(400, 404, 409)},
         description="A record cannot be signed without a diagnosis (400). When a prescribed drug clashes with "
         "an active allergy the signature is refused with 409 (`allergy_conflicts` lists them) until "
