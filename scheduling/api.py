@@ -234,10 +234,17 @@ def _checked_time(form_class, *, doctor, start, minutes, **more):
 
 
 def _refused(exc, would_be):
-    """A service's refusal: 409 with the appointment holding the time when it is an overlap."""
-    if not is_overlap(exc):
+    """A service's refusal: 409 with the appointment holding the time when it is an overlap.
+
+    The model and the service mark an overlap with code "overlap", but on a dict of field errors
+    Django keeps no code (ValidationError({"start": msg}, code=...) drops it), so a refusal of the
+    time (`start`) while an active appointment of the doctor or patient holds it counts as one too."""
+    refused_time = "start" in getattr(exc, "error_dict", {})
+    if not (is_overlap(exc) or refused_time):
         return exc
     clash = would_be.conflicts().order_by("start", "id").first()
+    if clash is None and not is_overlap(exc):
+        return exc
     return Conflict(
         "That time is taken.",
         errors=_django_errors(exc),
