@@ -16,11 +16,8 @@ booking refused, a signed record left alone, a closed month) holds for machines 
   first one made, as a form's token does for pages (clinic/idempotency.py).
 """
 
-import uuid
-
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import router, transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
@@ -28,8 +25,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from clinic.idempotency import _lock_token
-from clinic.models import FormSubmission
+from clinic.idempotency import done_once  # noqa: F401 (the API's views import it from here)
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://clinic.example/problems/"
@@ -157,35 +153,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     description="A UUID of the caller's: the same POST sent again with it is done once; the replay is "
     "answered 303 to what the first one made.",
 )
-
-
-def idempotency_key(request):
-    value = request.headers.get("Idempotency-Key", "")
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        raise exceptions.ValidationError({"Idempotency-Key": ["Must be a UUID."]}) from None
-
-
-def done_once(request, handle):
-    """Run `handle()` (a write answering 2xx with a Location) once per Idempotency-Key of this user."""
-    key = idempotency_key(request)
-    if key is None:
-        return handle()
-    using = router.db_for_write(FormSubmission)
-    with transaction.atomic(using=using):
-        _lock_token(key, using)  # twins wait for the first; other writes do not
-        done = FormSubmission.objects.using(using).filter(token=key).first()
-        if done is not None:
-            if done.user_id != request.user.pk:
-                raise exceptions.PermissionDenied("That Idempotency-Key belongs to another caller.")
-            return Response(status=status.HTTP_303_SEE_OTHER, headers={"Location": done.result_url})
-        response = handle()
-        if 200 <= response.status_code < 300 and response.get("Location"):
-            FormSubmission.objects.using(using).create(
-                token=key, user=request.user, path=request.path[:300], result_url=response["Location"][:500]
-            )
-    return response
 
 
 # --- the views' common base -------------------------------------------------------------------------

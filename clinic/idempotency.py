@@ -170,3 +170,42 @@ class OncePerSubmission:
             return submit_once(request, lambda: view(request, *args, **kwargs), stores_files_first=files_first)
 
         return functools.wraps(view)(once)  # keeps view_class and the markers Django reads
+
+
+# --- the API: a POST with an Idempotency-Key header is done once ----------------------------------
+
+
+def idempotency_key(request):
+    """The API call's Idempotency-Key header as a UUID, or None when it has none."""
+    from rest_framework import exceptions
+
+    value = request.headers.get("Idempotency-Key", "")
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        raise exceptions.ValidationError({"Idempotency-Key": ["Must be a UUID."]}) from None
+
+
+def done_once(request, handle):
+    """The API's twin of submit_once: run `handle()` (a write answering 2xx with a Location) once per
+    Idempotency-Key of this caller; a replay is answered 303 to what the first one made."""
+    from rest_framework import exceptions, status
+    from rest_framework.response import Response
+
+    key = idempotency_key(request)
+    if key is None:
+        return handle()
+    using = router.db_for_write(FormSubmission)
+    with transaction.atomic(using=using):
+        _lock_token(key, using)  # twins wait for the first; other writes do not
+        done = FormSubmission.objects.using(using).filter(token=key).first()
+        if done is not None:
+            if done.user_id != request.user.pk:
+                raise exceptions.PermissionDenied("That Idempotency-Key belongs to another caller.")
+            return Response(status=status.HTTP_303_SEE_OTHER, headers={"Location": done.result_url})
+        response = handle()
+        if 200 <= response.status_code < 300 and response.get("Location"):
+            FormSubmission.objects.using(using).create(
+                token=key, user=request.user, path=request.path[:300], result_url=response["Location"][:500]
+            )
+    return response

@@ -83,9 +83,6 @@ class PatientSerializer(serializers.ModelSerializer):
         self.form = checked_by_form(form_class, self.initial_data, instance=self.instance or Patient())
         return attrs
 
-    def create(self, validated_data):
-        return services.register_patient(patient=self.form.save(commit=False))
-
     def update(self, instance, validated_data):
         return services.save_patient(patient=self.form.save(commit=False))
 
@@ -198,7 +195,7 @@ class PatientViewSet(
         def register():
             serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            return _created(request, serializer.save())
+            return _created(request, services.register_patient(patient=serializer.form.save(commit=False)))
 
         return done_once(request, register)
 

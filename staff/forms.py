@@ -6,10 +6,9 @@ from django.forms import BaseInlineFormSet, inlineformset_factory
 from clinic.forms import ModelMultipleChoiceField, TimeInput
 
 from . import services
-from .api_tokens import LIFETIMES
 from .models import Doctor, User, WorkingHours
 from .roles import ALL_ROLES
-from .services import OWN_ROLES_REFUSED, username_taken
+from .services import LIFETIMES, OWN_ROLES_REFUSED, username_taken
 
 
 class RolesField(ModelMultipleChoiceField):

@@ -10,14 +10,19 @@ The staff pages, the admin and commands all go through these. The rules a privac
   entries can never be read as another's.
 """
 
+import hashlib
+import secrets
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from clinic import audit
 from clinic.models import AuditEntry
 
 from . import sessions
-from .models import Doctor, Specialty, User
+from .models import APIToken, Doctor, Specialty, User
 from .roles import ADMIN_SITE_ROLES, CLINICAL_ROLES
 
 OWN_ROLES_REFUSED = "Nobody can change their own roles; ask another administrator."
@@ -218,3 +223,56 @@ def save_specialty(*, specialty: Specialty) -> Specialty:
 def remove_specialty(*, specialty: Specialty):
     """Only a specialty no doctor has (the database refuses the others)."""
     specialty.delete()
+
+
+# --- API tokens (staff/api_tokens.py checks them on each call) --------------------------------------
+# A key is `clinic_` + 40 random URL-safe characters (240 bits); only its SHA-256 is kept: a key has far
+# too much entropy to be guessed from its hash, so no slow hash is needed, and a lookup is one index probe.
+
+KEY_PREFIX = "clinic_"
+LIFETIMES = {30: "30 days", 90: "90 days", 365: "a year"}
+MAX_USABLE_TOKENS = 20
+
+
+def key_hash(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_api_token(*, user, name, days) -> tuple[APIToken, str]:
+    """(the token, its key): the key is shown to its owner once and never stored."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError({"name": "Say what will use this token."})
+    if days not in LIFETIMES:
+        raise ValidationError({"days": "Choose how long the token lasts."})
+    if APIToken.objects.usable().filter(user=user).count() >= MAX_USABLE_TOKENS:
+        raise ValidationError({"name": f"You have {MAX_USABLE_TOKENS} tokens in use; revoke one first."})
+    key = KEY_PREFIX + secrets.token_urlsafe(30)
+    token = APIToken.objects.create(
+        user=user,
+        name=name,
+        prefix=key[: len(KEY_PREFIX) + 6],
+        key_hash=key_hash(key),
+        expires_at=timezone.now() + timedelta(days=days),
+    )
+    audit.record(AuditEntry.Action.CREATE, token, summary=f"API token “{name}”, for {LIFETIMES[days]}")
+    return token, key
+
+
+@transaction.atomic
+def revoke_api_token(*, token, by) -> APIToken:
+    """Revoke one's own token (administrators may revoke anyone's); revoking twice changes nothing."""
+    token = audit.lock_rows(APIToken.objects.filter(pk=token.pk)).get()
+    if token.user_id != by.pk and not by.has_perm("staff.change_user"):
+        raise PermissionDenied("This is someone else's token.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit.record(AuditEntry.Action.STATUS, token, summary=f"API token “{token.name}” revoked")
+    return token
+
+
+def record_token_use(token, when):
+    """When the token was last used (the authentication calls this at most once a minute per token)."""
+    APIToken.objects.filter(pk=token.pk).update(last_used_at=when)

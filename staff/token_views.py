@@ -14,9 +14,9 @@ from django.views.generic import FormView, View
 from clinic.idempotency import OncePerSubmission
 from clinic.permissions import SignedIn
 
-from .api_tokens import create_api_token, revoke_api_token
 from .forms import APITokenForm
 from .models import APIToken
+from .services import create_api_token, revoke_api_token
 
 _NEW_KEY = "new_api_key"  # in the session, for one showing
 
