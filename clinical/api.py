@@ -314,6 +314,10 @@ class ChartList:
 
     audit_noun = ""
 
+    def filter_queryset(self, queryset):
+        # ?patient= (required) picks a list; one record, plan or procedure is found by its id alone.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())  # a missing or bad ?patient= is a 400 here
         patient = get_object_or_404(Patient, pk=int(request.query_params["patient"]))
@@ -332,7 +336,8 @@ RECORDS = MedicalRecord.objects.select_related(
 
 def _medications_data(record, rows):
     """The page's medication formset data for `rows` (the list sent): the record's rows not sent are
-    deleted, rows sent with an id change that row, rows without one are added."""
+    deleted, rows sent with an id change that row, rows without one are added. Also returns, for each
+    form of the formset, the row's place in the list sent (None for a row deleted), to name errors."""
     if not isinstance(rows, list):
         raise exceptions.ValidationError({"medications": ["Send a list of medications."]})
     existing = list(record.medications.all()) if record.pk else []
@@ -343,39 +348,39 @@ def _medications_data(record, rows):
             raise exceptions.ValidationError({f"medications[{i}]": ["Send each medication as an object."]})
         if row.get("id") is not None:
             pk = _id_or_400(row["id"], f"medications[{i}].id")
-            if pk not in by_id:
+            if pk not in by_id or pk in sent:
                 raise exceptions.ValidationError({f"medications[{i}].id": ["No such medication on this record."]})
-            sent[pk] = row
+            sent[pk] = (i, row)
         else:
-            added.append(row)
+            added.append((i, row))
     prefix = MEDICATIONS_PREFIX
     data = {
         f"{prefix}-TOTAL_FORMS": str(len(existing) + len(added)),
         f"{prefix}-INITIAL_FORMS": str(len(existing)),
     }
-    forms = [(m, sent.get(m.pk)) for m in existing] + [(None, row) for row in added]
-    for i, (stored, row) in enumerate(forms):
+    forms = [(m, *sent.get(m.pk, (None, None))) for m in existing] + [(None, i, row) for i, row in added]
+    for n, (stored, _, row) in enumerate(forms):
         values = {name: getattr(stored, name) for name in MEDICATION_FIELDS} if stored else {}
         values.update({name: row[name] for name in MEDICATION_FIELDS if row is not None and name in row})
         for name, value in values.items():
-            data[f"{prefix}-{i}-{name}"] = "" if value is None else value
+            data[f"{prefix}-{n}-{name}"] = "" if value is None else value
         if stored is not None:
-            data[f"{prefix}-{i}-id"] = stored.pk
+            data[f"{prefix}-{n}-id"] = stored.pk
             if row is None:
-                data[f"{prefix}-{i}-DELETE"] = "on"
-    return data, forms
+                data[f"{prefix}-{n}-DELETE"] = "on"
+    return data, [place for _, place, _ in forms]
 
 
 def _medications_formset(record, rows):
-    data, forms = _medications_data(record, rows)
+    data, places = _medications_data(record, rows)
     formset = MedicationFormSet(data, instance=record, prefix=MEDICATIONS_PREFIX)
     if not formset.is_valid():
         errors = {}
         if formset.non_form_errors():
             errors["medications"] = list(formset.non_form_errors())
-        for i, form_errors in enumerate(formset.errors):
-            for field, messages in form_errors.items():
-                errors[f"medications[{i}].{field}"] = list(messages)
+        for place, form in zip(places, formset.forms, strict=True):
+            for field, messages in (form.errors if place is not None else {}).items():
+                errors[f"medications[{place}].{field}"] = list(messages)
         raise exceptions.ValidationError(errors)
     return formset
 
@@ -721,7 +726,9 @@ class ProcedureViewSet(
         def make():
             data = request.data if hasattr(request.data, "keys") else {}
             patient = get_object_or_404(Patient, pk=_id_or_400(data.get("patient", ""), "patient"), is_archived=False)
-            fields = {key: data[key] for key in data if key != "patient"}
+            # What the page's form starts with: planned, no fee.
+            defaults = {"status": Procedure.Status.PLANNED, "fee": "0.00"}
+            fields = {**defaults, **{key: data[key] for key in data if key != "patient"}}
             form = checked_by_form(ProcedureForm, fields, instance=Procedure(patient=patient), patient=patient)
             procedure = services.save_procedure(procedure=form.save(commit=False), by=request.user)
             return self._answer(procedure, status.HTTP_201_CREATED)

@@ -317,6 +317,9 @@ class PatientFiles:
 
     audit_summary = ""
 
+    def filter_queryset(self, queryset):
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def list(self, request, *args, **kwargs):
         queryset = self.filter_queryset(self.get_queryset())  # a missing or bad ?patient= is a 400 here
         if "archived" not in request.query_params:
