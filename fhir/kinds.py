@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime
 
 from django.db.models import Prefetch, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
@@ -442,7 +443,10 @@ class ObservationKind(Kind):
         if code is not None and (code[0] not in (None, mapping.LOINC) or code[1] not in codes):
             s.refuse("code", "code is the LOINC code of a vital sign: " + ", ".join(sorted(codes)) + ".")
         found = records().filter(_HAS_VITALS, patient_id=patient)
-        found = found.filter(**s.date_filters(params, "date", "created_at"))
+        # Dated as the Observation is: the visit's time, or when the record was written.
+        dated = s.date_filters(params, "date", "effective")
+        if dated:
+            found = found.annotate(effective=Coalesce("appointment__start", "created_at")).filter(**dated)
         items = []
         for row in found:
             items += [(row, key) for key in mapping.vital_keys(row) if code is None or codes[code[1]] == key]

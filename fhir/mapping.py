@@ -592,7 +592,7 @@ _DOCUMENT_TYPE = {
 
 
 def document_reference(document, request=None):
-    """A document and its current file; the attachment's url is the page's permission-checked download."""
+    """A document and its current file; the attachment's url is the API's permission-checked download."""
     version = document.current_version
     code = _DOCUMENT_TYPE.get(document.doc_type)
     kind = concept(LOINC, code[0], code[1], document.get_doc_type_display()) if code else None
@@ -600,7 +600,10 @@ def document_reference(document, request=None):
     if version is not None:
         attachment = {
             "contentType": version.content_type,
-            "url": absolute(request, reverse("documents:download", args=[version.pk])),
+            # The documents API's download of this very version: a machine fetches it with its token,
+            # through the same permission check and audit as the page's download.
+            "url": absolute(request, reverse("documents_api:document-file", args=[document.pk]))
+            + f"?version={version.number}",
             "size": version.size,
             "title": version.original_name,
             "creation": instant(version.uploaded_at),

@@ -26,6 +26,9 @@ def refuse(param, message):
 
 
 def check_known(params, known):
+    for name in params:
+        if any("\x00" in value for value in [name, *params.getlist(name)]):
+            refuse(name.replace("\x00", ""), "A search parameter cannot contain a NUL character.")
     unknown = sorted(set(params) - set(known) - COMMON)
     if unknown:
         refuse(unknown[0], f"This server does not support the search parameter {unknown[0]!r}.")

@@ -1,6 +1,6 @@
 """FHIR R4 under /fhir/R4/: `<Type>` searches, `<Type>/<id>` reads, `Patient/<id>/$everything`, `metadata`."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -23,6 +23,8 @@ VIEW_SETS = [
     ("DocumentReference", views.DocumentReferenceViewSet, "int"),
 ]
 
+EVERYTHING = views.PatientViewSet.as_view({"get": "everything"})
+
 urlpatterns = [path("metadata", views.MetadataView.as_view(), name="metadata")]
 for resource_type, view_set, id_converter in VIEW_SETS:
     slug = resource_type.lower()
@@ -31,9 +33,8 @@ for resource_type, view_set, id_converter in VIEW_SETS:
         path(f"{resource_type}/<{id_converter}:id>", view_set.as_view({"get": "retrieve"}), name=f"{slug}-read"),
     ]
 urlpatterns += [
-    path(
-        "Patient/<int:id>/$everything", views.PatientViewSet.as_view({"get": "everything"}), name="patient-everything"
-    ),
+    # A regex with "$" escaped: in a path() route the schema generator takes "$" for the pattern's end.
+    re_path(r"^Patient/(?P<id>[0-9]{1,18})/\$everything$", EVERYTHING, name="patient-everything"),
     # Last: any other type or operation is answered with an OperationOutcome, not the site's 404 page.
     path("<path:rest>", views.UnknownView.as_view(), name="unknown"),
 ]

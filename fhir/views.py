@@ -400,8 +400,6 @@ class UnknownView(FHIRView, APIView):
 
     action_permissions = {"get": ()}
 
-    @extend_schema(
-        summary="Not offered here", operation_id="fhir_unknown", responses=outcomes(401, 404, 429), tags=["FHIR R4"]
-    )
+    @extend_schema(exclude=True)  # not an operation: what every other URL under /fhir/R4/ answers
     def get(self, request, rest=None):
         raise NotFound(f"This server offers no {rest!r}; see /fhir/R4/metadata for what it offers.")

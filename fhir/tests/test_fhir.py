@@ -203,18 +203,23 @@ def test_codes_have_their_systems(api_for):
     assert temperature["valueQuantity"]["code"] == "Cel" and temperature["valueQuantity"]["value"] == 36.8
 
 
-def test_a_document_reference_points_to_the_pages_download(api_for):
+def test_a_document_reference_points_to_the_apis_download_of_that_version(api_for):
     patient, _ = full_chart()
     document = ClinicalDocument.objects.get(patient=patient, doc_type=ClinicalDocument.Type.LAB_RESULT)
+    version = document.current_version
     api = api_for(NURSE)
     resource = fhir_json(api.get(read("DocumentReference", document.pk)))
     attachment = resource["content"][0]["attachment"]
-    assert attachment["url"] == f"http://testserver{reverse('documents:download', args=[document.current_version_id])}"
-    assert attachment["contentType"] == "application/pdf"
+    download = reverse("documents_api:document-file", args=[document.pk])
+    assert attachment["url"] == f"http://testserver{download}?version={version.number}"
+    assert (attachment["contentType"], attachment["size"]) == ("application/pdf", version.size)
     assert resource["type"]["coding"][0] == {"system": mapping.LOINC, "code": "11502-2", "display": "Laboratory report"}
-    # The attachment is fetched through the page's own permission check, with the same token's session-free door.
-    download = api.get(urlsplit(attachment["url"]).path)
-    assert download.status_code in (200, 302)
+    # The same token fetches the file there, through the documents API's own check (and audit).
+    url = urlsplit(attachment["url"])
+    response = api.get(f"{url.path}?{url.query}")
+    assert response.status_code == 200
+    with version.file.open("rb") as stored:
+        assert b"".join(response.streaming_content) == stored.read()
 
 
 # --- each role ------------------------------------------------------------------------------------------
@@ -324,6 +329,7 @@ def test_unknown_ids_types_and_bad_searches_are_operation_outcomes(api_for):
         (search("Observation"), {}),  # a chart's resources are searched by patient
         (search("Observation"), {"patient": "1", "code": "http://loinc.org|1234-5"}),
         (search("Condition"), {"patient": "Practitioner/1"}),
+        (search("Patient"), {"name": "Ana\x00"}),  # PostgreSQL refuses NUL in text: refused before asking it
     ]
     for url, params in bad:
         outcome = fhir_json(api.get(url, params), 400)
@@ -411,6 +417,20 @@ def test_free_slots_take_a_fixed_number_of_queries(api_for, django_assert_max_nu
     with django_assert_max_num_queries(8):
         bundle = fhir_json(api.get(search("Slot"), {"_count": 50}))
     assert len(bundle["entry"]) == 50
+
+
+def test_vital_signs_by_code_and_date(api_for):
+    patient, _ = full_chart()
+    api = api_for(NURSE)
+    yesterday = (timezone.localdate() - timedelta(days=1)).isoformat()
+
+    def found(**params):
+        bundle = fhir_json(api.get(search("Observation"), {"patient": patient.pk, **params}))
+        return [e["resource"]["code"]["coding"][0]["code"] for e in bundle.get("entry", [])]
+
+    assert found(code=f"{mapping.LOINC}|8867-4", category="vital-signs") == ["8867-4"]
+    assert len(found(date=yesterday)) == 8  # the visit was yesterday, whenever the record was typed
+    assert found(date=f"lt{yesterday}") == []
 
 
 def test_encounters_are_visits_the_patient_came_to(api_for):
