@@ -15,7 +15,7 @@ import django_filters
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.urls import reverse
@@ -93,13 +93,9 @@ def _annotated(queryset):
     """Whether each entry was reversed (by which entry) and whether its month is closed, for a page of
     rows in the same query (the admin's scalar subquery: an index probe per row)."""
     model = queryset.model
-    return (
-        queryset.annotate(entry_month=TruncMonth("date"))
-        .annotate(
-            reversed_by_id=Subquery(model.objects.filter(reverses=OuterRef("pk")).values("pk")[:1]),
-            in_closed_month=Exists(ClosedMonth.objects.filter(month=OuterRef("entry_month"))),
-        )
-        .annotate(is_reversed=ExpressionWrapper(Q(reversed_by_id__isnull=False), output_field=BooleanField()))
+    return queryset.annotate(entry_month=TruncMonth("date")).annotate(
+        reversed_by_id=Subquery(model.objects.filter(reverses=OuterRef("pk")).values("pk")[:1]),
+        in_closed_month=Exists(ClosedMonth.objects.filter(month=OuterRef("entry_month"))),
     )
 
 
