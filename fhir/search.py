@@ -9,10 +9,11 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAcceptable, ValidationError
 
 # Understood by every search: paging, and the format (JSON is the only one).
 COMMON = {"_count", "_offset", "_format"}
+JSON_FORMATS = {"json", "application/json", "application/fhir+json", "application/json+fhir"}
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
 MAX_OFFSET = 10_000
@@ -29,6 +30,9 @@ def check_known(params, known):
     for name in params:
         if any("\x00" in value for value in [name, *params.getlist(name)]):
             refuse(name.replace("\x00", ""), "A search parameter cannot contain a NUL character.")
+    wanted = params.get("_format", "json").split(";")[0].strip()
+    if wanted not in JSON_FORMATS:
+        raise NotAcceptable("This server answers in JSON only (_format=json).")
     unknown = sorted(set(params) - set(known) - COMMON)
     if unknown:
         refuse(unknown[0], f"This server does not support the search parameter {unknown[0]!r}.")

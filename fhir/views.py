@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, viewsets
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import MethodNotAllowed, NotFound
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -104,6 +104,13 @@ class FHIRView(Endpoint):
     def get_exception_handler(self):
         return fhir_errors
 
+    def initial(self, request, *args, **kwargs):
+        # A method this view does not answer (POST, PUT, DELETE: this server reads) is 405, before the
+        # permission check, which would find no permission declared for it.
+        if request.method not in self.allowed_methods:
+            raise MethodNotAllowed(request.method)
+        super().initial(request, *args, **kwargs)
+
     def base_url(self):
         return self.request.build_absolute_uri(reverse("fhir:metadata")).removesuffix("metadata")
 
@@ -192,7 +199,7 @@ def resource_view_set(kind, needs, *, any_permission=(), id_type=OpenApiTypes.IN
             summary=f"Search {kind.name} (a searchset Bundle)",
             operation_id=f"fhir_{kind.name}_search",
             parameters=_search_parameters(kind),
-            responses={200: OpenApiResponse(OpenApiTypes.OBJECT, "A Bundle"), **outcomes(400, 401, 403, 429)},
+            responses={200: OpenApiResponse(OpenApiTypes.OBJECT, "A Bundle"), **outcomes(400, 401, 403, 406, 429)},
             tags=tags,
         ),
         retrieve=extend_schema(

@@ -336,6 +336,19 @@ def test_unknown_ids_types_and_bad_searches_are_operation_outcomes(api_for):
         assert outcome["issue"][0]["code"] == "invalid", (url, params)
 
 
+def test_this_server_reads_only_writes_are_405(api_for, client):
+    patient = PatientFactory()
+    api = api_for(RECEPTIONIST)
+    for url in [search("Patient"), read("Patient", patient.pk), everything_of(patient), "/fhir/R4/Nonsense"]:
+        for method in ("post", "put", "patch", "delete"):
+            response = getattr(api, method)(url, {"resourceType": "Patient"}, format="json")
+            assert fhir_json(response, 405)["issue"][0]["code"] == "not-supported", (method, url)
+    assert fhir_json(client.post(reverse("fhir:metadata")), 405)
+    assert fhir_json(api.get(search("Patient"), {"_format": "xml"}), 406)
+    assert fhir_json(api.get(search("Patient"), HTTP_ACCEPT="application/xml"), 406)
+    assert api.get(search("Patient"), {"_format": "application/fhir+json"}).status_code == 200
+
+
 # --- the audit trail ----------------------------------------------------------------------------------------
 
 
