@@ -20,7 +20,7 @@ from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -85,6 +85,9 @@ def _by_service(call, sent_date=None):
         _conflict_if_closed(_django_errors(error), sent_date)
         raise
 
+
+# A list's 404 is a cursor it did not give; a POST's 303 a replay of its Idempotency-Key.
+REPLAYED = OpenApiResponse(description="A replay (the same Idempotency-Key): Location names what the first made.")
 
 # --- shared by the three kinds of entry ------------------------------------------------------------
 
@@ -353,19 +356,19 @@ def _entry_schema(noun, serializer):
     return extend_schema_view(
         list=extend_schema(
             summary=f"List {noun}s, newest first",
-            responses={200: serializer(many=True), **problem_responses(400)},
+            responses={200: serializer(many=True), **problem_responses(400, 404)},
         ),
         retrieve=extend_schema(summary=f"A {noun}", responses={200: serializer, **problem_responses(404)}),
         create=extend_schema(
             summary=f"Record an {noun}" if noun[0] in "aeiou" else f"Record a {noun}",
             parameters=[IDEMPOTENCY_KEY],
-            responses={201: serializer, **problem_responses(400, 409)},
+            responses={201: serializer, 303: REPLAYED, **problem_responses(400, 409)},
         ),
         reverse_entry=extend_schema(
             summary=f"Reverse a {noun}: a negative entry dated today cancels it (the original stays)",
             request=ReverseSerializer,
             parameters=[IDEMPOTENCY_KEY],
-            responses={201: serializer, **problem_responses(400, 404, 409)},
+            responses={201: serializer, 303: REPLAYED, **problem_responses(400, 404, 409)},
         ),
     )
 
@@ -409,7 +412,7 @@ class OtherIncomeViewSet(EntryViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List payments, newest first (those who keep the books)",
-        responses={200: PaymentSerializer(many=True), **problem_responses(400)},
+        responses={200: PaymentSerializer(many=True), **problem_responses(400, 404)},
     ),
     retrieve=extend_schema(
         summary="A payment: the patient's receipt (the front desk prints it too)",
@@ -419,13 +422,13 @@ class OtherIncomeViewSet(EntryViewSet):
         summary="Take a payment for a completed visit or a done procedure",
         request=PaymentCreateSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: PaymentSerializer, **problem_responses(400, 409)},
+        responses={201: PaymentSerializer, 303: REPLAYED, **problem_responses(400, 409)},
     ),
     reverse_entry=extend_schema(
         summary="Refund a payment: a negative payment dated today cancels it (the receipt stays)",
         request=ReverseSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: PaymentSerializer, **problem_responses(400, 404, 409)},
+        responses={201: PaymentSerializer, 303: REPLAYED, **problem_responses(400, 404, 409)},
     ),
 )
 class PaymentViewSet(EntryViewSet):
