@@ -129,6 +129,8 @@ class RolesField(serializers.ListField):
 
 
 class AccountSerializer(serializers.ModelSerializer):
+    # Text, not format "email": an account may have none ("").
+    email = serializers.CharField(read_only=True, help_text="The e-mail address, or empty.")
     roles = serializers.SerializerMethodField()
     doctor = serializers.SerializerMethodField(help_text="The doctor profile's id, for a doctor who has one.")
 
