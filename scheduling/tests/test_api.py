@@ -295,6 +295,15 @@ def test_list_filters_orders_by_start_and_pages_by_cursor(api_for):
 
 
 @pytest.mark.django_db
+def test_a_patients_appointments_listed_are_in_that_patients_trail_a_made_up_id_in_nobodys(desk):
+    appointment = AppointmentFactory()
+    assert len(desk.get(LIST, {"patient": appointment.patient_id}).json()["results"]) == 1
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.SEARCH).latest("id").patient_id == appointment.patient_id
+    assert desk.get(LIST, {"patient": 987654321}).json()["results"] == []
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.SEARCH).latest("id").patient_id is None
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "query",
     [
