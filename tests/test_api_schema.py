@@ -2,9 +2,10 @@
 role with an API token, a few generated requests each. No answer is a 5xx, and every answer is one the
 schema documents (its status code, its content type, its body's shape).
 
-The schema is read from /api/schema/ through the app's WSGI handler (no server), once when the tests are
-collected, so an operation another app adds is picked up with no change here. The requests are sent
-in-process too, inside each test's transaction, so both databases run it as they run any test.
+The schema is the one /api/schema/ serves (made by the same generator when the tests are collected; a test
+checks the two are equal), so an operation another app adds is picked up with no change here. The requests
+go in-process through the app's WSGI handler (the whole middleware stack, no server), inside each test's
+transaction, so both databases run it as they run any test.
 
 Bounded and repeatable for CI: 5 examples an operation and role, derandomized (the same requests on
 every run), no deadline (a loaded CI machine is slow, not wrong), no example database.
@@ -75,7 +76,7 @@ def with_shared_answers(schema):
             responses = operation.setdefault("responses", {})
             for code, response in responses.items():
                 content = response.get("content", {})
-                if code >= "400" and content.get("application/json", {}).get("schema") == PROBLEM:
+                if code.isdigit() and int(code) >= 400 and content.get("application/json", {}).get("schema") == PROBLEM:
                     content["application/problem+json"] = content.pop("application/json")
             for code, description in SHARED_ANSWERS.items():
                 responses.setdefault(code, _problem(description))
