@@ -20,6 +20,8 @@ class ActionPermissions(permissions.BasePermission):
     def has_permission(self, request, view):
         if not request.user or not request.user.is_authenticated:
             return False
+        if request.method not in view.allowed_methods:
+            return True  # nothing is done: DRF answers 405 Method Not Allowed
         action = getattr(view, "action", None) or request.method.lower()
         declared = getattr(view, "action_permissions", None)
         if declared is None or action not in declared:

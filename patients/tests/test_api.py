@@ -129,3 +129,13 @@ def test_a_doctor_records_an_allergy_a_receptionist_cannot(api_for):
     response = api_for(DOCTOR).post(url, allergy, format="json")
     assert response.status_code == 201 and response.json()["substance"] == "Amoxicillin"
     assert patient.allergies.get().recorded_by is not None
+
+
+@pytest.mark.django_db
+def test_a_method_the_resource_does_not_answer_is_405_not_an_error(api_for):
+    patient = PatientFactory()
+    response = api_for(RECEPTIONIST).post(detail(patient), {}, format="json")
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+    assert api_for(RECEPTIONIST).delete(detail(patient)).status_code == 405
+    assert Patient.objects.filter(pk=patient.pk).exists()
