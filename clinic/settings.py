@@ -75,7 +75,7 @@ INSTALLED_APPS = [
     "clinical",
     "finance",
     "documents",
-    "fhir",  # FHIR R4 read and search: reads every clinical app, written to by none
+    "fhir_r4",  # FHIR R4 read and search: reads every clinical app, written to by none
     "demo",  # seed_demo: the one place that imports every app
 ]
 

@@ -25,7 +25,7 @@ urlpatterns = [
     path("api/v1/", include("documents.api_urls")),
     path("api/v1/", include("finance.api_urls")),
     # FHIR R4 read and search, over the same records, permissions and audit trail.
-    path("fhir/R4/", include("fhir.urls")),
+    path("fhir/R4/", include("fhir_r4.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", favicon, name="favicon"),
 ]

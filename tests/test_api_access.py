@@ -19,7 +19,7 @@ from clinic.tests.urlwalk import is_machine_url, walk_urls
 
 from .test_access import ACCESS, ANONYMOUS, NO_ROLE, PRINCIPALS
 
-APPS = ["staff", "patients", "scheduling", "clinical", "documents", "finance", "fhir"]
+APPS = ["staff", "patients", "scheduling", "clinical", "documents", "finance", "fhir_r4"]
 # Open to anyone, by design: the schema and its pages (what the API offers, no data), and FHIR's
 # CapabilityStatement (what this server supports).
 PUBLIC = {"api:schema", "api:docs", "api:redoc", "fhir:metadata"}

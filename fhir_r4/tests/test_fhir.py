@@ -16,8 +16,8 @@ from clinic.models import AuditEntry
 from clinical.tests.factories import MedicalRecordFactory, MedicationFactory, ProcedureFactory, TreatmentPlanFactory
 from documents.models import ClinicalDocument
 from documents.tests.factories import make_document
-from fhir import mapping
-from fhir import search as s
+from fhir_r4 import mapping
+from fhir_r4 import search as s
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local

@@ -1,6 +1,6 @@
 """The clinic's records as FHIR R4 resources (plain dicts, serialised as application/fhir+json).
 
-Each function takes a model row loaded with what it references (the querysets in fhir/search.py
+Each function takes a model row loaded with what it references (the querysets in fhir_r4/search.py
 select_related it) and returns the resource; nothing here queries the database. Codes use their
 systems: ICD-10 for conditions and diagnoses, LOINC for vital signs and document types, UCUM for units.
 """
