@@ -45,7 +45,8 @@ def _field_errors(detail):
     return {}
 
 
-def _django_errors(exc):
+def django_errors(exc):
+    """{field: [messages]} of a Django ValidationError (a service's refusal)."""
     if hasattr(exc, "error_dict"):
         return {
             ("non_field_errors" if field == "__all__" else field): [m for e in errors for m in e.messages]
@@ -91,7 +92,7 @@ def problem_details(exc, context):
     """DRF's exception handler, answering in problem+json; a service's ValidationError is a 400
     with its field errors (409 when it is an overlap)."""
     if isinstance(exc, DjangoValidationError):
-        errors = _django_errors(exc)
+        errors = django_errors(exc)
         exc = Conflict("That time is taken.", errors=errors) if is_overlap(exc) else exceptions.ValidationError(errors)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()

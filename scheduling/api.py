@@ -29,8 +29,8 @@ from clinic.api import (
     IDEMPOTENCY_KEY,
     Conflict,
     Endpoint,
-    _django_errors,
     checked_by_form,
+    django_errors,
     done_once,
     is_overlap,
     problem_responses,
@@ -233,25 +233,14 @@ def _checked_time(form_class, *, doctor, start, minutes, **more):
         raise serializers.ValidationError(errors) from None
 
 
-# How the model (Appointment._check_overlaps) and the service (a race the database refused) word an
-# overlap. Both mark it with code "overlap", but on a dict of field errors Django keeps no code
-# (ValidationError({"start": message}, code=...) drops it), so clinic.api.is_overlap misses them.
-OVERLAP_WORDS = (" already has an appointment ", "That time was just taken")
-
-
-def _is_overlap(exc):
-    said = getattr(exc, "error_dict", {}).get("start", [])
-    return is_overlap(exc) or any(word in message for e in said for message in e.messages for word in OVERLAP_WORDS)
-
-
 def _refused(exc, would_be):
     """A service's refusal: 409 with the appointment holding the time when it is an overlap."""
-    if not _is_overlap(exc):
+    if not is_overlap(exc):
         return exc
     clash = would_be.conflicts().order_by("start", "id").first()
     return Conflict(
         "That time is taken.",
-        errors=_django_errors(exc),
+        errors=django_errors(exc),
         extra={"conflict": ConflictSerializer(clash).data if clash else None},
     )
 

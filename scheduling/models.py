@@ -291,7 +291,8 @@ class Appointment(Audited, models.Model):
                 message = f"{self.doctor} already has an appointment {when} with {other.patient}."
             else:
                 message = f"{other.patient.full_name} already has an appointment {when} with {other.doctor}."
-            raise ValidationError({"start": message}, code="overlap")
+            # The code on the field's own error: on a dict of errors Django keeps no code of its own.
+            raise ValidationError({"start": ValidationError(message, code="overlap")})
 
     def save(self, *args, **kwargs):
         loaded = getattr(self, "_loaded", None)

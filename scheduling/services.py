@@ -46,10 +46,8 @@ def _save_guarded(appointment: Appointment):
         if not any(name in text for name in OVERLAP_NAMES):
             raise
         who = "the doctor" if DOCTOR_OVERLAP in text else "the patient"
-        raise ValidationError(
-            {"start": f"That time was just taken for {who} by another booking. Choose another time."},
-            code="overlap",
-        ) from exc
+        taken = f"That time was just taken for {who} by another booking. Choose another time."
+        raise ValidationError({"start": ValidationError(taken, code="overlap")}) from exc
     return appointment
 
 
