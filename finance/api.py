@@ -162,10 +162,9 @@ class ExpenseSerializer(EntrySerializer):
         self.form = _checked(ExpenseAdminForm, self.initial_data, instance=Expense())
         return attrs
 
-    def create(self, validated_data):
+    def record(self, *, by):
         fields = {k: v for k, v in self.form.cleaned_data.items() if k != "receipt_file"}
-        user = self.context["request"].user
-        return _by_service(lambda: services.record_expense(recorded_by=user, **fields), fields["date"])
+        return _by_service(lambda: services.record_expense(recorded_by=by, **fields), fields["date"])
 
 
 class OtherIncomeSerializer(EntrySerializer):
@@ -187,10 +186,9 @@ class OtherIncomeSerializer(EntrySerializer):
         self.form = _checked(OtherIncomeAdminForm, self.initial_data, instance=OtherIncome())
         return attrs
 
-    def create(self, validated_data):
+    def record(self, *, by):
         fields = dict(self.form.cleaned_data)
-        user = self.context["request"].user
-        return _by_service(lambda: services.record_other_income(recorded_by=user, **fields), fields["date"])
+        return _by_service(lambda: services.record_other_income(recorded_by=by, **fields), fields["date"])
 
 
 class PaymentSerializer(EntrySerializer):
@@ -330,7 +328,7 @@ class EntryViewSet(Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, v
         def make():
             serializer = self.get_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            return self.answer(serializer.save())
+            return self.answer(serializer.record(by=request.user))  # the service, checked by the form
 
         return done_once(request, make)
 
