@@ -179,6 +179,8 @@ def checked_by_form(form_class, data, *, instance=None, **form_kwargs):
     form; raises DRF's ValidationError {field: [messages]} otherwise."""
     from django.forms.models import model_to_dict
 
+    if not hasattr(data, "keys"):  # a JSON list or number where an object was due
+        raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
     sent = {key: data[key] for key in data}
     if instance is not None and instance.pk:
         stored = model_to_dict(instance, fields=list(form_class.base_fields))
@@ -193,3 +195,43 @@ def checked_by_form(form_class, data, *, instance=None, **form_kwargs):
             }
         )
     return form
+
+
+# --- the schema: what the shared parts answer for every operation ------------------------------------
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_SHARED_ANSWERS = {
+    "401": "Unauthorized: no token, or a wrong, expired or revoked one.",
+    "403": "Forbidden: the caller's role may not do this.",
+    "429": "Too Many Requests: the rate limit is used up; try again after Retry-After seconds.",
+}
+
+
+def _problem_answer(description):
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}}}
+
+
+def shared_answers(result, generator, request, public):
+    """SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]: every operation also answers 401, 403 and 429 (the
+    authentication, ActionPermissions and the rate limits, before any view runs); a POST with an
+    Idempotency-Key 303 on a replay; a list 404 for a cursor it never gave; and every error is
+    application/problem+json, as problem_details answers."""
+    for path in result.get("paths", {}).values():
+        for method, operation in path.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, response in responses.items():
+                content = response.get("content", {})
+                if code.isdigit() and int(code) >= 400 and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")  # every error is a problem
+            for code, description in _SHARED_ANSWERS.items():
+                responses.setdefault(code, _problem_answer(description))
+            names = {parameter.get("name") for parameter in operation.get("parameters", [])}
+            if "Idempotency-Key" in names:
+                responses.setdefault(
+                    "303", {"description": "See Other: a replay of this POST; Location names what the first one made."}
+                )
+            if "cursor" in names:
+                responses.setdefault("404", _problem_answer("Not Found: a cursor this list did not give."))
+    return result

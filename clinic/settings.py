@@ -352,6 +352,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # What the shared parts answer for every operation (401, 403, 429, replays, problem+json).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "clinic.api.shared_answers"],
 }
 # Rate-limit counts live in the database, shared by every worker (a per-process cache would allow
 # each worker the whole rate). The table is made by a migration (clinic 0007).

@@ -324,7 +324,9 @@ class PatientFiles:
         queryset = self.filter_queryset(self.get_queryset())  # a missing or bad ?patient= is a 400 here
         if "archived" not in request.query_params:
             queryset = queryset.filter(is_archived=False)
-        patient = get_object_or_404(Patient, pk=int(request.query_params["patient"]))
+        # As the filter read it ("5.0" is 5 to a form's IntegerField, not to int()).
+        patient_id = self.filterset_class.base_filters["patient"].field.clean(request.query_params["patient"])
+        patient = get_object_or_404(Patient, pk=patient_id)
         page = self.paginate_queryset(queryset)
         data = self.get_serializer(page, many=True).data
         record(Action.VIEW, patient, summary=f"{self.audit_summary} (API): {len(data)} listed")

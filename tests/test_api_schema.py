@@ -44,52 +44,8 @@ def _served_schema():
     return json.loads(OpenApiJsonRenderer().render(generator.get_schema(request=None, public=True)))
 
 
-# What any operation may answer whatever it does: no or a wrong token (401), a role refused (403), too
-# many calls (429). The served schema should say so itself (see the xfail test below).
-SHARED_ANSWERS = {
-    "401": "Unauthorized: no token, or a wrong, expired or revoked one.",
-    "403": "Forbidden: the caller's role may not do this.",
-    "429": "Too Many Requests: the rate limit is used up; try again later.",
-}
-REPLAYED = "See Other: a replay of a POST with the same Idempotency-Key; Location names what the first made."
-BAD_CURSOR = "Not Found: the cursor is not one this list gave."
-PROBLEM = {"$ref": "#/components/schemas/Problem"}
-
-
-def _problem(description):
-    return {"description": description, "content": {"application/problem+json": {"schema": PROBLEM}}}
-
-
-def with_shared_answers(schema):
-    """What the shared parts (clinic/api.py, clinic/api_policy.py) answer for every operation, added where
-    the served schema leaves it out; each is a fix for those files, named in the xfail test below:
-
-    - 401, 403 and 429 on every operation (DRF's authentication, ActionPermissions, the rate limits);
-    - 303 on a POST taking an Idempotency-Key (done_once's replay);
-    - 404 on a list paged by cursor (DRF's CursorPagination answers a made-up cursor NotFound);
-    - problem_responses() under application/problem+json, the type the handler answers (not application/json).
-    """
-    for path in schema["paths"].values():
-        for method, operation in path.items():
-            if method not in ("get", "post", "put", "patch", "delete"):
-                continue
-            responses = operation.setdefault("responses", {})
-            for code, response in responses.items():
-                content = response.get("content", {})
-                if code.isdigit() and int(code) >= 400 and content.get("application/json", {}).get("schema") == PROBLEM:
-                    content["application/problem+json"] = content.pop("application/json")
-            for code, description in SHARED_ANSWERS.items():
-                responses.setdefault(code, _problem(description))
-            names = {parameter.get("name") for parameter in operation.get("parameters", [])}
-            if "Idempotency-Key" in names:
-                responses.setdefault("303", {"description": REPLAYED})
-            if "cursor" in names:
-                responses.setdefault("404", _problem(BAD_CURSOR))
-    return schema
-
-
 SCHEMA_DICT = _served_schema()
-SCHEMA = schemathesis.openapi.from_dict(with_shared_answers(copy.deepcopy(SCHEMA_DICT)))
+SCHEMA = schemathesis.openapi.from_dict(copy.deepcopy(SCHEMA_DICT))
 SCHEMA.app = APPLICATION
 OPERATIONS = {operation.label: operation for operation in (result.ok() for result in SCHEMA.get_all_operations())}
 
@@ -115,13 +71,24 @@ def test_the_schema_tested_is_the_one_served(client):
     assert json.loads(response.content) == SCHEMA_DICT
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The shared parts' answers are not all in the served schema yet (clinic/api.py: see "
-    "with_shared_answers); when they are, remove this mark and with_shared_answers.",
-)
 def test_the_served_schema_documents_what_the_shared_parts_answer():
-    assert with_shared_answers(copy.deepcopy(SCHEMA_DICT)) == SCHEMA_DICT
+    """clinic.api.shared_answers: 401, 403 and 429 on every operation, 303 where a POST takes an
+    Idempotency-Key, and every error documented as problem+json (the type problem_details answers)."""
+    operations = [
+        operation
+        for path in SCHEMA_DICT["paths"].values()
+        for method, operation in path.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    for operation in operations:
+        responses = operation["responses"]
+        assert {"401", "403", "429"} <= set(responses), operation["operationId"]
+        for code, response in responses.items():
+            if code.isdigit() and int(code) >= 400 and "content" in response:
+                assert "application/json" not in response["content"], (operation["operationId"], code)
+        names = {parameter.get("name") for parameter in operation.get("parameters", [])}
+        if "Idempotency-Key" in names:
+            assert "303" in responses, operation["operationId"]
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
+from fhir.resources.R4B import get_fhir_model_class
 
 from clinical import services as clinical_services
 from clinical.tests.factories import MedicalRecordFactory, MedicationFactory, ProcedureFactory, TreatmentPlanFactory
 from documents.models import ClinicalDocument
 from documents.tests.factories import make_document
-from fhir.resources.R4B import get_fhir_model_class
 from patients.models import Allergy, Condition
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
 from scheduling.models import Appointment

@@ -139,3 +139,14 @@ def test_a_method_the_resource_does_not_answer_is_405_not_an_error(api_for):
     assert response["Content-Type"] == "application/problem+json"
     assert api_for(RECEPTIONIST).delete(detail(patient)).status_code == 405
     assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", [["a"], 7, "text"])
+def test_a_body_that_is_not_an_object_is_a_400_not_an_error(api_for, body):
+    patient = PatientFactory()
+    for url in [reverse("patients_api:patient-archive", kwargs={"pk": patient.pk}), LIST]:
+        response = api_for(RECEPTIONIST).post(url, body, format="json")
+        assert response.status_code == 400, (url, response.content)
+    patient.refresh_from_db()
+    assert not patient.is_archived
