@@ -235,3 +235,23 @@ def shared_answers(result, generator, request, public):
             if "cursor" in names:
                 responses.setdefault("404", _problem_answer("Not Found: a cursor this list did not give."))
     return result
+
+
+def conflict_from(error):
+    """A service's refusal that is about the object's state (signed, archived, closed...), as a 409."""
+    messages = error.messages
+    return Conflict(messages[0] if messages else None, errors={"non_field_errors": messages})
+
+
+class StateRefusalIsConflict:
+    """`with StateRefusalIsConflict(): service(...)`: a service's ValidationError that names fields stays
+    (a 400 through the problem handler); one that names none is about the object's state, as now
+    (changed by a request that came between, say): a 409 (`conflict_from`)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, DjangoValidationError) and not hasattr(error, "error_dict"):
+            raise conflict_from(error) from error
+        return False

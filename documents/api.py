@@ -15,7 +15,7 @@ storage), and the same file sent again is refused as already on the record.
 
 import django_filters
 from django import forms
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -31,7 +31,7 @@ from rest_framework import exceptions, mixins, permissions, renderers, serialize
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from clinic.api import Conflict, Endpoint, problem_responses
+from clinic.api import Conflict, Endpoint, StateRefusalIsConflict, problem_responses
 from clinic.api_policy import ActionPermissions
 from clinic.audit import Action, record
 from clinic.files import private_file_response
@@ -102,10 +102,6 @@ def _patient_for_upload(request):
     data = request.data if hasattr(request.data, "keys") else {}
     # An archived patient's record takes nothing new (as the upload pages): 404 for it.
     return get_object_or_404(Patient, pk=_id_or_400(data.get("patient", ""), "patient"), is_archived=False)
-
-
-def _conflict_from(error):
-    return Conflict(error.messages[0] if error.messages else None, errors={"non_field_errors": error.messages})
 
 
 def _archive_reason(request):
@@ -333,6 +329,26 @@ class PatientFiles:
         return self.get_paginated_response(data)
 
 
+class ArchiveAndRestore:
+    """The archive and restore actions' work, the same for documents and photos (each viewset keeps its
+    own actions and their schemas). A service's refusal of the state (already archived, not archived)
+    is a 409; a missing reason a 400."""
+
+    def _archive_with(self, request, archive):
+        obj = self.get_object()
+        reason = _archive_reason(request)
+        with StateRefusalIsConflict():
+            archive(obj, by=request.user, reason=reason)
+        return self._answer(obj)
+
+    def _restore_with(self, model, pk, restore):
+        # Administrators restore files whose content they may not read: by id only, as the pages.
+        obj = get_object_or_404(model, pk=_id_or_404(pk))
+        with StateRefusalIsConflict():
+            obj = restore(obj)
+        return Response(_restored(obj))
+
+
 # --- documents -------------------------------------------------------------------------------------
 
 DOCUMENTS = ClinicalDocument.objects.select_related(
@@ -363,7 +379,7 @@ def visible_or_refused(user, queryset, pk, document=lambda obj: obj):
     ),
 )
 class DocumentViewSet(
-    Endpoint, PatientFiles, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    Endpoint, PatientFiles, ArchiveAndRestore, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = DocumentSerializer
     filterset_class = DocumentFilter
@@ -446,14 +462,10 @@ class DocumentViewSet(
         if document.is_archived:
             raise Conflict("An archived document cannot be changed; restore it first.")
         form = checked_upload(ReplaceFileForm, request)
-        try:
+        with StateRefusalIsConflict():  # archived by a request that came between: 409
             services.replace_document_file(
                 document=document, uploaded=form.cleaned_data["file"], by=user, note=form.cleaned_data["note"]
             )
-        except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                raise
-            raise _conflict_from(error) from error  # archived by a request that came between
         return self._answer(document, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -491,15 +503,7 @@ class DocumentViewSet(
     )
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
-        document = self.get_object()
-        reason = _archive_reason(request)
-        try:
-            services.archive_document(document=document, by=request.user, reason=reason)
-        except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                raise
-            raise _conflict_from(error) from error
-        return self._answer(document)
+        return self._archive_with(request, lambda document, **how: services.archive_document(document=document, **how))
 
     @extend_schema(
         summary="Restore an archived document (administrators: by id, without reading it)",
@@ -508,13 +512,7 @@ class DocumentViewSet(
     )
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
-        # Administrators restore documents whose content they may not read: by id only, as the page.
-        document = get_object_or_404(ClinicalDocument, pk=_id_or_404(pk))
-        try:
-            document = services.restore_document(document=document)
-        except ValidationError as error:
-            raise _conflict_from(error) from error
-        return Response(_restored(document))
+        return self._restore_with(ClinicalDocument, pk, lambda document: services.restore_document(document=document))
 
 
 # --- images ----------------------------------------------------------------------------------------
@@ -528,7 +526,9 @@ IMAGES = PatientImage.objects.select_related("patient", "uploaded_by", "archived
     ),
     retrieve=extend_schema(summary="A photo's details", responses={200: ImageSerializer, **problem_responses(404)}),
 )
-class ImageViewSet(Endpoint, PatientFiles, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ImageViewSet(
+    Endpoint, PatientFiles, ArchiveAndRestore, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = ImageSerializer
     filterset_class = ImageFilter
     audit_summary = "image gallery"
@@ -599,15 +599,7 @@ class ImageViewSet(Endpoint, PatientFiles, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
-        image = self.get_object()
-        reason = _archive_reason(request)
-        try:
-            services.archive_image(image=image, by=request.user, reason=reason)
-        except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                raise
-            raise _conflict_from(error) from error
-        return self._answer(image)
+        return self._archive_with(request, lambda image, **how: services.archive_image(image=image, **how))
 
     @extend_schema(
         summary="Restore an archived photo (administrators)",
@@ -616,9 +608,4 @@ class ImageViewSet(Endpoint, PatientFiles, mixins.ListModelMixin, mixins.Retriev
     )
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
-        image = get_object_or_404(PatientImage, pk=_id_or_404(pk))
-        try:
-            image = services.restore_image(image=image)
-        except ValidationError as error:
-            raise _conflict_from(error) from error
-        return Response(_restored(image))
+        return self._restore_with(PatientImage, pk, lambda image: services.restore_image(image=image))
