@@ -21,7 +21,16 @@ from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from clinic.api import IDEMPOTENCY_KEY, Conflict, Endpoint, checked_by_form, done_once, problem_responses
+from clinic.api import (
+    IDEMPOTENCY_KEY,
+    Conflict,
+    Endpoint,
+    StateRefusalIsConflict,
+    checked_by_form,
+    conflict_from,
+    done_once,
+    problem_responses,
+)
 from clinic.audit import Action, record
 from clinic.lifecycle import InvalidTransition, allowed_next
 from patients.models import Patient
@@ -302,15 +311,19 @@ def _id_or_400(value, field):
     return int(value)
 
 
-def _conflict_from(error):
-    """A service's refusal that is about the object's state, as 409 (a signed record, a closed plan)."""
-    messages = error.messages
-    return Conflict(messages[0] if messages else None, errors={"non_field_errors": messages})
+def _sent(request):
+    """The fields sent (a JSON body that is not an object sends none)."""
+    return request.data if hasattr(request.data, "keys") else {}
+
+
+def _chart_patient(data):
+    """The patient a new entry is for, named in the body (an archived patient's chart takes nothing new)."""
+    return get_object_or_404(Patient, pk=_id_or_400(data.get("patient", ""), "patient"), is_archived=False)
 
 
 class ChartList:
     """A list of one patient's entries (as the chart shows them): the patient must exist (404, as the
-    chart page), and the list is recorded in the audit trail as the chart page is."""
+    chart page), and the list is recorded in the audit trail as the chart page is; so is one entry read."""
 
     audit_noun = ""
 
@@ -325,6 +338,11 @@ class ChartList:
         data = self.get_serializer(page, many=True).data
         record(Action.VIEW, patient, summary=f"{self.audit_noun} (API): {len(data)} listed")
         return self.get_paginated_response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        record(Action.VIEW, self.get_object())
+        return response
 
 
 # --- medical records -------------------------------------------------------------------------------
@@ -401,7 +419,7 @@ def _save_draft(record, data, user):
     try:
         return services.save_draft(record=form.save(commit=False), by=user, medications=medications)
     except SignedRecordError as error:  # signed by a request that came between
-        raise _conflict_from(error) from error
+        raise conflict_from(error) from error
 
 
 @extend_schema_view(
@@ -441,11 +459,6 @@ class MedicalRecordViewSet(
 
     def get_queryset(self):
         return RECORDS.all()
-
-    def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        record(Action.VIEW, self.get_object())
-        return response
 
     def _answer(self, obj, status_code=status.HTTP_200_OK):
         obj = RECORDS.get(pk=obj.pk)
@@ -517,7 +530,7 @@ class MedicalRecordViewSet(
     def sign(self, request, pk=None):
         draft = self.get_object()
         _may_edit_or_refuse(draft, request.user)
-        form = checked_by_form(SignForm, request.data if hasattr(request.data, "keys") else {})
+        form = checked_by_form(SignForm, _sent(request))
         try:
             signed = services.sign_record(
                 record=draft, by=request.user, acknowledge_allergies=form.cleaned_data["acknowledge_allergies"]
@@ -531,7 +544,7 @@ class MedicalRecordViewSet(
                     extra={"allergy_conflicts": _conflicts(draft.allergy_conflicts())},
                 ) from error
             if isinstance(error, SignedRecordError) or not hasattr(error, "error_dict"):
-                raise _conflict_from(error) from error  # signed meanwhile
+                raise conflict_from(error) from error  # signed meanwhile
             raise
         return self._answer(signed)
 
@@ -548,7 +561,7 @@ class MedicalRecordViewSet(
         def add():
             if not signed.is_signed:
                 raise Conflict("A draft is edited, not amended.")
-            form = checked_by_form(AmendmentForm, request.data if hasattr(request.data, "keys") else {})
+            form = checked_by_form(AmendmentForm, _sent(request))
             data = form.cleaned_data
             amendment = services.amend_record(
                 record=signed, by=request.user, section=data["section"], text=data["text"], reason=data["reason"]
@@ -617,15 +630,10 @@ class TreatmentPlanViewSet(
         data = TreatmentPlanSerializer(PLANS.get(pk=plan.pk), context=self.get_serializer_context()).data
         return _located(data, "clinical_api:plan-detail", plan.pk, status_code)
 
-    def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        record(Action.VIEW, self.get_object())
-        return response
-
     def create(self, request, *args, **kwargs):
         def make():
-            data = request.data if hasattr(request.data, "keys") else {}
-            patient = get_object_or_404(Patient, pk=_id_or_400(data.get("patient", ""), "patient"), is_archived=False)
+            data = _sent(request)
+            patient = _chart_patient(data)
             form = checked_by_form(TreatmentPlanForm, data)
             plan = services.create_plan(plan=form.save(commit=False), patient=patient, by=request.user)
             return self._answer(plan, status.HTTP_201_CREATED)
@@ -636,14 +644,10 @@ class TreatmentPlanViewSet(
         plan = self.get_object()
         if not plan.is_open:
             raise Conflict(f"A {plan.get_status_display().lower()} plan cannot be changed.")
-        data = request.data if hasattr(request.data, "keys") else {}
+        data = _sent(request)
         form = checked_by_form(TreatmentPlanForm, data, instance=plan)
-        try:
+        with StateRefusalIsConflict():  # closed by a request that came between: 409
             plan = services.update_plan(plan=form.save(commit=False), by=request.user)
-        except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                raise
-            raise _conflict_from(error) from error  # closed by a request that came between
         return self._answer(plan)
 
     def partial_update(self, request, *args, **kwargs):
@@ -662,7 +666,7 @@ class TreatmentPlanViewSet(
         try:
             services.change_plan_status(plan=plan, status=serializer.validated_data["status"], by=request.user)
         except InvalidTransition as error:
-            raise _conflict_from(error) from error
+            raise conflict_from(error) from error
         return self._answer(plan)
 
 
@@ -717,15 +721,10 @@ class ProcedureViewSet(
         data = ProcedureSerializer(PROCEDURES.get(pk=procedure.pk), context=self.get_serializer_context()).data
         return _located(data, "clinical_api:procedure-detail", procedure.pk, status_code)
 
-    def retrieve(self, request, *args, **kwargs):
-        response = super().retrieve(request, *args, **kwargs)
-        record(Action.VIEW, self.get_object())
-        return response
-
     def create(self, request, *args, **kwargs):
         def make():
-            data = request.data if hasattr(request.data, "keys") else {}
-            patient = get_object_or_404(Patient, pk=_id_or_400(data.get("patient", ""), "patient"), is_archived=False)
+            data = _sent(request)
+            patient = _chart_patient(data)
             # What the page's form starts with: planned, no fee.
             defaults = {"status": Procedure.Status.PLANNED, "fee": "0.00"}
             fields = {**defaults, **{key: data[key] for key in data if key != "patient"}}
@@ -739,17 +738,12 @@ class ProcedureViewSet(
         procedure = self.get_object()
         if procedure.status == Procedure.Status.CANCELLED:
             raise Conflict("A cancelled procedure cannot be changed.")
-        data = request.data if hasattr(request.data, "keys") else {}
+        data = _sent(request)
         fields = {key: data[key] for key in data if key != "patient"}
         form = checked_by_form(ProcedureForm, fields, instance=procedure, patient=procedure.patient)
-        try:
+        # A status its lifecycle does not allow, or cancelled by a request that came between: 409.
+        with StateRefusalIsConflict():
             procedure = services.save_procedure(procedure=form.save(commit=False), by=request.user)
-        except InvalidTransition as error:
-            raise _conflict_from(error) from error
-        except ValidationError as error:
-            if hasattr(error, "error_dict"):
-                raise
-            raise _conflict_from(error) from error  # cancelled by a request that came between
         return self._answer(procedure)
 
     def partial_update(self, request, *args, **kwargs):
