@@ -7,7 +7,6 @@ import django_filters
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -21,6 +20,7 @@ from . import services
 from .forms import DoctorSearchForm, StaffSearchForm, StaffUserCreateForm, StaffUserForm
 from .models import Doctor, Specialty, User, WorkingHours
 from .roles import ALL_ROLES
+from .views import searched_staff
 
 # --- specialties and doctors --------------------------------------------------------------------------
 
@@ -240,19 +240,8 @@ class AccountViewSet(Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin,
             return users
         # The staff page's own search: active accounts unless asked, a role, words in names.
         form = checked_by_form(StaffSearchForm, self._search_data())
-        data = form.cleaned_data
-        if not data["inactive"]:
-            users = users.filter(is_active=True)
-        if data["role"]:
-            users = users.filter(groups=data["role"])
-        for word in data["q"].split():
-            users = users.filter(
-                Q(username__icontains=word)
-                | Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(email__icontains=word)
-            )
-        return users.distinct() if data["role"] else users
+        users = searched_staff(users, form.cleaned_data)
+        return users.distinct() if form.cleaned_data["role"] else users
 
     def _search_data(self):
         params = self.request.query_params

@@ -23,6 +23,23 @@ from .models import Doctor, User
 from .roles import ALL_ROLES, DOCTOR
 
 
+def searched_staff(users, data):
+    """The staff page's search (StaffSearchForm's cleaned data), which the API's list uses too: active
+    accounts unless asked, a role, every word in a name, the username or the email."""
+    if not data["inactive"]:
+        users = users.filter(is_active=True)
+    if data["role"]:
+        users = users.filter(groups=data["role"])
+    for word in data["q"].split():
+        users = users.filter(
+            Q(username__icontains=word)
+            | Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+        )
+    return users
+
+
 class StaffListView(Permitted, ListView):
     permission_required = "staff.view_user"
     template_name = "staff/staff_list.html"
@@ -33,19 +50,7 @@ class StaffListView(Permitted, ListView):
         users = User.objects.prefetch_related("groups").select_related("doctor__specialty")
         if not self.form.is_valid():
             return users.filter(is_active=True)
-        data = self.form.cleaned_data
-        if not data["inactive"]:
-            users = users.filter(is_active=True)
-        if data["role"]:
-            users = users.filter(groups=data["role"])
-        for word in data["q"].split():
-            users = users.filter(
-                Q(username__icontains=word)
-                | Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(email__icontains=word)
-            )
-        return users
+        return searched_staff(users, self.form.cleaned_data)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(form=self.form, roles=ALL_ROLES, **kwargs)
