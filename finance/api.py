@@ -332,6 +332,7 @@ class EntryViewSet(Endpoint, mixins.ListModelMixin, mixins.RetrieveModelMixin, v
 
         return done_once(request, make)
 
+    @action(detail=True, methods=["post"], url_path="reverse", url_name="reverse")
     def reverse_entry(self, request, pk=None):
         entry = self.get_object()
 
@@ -384,10 +385,6 @@ class ExpenseViewSet(EntryViewSet):
         "reverse_entry": ("finance.view_expense", "finance.add_expense"),
     }
 
-    @action(detail=True, methods=["post"], url_path="reverse", url_name="reverse")
-    def reverse_entry(self, request, pk=None):
-        return super().reverse_entry(request, pk)
-
 
 @_entry_schema("other income", OtherIncomeSerializer)
 class OtherIncomeViewSet(EntryViewSet):
@@ -401,10 +398,6 @@ class OtherIncomeViewSet(EntryViewSet):
         "create": "finance.add_otherincome",
         "reverse_entry": ("finance.view_otherincome", "finance.add_otherincome"),
     }
-
-    @action(detail=True, methods=["post"], url_path="reverse", url_name="reverse")
-    def reverse_entry(self, request, pk=None):
-        return super().reverse_entry(request, pk)
 
 
 @extend_schema_view(
@@ -471,10 +464,6 @@ class PaymentViewSet(EntryViewSet):
                 raise Conflict(error.messages[0], extra={"payment": self.detail_url(paid)}) from error
             raise
         return self.answer(payment)
-
-    @action(detail=True, methods=["post"], url_path="reverse", url_name="reverse")
-    def reverse_entry(self, request, pk=None):
-        return super().reverse_entry(request, pk)
 
 
 @extend_schema_view(
