@@ -321,11 +321,13 @@ def _chart_patient(data):
     return get_object_or_404(Patient, pk=_id_or_400(data.get("patient", ""), "patient"), is_archived=False)
 
 
-class ChartList:
-    """A list of one patient's entries (as the chart shows them): the patient must exist (404, as the
-    chart page), and the list is recorded in the audit trail as the chart page is; so is one entry read."""
+class ChartEntries:
+    """One kind of a patient's chart entries. A list (as the chart shows them): the patient must exist
+    (404, as the chart page), and the list is recorded in the audit trail as the chart page is; so is one
+    entry read. A write answers with the entry read back (the list's joins) and its Location."""
 
     audit_noun = ""
+    detail_route = ""
 
     def filter_queryset(self, queryset):
         # ?patient= (required) picks a list; one record, plan or procedure is found by its id alone.
@@ -343,6 +345,14 @@ class ChartList:
         response = super().retrieve(request, *args, **kwargs)
         record(Action.VIEW, self.get_object())
         return response
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, **kwargs)
+
+    def _answer(self, entry, status_code=status.HTTP_200_OK):
+        entry = self.get_queryset().get(pk=entry.pk)
+        data = self.serializer_class(entry, context=self.get_serializer_context()).data
+        return _located(data, self.detail_route, entry.pk, status_code)
 
 
 # --- medical records -------------------------------------------------------------------------------
@@ -442,11 +452,12 @@ def _save_draft(record, data, user):
     ),
 )
 class MedicalRecordViewSet(
-    Endpoint, ChartList, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    Endpoint, ChartEntries, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = MedicalRecordSerializer
     filterset_class = RecordFilter
     audit_noun = "medical records"
+    detail_route = "clinical_api:record-detail"
     action_permissions = {
         "list": "clinical.view_medicalrecord",
         "retrieve": "clinical.view_medicalrecord",
@@ -459,11 +470,6 @@ class MedicalRecordViewSet(
 
     def get_queryset(self):
         return RECORDS.all()
-
-    def _answer(self, obj, status_code=status.HTTP_200_OK):
-        obj = RECORDS.get(pk=obj.pk)
-        data = MedicalRecordSerializer(obj, context=self.get_serializer_context()).data
-        return _located(data, "clinical_api:record-detail", obj.pk, status_code)
 
     @extend_schema(
         summary="Open a draft record (for a visit under way, or for a patient outside a visit)",
@@ -514,9 +520,6 @@ class MedicalRecordViewSet(
         with transaction.atomic():
             saved = _save_draft(draft, request.data, request.user)
         return self._answer(saved)
-
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, **kwargs)
 
     @extend_schema(
         summary="Sign the author's draft (it can then only be amended)",
@@ -604,7 +607,7 @@ PLANS = TreatmentPlan.objects.select_related("patient", "doctor__user", "created
 )
 class TreatmentPlanViewSet(
     Endpoint,
-    ChartList,
+    ChartEntries,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -614,6 +617,7 @@ class TreatmentPlanViewSet(
     serializer_class = TreatmentPlanSerializer
     filterset_class = PlanFilter
     audit_noun = "treatment plans"
+    detail_route = "clinical_api:plan-detail"
     action_permissions = {
         "list": "clinical.view_treatmentplan",
         "retrieve": "clinical.view_treatmentplan",
@@ -625,10 +629,6 @@ class TreatmentPlanViewSet(
 
     def get_queryset(self):
         return PLANS.all()
-
-    def _answer(self, plan, status_code=status.HTTP_200_OK):
-        data = TreatmentPlanSerializer(PLANS.get(pk=plan.pk), context=self.get_serializer_context()).data
-        return _located(data, "clinical_api:plan-detail", plan.pk, status_code)
 
     def create(self, request, *args, **kwargs):
         def make():
@@ -649,9 +649,6 @@ class TreatmentPlanViewSet(
         with StateRefusalIsConflict():  # closed by a request that came between: 409
             plan = services.update_plan(plan=form.save(commit=False), by=request.user)
         return self._answer(plan)
-
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, **kwargs)
 
     @extend_schema(
         summary="Move a plan along its lifecycle (draft, active, on hold, completed, cancelled)",
@@ -696,7 +693,7 @@ PROCEDURES = Procedure.objects.select_related("patient", "plan", "appointment", 
 )
 class ProcedureViewSet(
     Endpoint,
-    ChartList,
+    ChartEntries,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -706,6 +703,7 @@ class ProcedureViewSet(
     serializer_class = ProcedureSerializer
     filterset_class = ProcedureFilter
     audit_noun = "procedures"
+    detail_route = "clinical_api:procedure-detail"
     action_permissions = {
         "list": "clinical.view_procedure",
         "retrieve": "clinical.view_procedure",
@@ -716,10 +714,6 @@ class ProcedureViewSet(
 
     def get_queryset(self):
         return PROCEDURES.all()
-
-    def _answer(self, procedure, status_code=status.HTTP_200_OK):
-        data = ProcedureSerializer(PROCEDURES.get(pk=procedure.pk), context=self.get_serializer_context()).data
-        return _located(data, "clinical_api:procedure-detail", procedure.pk, status_code)
 
     def create(self, request, *args, **kwargs):
         def make():
@@ -745,6 +739,3 @@ class ProcedureViewSet(
         with StateRefusalIsConflict():
             procedure = services.save_procedure(procedure=form.save(commit=False), by=request.user)
         return self._answer(procedure)
-
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, **kwargs)
