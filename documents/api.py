@@ -40,9 +40,10 @@ from patients.models import Patient
 from patients.text import fold
 
 from . import services
-from .access import ANY_DOCUMENT_ACCESS, VIEW_ALL, can_view_document, document_types_user_may_add, documents_visible_to
+from .access import ANY_DOCUMENT_ACCESS, document_types_user_may_add, documents_visible_to
 from .forms import ArchiveForm, DocumentUploadForm, ImageUploadForm, ReplaceFileForm
 from .models import ClinicalDocument, DocumentVersion, PatientImage
+from .views import _visible_or_refused
 
 ADD_ANY_DOCUMENT = ("documents.add_clinicaldocument", "documents.add_administrative_document")
 
@@ -356,18 +357,6 @@ DOCUMENTS = ClinicalDocument.objects.select_related(
 )
 
 
-def visible_or_refused(user, queryset, pk, document=lambda obj: obj):
-    """The object if the user may see its document (documents.views does the same for the pages).
-    Someone who sees only some types gets 403 both for a type they may not see and for an id that
-    does not exist, so ids reveal nothing."""
-    obj = queryset.filter(pk=pk).first()
-    if obj is not None and can_view_document(user, document(obj)):
-        return obj
-    if obj is None and user.has_perm(VIEW_ALL):
-        raise Http404("No such document.")
-    raise PermissionDenied
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="A patient's documents (those the caller may see)",
@@ -414,7 +403,8 @@ class DocumentViewSet(
     def get_object(self):
         """The document, if the caller may see its type (403 otherwise, and for an id that is not there)."""
         queryset = DOCUMENTS.prefetch_related("versions__uploaded_by") if self.action == "retrieve" else DOCUMENTS
-        return visible_or_refused(self.request.user, queryset, _id_or_404(self.kwargs["pk"]))
+        # The pages' own rule (documents.views): ids reveal nothing to those who see only some types.
+        return _visible_or_refused(self.request.user, queryset, _id_or_404(self.kwargs["pk"]))
 
     def _answer(self, document, status_code=status.HTTP_200_OK):
         document = DOCUMENTS.prefetch_related("versions__uploaded_by").get(pk=document.pk)
