@@ -129,7 +129,11 @@ def _no_content_security_policy_violations(request):
         lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
     )
     yield
-    assert violations == []
+    # A third party's page the site serves may try what the policy forbids, on purpose blocked: the test
+    # names each such thing, `@pytest.mark.csp_blocks("its address")`, and nothing else may be.
+    marker = request.node.get_closest_marker("csp_blocks")
+    expected = marker.args if marker else ()
+    assert [text for text in violations if not any(blocked in text for blocked in expected)] == []
 
 
 def sign_in(page, username, password):
