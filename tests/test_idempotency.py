@@ -43,6 +43,7 @@ from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
 from scheduling.tests.test_views_pages import booking
 from staff.roles import ADMINISTRATOR, DOCTOR, NURSE, RECEPTIONIST
+from staff.services import create_api_token
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 from staff.tests.test_views import edit_user_form, new_user_form, profile_form, row
 from tests.test_access import URLS, _view_class
@@ -245,6 +246,16 @@ def _doctor_profile(client_for):
     return Form(client_for(ADMINISTRATOR), url, lambda: profile_form(specialty, [row(0, "09:00", "17:00")]))
 
 
+def _api_token_create(client_for):
+    return Form(client_for(RECEPTIONIST), reverse("staff:api_tokens"), lambda: {"name": "Website widget", "days": "30"})
+
+
+def _api_token_revoke(client_for):
+    client = client_for(RECEPTIONIST)
+    token, _key = create_api_token(user=client.user, name="Old widget", days=30)
+    return Form(client, reverse("staff:api_token_revoke", args=[token.pk]), dict)
+
+
 def _new_record(client_for):
     return Form(client_for(DOCTOR), reverse("clinical:record_create", args=[PatientFactory().pk]), dict)
 
@@ -423,6 +434,8 @@ WRITES = {
     "staff:deactivate": _staff_activation("staff:deactivate", active=True),
     "staff:reactivate": _staff_activation("staff:reactivate", active=False),
     "staff:doctor_profile": _doctor_profile,
+    "staff:api_tokens": _api_token_create,
+    "staff:api_token_revoke": _api_token_revoke,
     "clinical:record_create": _new_record,
     "clinical:visit_start": _visit("clinical:visit_start", Appointment.Status.CHECKED_IN),
     "clinical:visit_record": _visit("clinical:visit_record", Appointment.Status.IN_PROGRESS),
