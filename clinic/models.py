@@ -179,3 +179,17 @@ class FormDraft(models.Model):
 
     def __str__(self):
         return f"{self.path} ({self.saved_at:%Y-%m-%d %H:%M})"
+
+
+class UsedLink(models.Model):
+    """A patient's single-use link that has been used (clinic/links.py): its nonce's digest, unique."""
+
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    purpose = models.CharField(max_length=40, editable=False)
+    used_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.purpose} link used {self.used_at:%Y-%m-%d %H:%M}"

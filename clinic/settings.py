@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "staff",
     "patients",
     "scheduling",
+    "reminders",  # reminders by e-mail and SMS, with links to confirm or cancel
+    "waitlist",  # patients waiting for an earlier time, offered the times that free up
     "clinical",
     "finance",
     "documents",

@@ -86,6 +86,7 @@ class DashboardView(Permitted, RecordsAccess, TemplateView):
             doctor=doctor,
             here=self.request.get_full_path(),
             refresh_seconds=settings.TODAY_REFRESH_SECONDS,
+            panels=panels(TODAY_PANELS, day=today, doctor=doctor, user=self.request.user),
             **kwargs,
         )
 
@@ -163,6 +164,16 @@ def next_links(appointment, user):
 
 # What higher apps show on an appointment's page (finance: the visit's charges), as template context.
 APPOINTMENT_PAGE = Slot("an appointment's page: context from appointment=, user=")
+# Whole sections higher apps add to an appointment's page and to Today (the waitlist's candidates for a freed
+# time, reminders sent): each provider returns a list of panels, each a dict with the "template" to include
+# and what that template shows; the page includes them in order with `panel` set.
+APPOINTMENT_PANELS = Slot("sections on an appointment's page: a list of panels from appointment=, user=")
+TODAY_PANELS = Slot("sections on Today: a list of panels from day=, doctor=, user=")
+
+
+def panels(slot, **kwargs):
+    """The panels every provider of `slot` returned, in registration order."""
+    return [panel for part in slot.collect(**kwargs) for panel in (part or ())]
 
 
 class AppointmentDetailView(Permitted, RecordsAccess, DetailView):
@@ -180,7 +191,11 @@ class AppointmentDetailView(Permitted, RecordsAccess, DetailView):
         appointment, user = self.object, self.request.user
         extra = APPOINTMENT_PAGE.context(appointment=appointment, user=user)
         return super().get_context_data(
-            steps=next_steps(appointment, user), links=next_links(appointment, user), **extra, **kwargs
+            steps=next_steps(appointment, user),
+            links=next_links(appointment, user),
+            panels=panels(APPOINTMENT_PANELS, appointment=appointment, user=user),
+            **extra,
+            **kwargs,
         )
 
 
