@@ -8,6 +8,7 @@ site's own views, custom pages) is walked against every role in test_admin_acces
 table of what each role may do with each model.
 """
 
+import importlib
 from urllib.parse import quote
 
 import pytest
@@ -343,6 +344,21 @@ KWARGS = {
 }
 # Builders that depend on who asks (a doctor edits and signs only their own drafts): given the user.
 FOR_USER = {"clinical:record_edit", "clinical:record_sign", "clinical:allergy_check", "staff:api_token_revoke"}
+
+# Rules kept beside the newer features' own tests: each module's ACCESS (URL name -> principals: role names,
+# NO_ROLE's and ANONYMOUS's strings) joins the table, and its KWARGS builders (each given the requesting user,
+# or None for no one) join the builders.
+RULE_MODULES = (
+    "reminders.tests.access_rules",
+    "waitlist.tests.access_rules",
+    "scheduling.tests.series_access_rules",
+    "scheduling.tests.feed_access_rules",
+)
+for _module in map(importlib.import_module, RULE_MODULES):
+    assert set(ACCESS).isdisjoint(_module.ACCESS), f"{_module.__name__} repeats a rule"
+    ACCESS.update({name: frozenset(principals) for name, principals in _module.ACCESS.items()})
+    KWARGS.update(_module.KWARGS)
+    FOR_USER |= set(_module.KWARGS)
 
 
 def url_kwargs(name, user=None):
