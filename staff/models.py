@@ -229,3 +229,37 @@ class APIToken(models.Model):
     @property
     def is_usable(self):
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class CalendarFeedQuerySet(models.QuerySet):
+    def usable(self):
+        """Feeds that answer: not revoked, and their doctor still works here."""
+        return self.filter(revoked_at__isnull=True, doctor__is_active=True, doctor__user__is_active=True)
+
+
+class CalendarFeed(models.Model):
+    """A doctor's private iCalendar feed (scheduling/feeds.py serves it at /calendar/<secret>.ics, without
+    sign-in, for a phone's calendar app). Only the secret's SHA-256 is kept; the secret is shown once,
+    when made. A doctor has at most one feed in use: making a new link revokes the old one."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="calendar_feeds")
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = CalendarFeedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Two "make a new link" at once cannot leave two live links (the service locks the doctor too).
+            models.UniqueConstraint(
+                fields=["doctor"], condition=models.Q(revoked_at__isnull=True), name="calendar_feed_one_in_use"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Calendar feed of {self.doctor} ({self.created_at:%Y-%m-%d})"
