@@ -57,7 +57,76 @@ def _old_new(name, values, labels=None):
     return f"{name}: " + " → ".join(labels.get(value) or _shown(value) for value in values)
 
 
-__all__ = ["Appointment", "AppointmentQuerySet", "InvalidTransition"]
+__all__ = ["Appointment", "AppointmentQuerySet", "InvalidTransition", "Series"]
+
+# A series repeats at most this often and this far (scheduling/series.py generates its occurrences).
+SERIES_MAX_COUNT = 52
+SERIES_MAX_SPAN = timedelta(days=366)
+SERIES_MAX_INTERVAL = 52
+
+
+class Series(Audited, models.Model):
+    """Visits that repeat (physiotherapy, dressings, antenatal): every N days, or every N weeks on chosen
+    weekdays, until a date or for a count. The rule is kept as it was booked; its appointments point here
+    (Appointment.series) and each is booked, moved and cancelled as an appointment of its own."""
+
+    class Unit(models.TextChoices):
+        DAYS = "days", "Days"
+        WEEKS = "weeks", "Weeks"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointment_series")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointment_series")
+    first_start = models.DateTimeField("first appointment")
+    length = models.DurationField()
+    unit = models.CharField("repeat every", max_length=5, choices=Unit.choices, default=Unit.WEEKS)
+    interval = models.PositiveSmallIntegerField(default=1)
+    # Weekdays as digits, Monday 0 ("02" is Monday and Wednesday); weekly series only.
+    weekdays = models.CharField(max_length=7, blank=True)
+    until = models.DateField(null=True, blank=True)
+    count = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.CharField("reason for visit", max_length=255, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "series"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(until__isnull=True, count__gte=1, count__lte=SERIES_MAX_COUNT)
+                | models.Q(until__isnull=False, count__isnull=True),
+                name="series_until_or_count",
+                violation_error_message=f"A series ends on a date or after 1 to {SERIES_MAX_COUNT} appointments.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(interval__gte=1, interval__lte=SERIES_MAX_INTERVAL),
+                name="series_interval_range",
+                violation_error_message=f"A series repeats every 1 to {SERIES_MAX_INTERVAL} days or weeks.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.describe()} for {self.patient.full_name}"
+
+    @property
+    def weekday_numbers(self):
+        return sorted({int(digit) for digit in self.weekdays if digit.isdigit() and int(digit) < 7})
+
+    @property
+    def kind(self):
+        """ "weekly", "fortnightly", "daily", "every 3 weeks": how the page names it."""
+        if self.interval == 1:
+            return "weekly" if self.unit == self.Unit.WEEKS else "daily"
+        if self.interval == 2 and self.unit == self.Unit.WEEKS:
+            return "fortnightly"
+        return f"every {self.interval} {self.unit}"
+
+    def describe(self):
+        text = f"{self.kind[0].upper()}{self.kind[1:]} series"
+        if self.unit == self.Unit.WEEKS and self.weekday_numbers:
+            names = [date_format(datetime(2024, 1, 1 + day), "l") for day in self.weekday_numbers]  # 1 Jan 2024: Monday
+            text += " on " + ", ".join(names)
+        return text
 
 
 class AppointmentQuerySet(models.QuerySet):
@@ -137,6 +206,16 @@ class Appointment(Audited, models.Model):
     )
     cancellation_reason = models.CharField(max_length=255, blank=True)
     no_show_at = models.DateTimeField(null=True, blank=True)
+    # The series it was booked in, if any (scheduling/series.py); it stays an appointment of its own.
+    series = models.ForeignKey(
+        Series,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+        editable=False,
+        db_index=False,  # the (series, start) index serves it
+    )
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -151,6 +230,7 @@ class Appointment(Audited, models.Model):
             models.Index(fields=["doctor", "start"], name="appointment_doctor_start"),
             models.Index(fields=["patient", "start"], name="appointment_patient_start"),
             models.Index(fields=["start"], name="appointment_start"),
+            models.Index(fields=["series", "start"], name="appointment_series_start"),
             # Payments due walks completed visits newest first and counts them (finance/queries.py);
             # without it the walk passed every future appointment first.
             models.Index(fields=["-start"], condition=models.Q(status="completed"), name="appointment_completed_start"),
