@@ -51,8 +51,9 @@ def utc_iso(created: float) -> str:
 
 
 def safe_path(request) -> str:
-    """The path without its query string, percent-encoded again (no newline can forge a log line)."""
-    return escape_uri_path(request.path)
+    """The path without its query string, percent-encoded again (no newline can forge a log line); a view
+    whose address holds a secret (a calendar feed's) puts a stand-in in `request.log_path`."""
+    return getattr(request, "log_path", None) or escape_uri_path(request.path)
 
 
 class RequestIdFilter(logging.Filter):

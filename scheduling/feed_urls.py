@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import feeds
 
 app_name = "feeds"
 
-urlpatterns = []
+urlpatterns = [
+    # A doctor's private iCalendar feed; the secret is the only key (scheduling/feeds.py).
+    path("<str:secret>.ics", feeds.doctor_feed, name="doctor"),
+]

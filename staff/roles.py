@@ -21,9 +21,16 @@ _FRONT_DESK = [
     "scheduling.cancel_appointment",
     "scheduling.check_in_appointment",
     "staff.view_doctor",
+    # The reminders of an appointment and the patients' replies to them (on its page and on Today).
+    "reminders.view_reminder",
     # Reception files referrals and consent forms and sees only those.
     "documents.view_administrative_document",
     "documents.add_administrative_document",
+    # The waitlist: reception keeps it and fills freed times from it (doctors and nurses may look).
+    "waitlist.view_waitlistentry",
+    "waitlist.add_waitlistentry",
+    "waitlist.change_waitlistentry",
+    "waitlist.offer_waitlistentry",
 ]
 _CLINICAL_HISTORY = [
     "patients.view_allergy",
@@ -79,6 +86,8 @@ ROLE_PERMISSIONS = {
         "scheduling.view_appointment",
         "scheduling.start_visit_appointment",
         "staff.view_doctor",
+        "staff.add_calendarfeed",  # their own private calendar feed (staff/feed_views.py)
+        "waitlist.view_waitlistentry",
         *_CHART_READ,
         "clinical.add_medicalrecord",
         "clinical.change_medicalrecord",
@@ -97,6 +106,7 @@ ROLE_PERMISSIONS = {
         "scheduling.view_appointment",
         "scheduling.check_in_appointment",
         "staff.view_doctor",
+        "waitlist.view_waitlistentry",
         *_CHART_READ,
         "clinical.record_vitals_medicalrecord",
         *_DOCUMENTS,
@@ -109,6 +119,13 @@ ROLE_PERMISSIONS = {
         *_FINANCE,
         # The audit trail: who saw or changed what (searching it shows names, never clinical content).
         "clinic.view_auditentry",
+        # "Background work" in the admin: workers alive, tasks waiting and failed (clinic/worker.py).
+        "clinic.view_workerheartbeat",
+        # Reminders: when and what they say (the admin), and sending a failed one again.
+        "reminders.view_remindersettings",
+        "reminders.change_remindersettings",
+        "reminders.view_reminder",
+        "reminders.retry_reminder",
     ],
     ADMINISTRATOR: [
         *_FRONT_DESK,
@@ -130,6 +147,7 @@ ROLE_PERMISSIONS = {
         "documents.restore_clinicaldocument",
         "documents.restore_patientimage",
         "clinic.view_auditentry",
+        "clinic.view_workerheartbeat",
     ],
 }
 

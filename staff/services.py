@@ -22,7 +22,7 @@ from clinic import audit
 from clinic.models import AuditEntry
 
 from . import sessions
-from .models import APIToken, Doctor, Specialty, User
+from .models import APIToken, CalendarFeed, Doctor, Specialty, User
 from .roles import ADMIN_SITE_ROLES, CLINICAL_ROLES
 
 OWN_ROLES_REFUSED = "Nobody can change their own roles; ask another administrator."
@@ -276,3 +276,61 @@ def revoke_api_token(*, token, by) -> APIToken:
 def record_token_use(token, when):
     """When the token was last used (the authentication calls this at most once a minute per token)."""
     APIToken.objects.filter(pk=token.pk).update(last_used_at=when)
+
+
+# --- Calendar feeds (scheduling/feeds.py serves them) ----------------------------------------------
+# A feed's secret is 32 random bytes (secrets.token_urlsafe: 43 URL-safe characters) in the feed's
+# address; only its SHA-256 is kept, for the same reasons as an API key's, and a lookup is one index probe.
+
+FEED_SECRET_BYTES = 32
+NOT_A_DOCTOR = "Your account has no doctor's diary, so there is no calendar feed to make; ask an administrator."
+
+
+@transaction.atomic
+def create_calendar_feed(*, doctor, by) -> tuple[CalendarFeed, str]:
+    """(the feed, its secret): a doctor makes their own; the feed in use, if any, is revoked first, so
+    "make a new link" is also how a doctor replaces a link they shared by mistake."""
+    if by.pk != doctor.user_id:
+        # Only the doctor ever sees the secret: an administrator revokes, never makes one for someone.
+        raise PermissionDenied("A calendar feed is made by its own doctor.")
+    # Two requests at once wait for each other here (the constraint would refuse the second anyway).
+    doctor = audit.lock_rows(Doctor.objects.filter(pk=doctor.pk).select_related("user")).get()
+    if not (doctor.is_active and doctor.user.is_active):
+        raise ValidationError(NOT_A_DOCTOR)
+    for feed in CalendarFeed.objects.filter(doctor=doctor, revoked_at__isnull=True):
+        _revoke_feed(feed, by=by, why="replaced by a new link")
+    secret = secrets.token_urlsafe(FEED_SECRET_BYTES)
+    feed = CalendarFeed.objects.create(doctor=doctor, secret_hash=key_hash(secret), created_by=by)
+    audit.record(AuditEntry.Action.CREATE, feed, summary=f"Calendar feed link of {doctor}")
+    return feed, secret
+
+
+def _revoke_feed(feed, *, by, why):
+    feed.revoked_at = timezone.now()
+    feed.revoked_by = by
+    feed.save(update_fields=["revoked_at", "revoked_by"])
+    audit.record(AuditEntry.Action.STATUS, feed, summary=f"Calendar feed link of {feed.doctor} revoked ({why})")
+
+
+@transaction.atomic
+def revoke_calendar_feed(*, feed, by) -> CalendarFeed:
+    """A doctor revokes their own feed, an administrator anyone's; revoking twice changes nothing."""
+    feed = audit.lock_rows(CalendarFeed.objects.filter(pk=feed.pk).select_related("doctor__user")).get()
+    own = feed.doctor.user_id == by.pk
+    if not own and not by.has_perm("staff.change_user"):
+        raise PermissionDenied("This is someone else's calendar feed.")
+    if feed.revoked_at is None:
+        _revoke_feed(feed, by=by, why="by the doctor" if own else f"by {by.audit_label}")
+    return feed
+
+
+def calendar_feed_for_secret(secret):
+    """The usable feed with this secret (its doctor and user with it), or None: unknown, revoked and a
+    deactivated doctor's all look alike. Looked up by the secret's hash, so the time taken says nothing
+    about how much of a guess was right."""
+    return CalendarFeed.objects.usable().select_related("doctor__user").filter(secret_hash=key_hash(secret)).first()
+
+
+def record_feed_use(feed, when):
+    """When a calendar app last fetched the feed (scheduling/feeds.py calls this at most every few minutes)."""
+    CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=when)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import security_views, token_views, views
+from . import feed_views, security_views, token_views, views
 
 app_name = "staff"
 
@@ -28,4 +28,8 @@ urlpatterns = [
     # Keys for the JSON API and FHIR: everyone's own.
     path("me/api-tokens/", token_views.APITokensView.as_view(), name="api_tokens"),
     path("me/api-tokens/<int:pk>/revoke/", token_views.RevokeAPITokenView.as_view(), name="api_token_revoke"),
+    # A doctor's private calendar feed (served by scheduling/feeds.py): their own; administrators revoke anyone's.
+    path("me/calendar-feed/", feed_views.CalendarFeedView.as_view(), name="calendar_feed"),
+    path("me/calendar-feed/revoke/", feed_views.RevokeCalendarFeedView.as_view(), name="calendar_feed_revoke"),
+    path("<int:pk>/calendar-feed/", feed_views.StaffCalendarFeedView.as_view(), name="calendar_feed_for"),
 ]
