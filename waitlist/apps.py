@@ -5,3 +5,11 @@ class WaitlistConfig(AppConfig):
     """Patients waiting for an earlier time, offered the times that free up."""
 
     name = "waitlist"
+
+    def ready(self):
+        from scheduling.views import APPOINTMENT_PANELS, TODAY_PANELS
+
+        from . import panels
+
+        APPOINTMENT_PANELS.register(panels.appointment_panels)
+        TODAY_PANELS.register(panels.today_panels)
