@@ -54,6 +54,8 @@ class PatientForm(forms.ModelForm):
             "emergency_contact_relationship",
             "emergency_contact_phone",
             "notes",
+            "reminders_by_email",
+            "reminders_by_sms",
         ]
         widgets = {
             "date_of_birth": DateInput(),

@@ -106,6 +106,17 @@ class Patient(Audited, models.Model):
     emergency_contact_relationship = models.CharField(max_length=50, blank=True)
     emergency_contact_phone = models.CharField(max_length=30, blank=True, validators=[PHONE_VALIDATOR])
     notes = models.TextField(blank=True, help_text="Administrative notes (not clinical).")
+    # Appointment reminders (the reminders app): on unless the patient asks for none on that channel.
+    reminders_by_email = models.BooleanField(
+        "Send appointment reminders by e-mail",
+        default=True,
+        help_text="Untick if the patient does not want reminders by e-mail.",
+    )
+    reminders_by_sms = models.BooleanField(
+        "Send appointment reminders by text message",
+        default=True,
+        help_text="Untick if the patient does not want reminders by text message (SMS).",
+    )
 
     # Asked about allergies and found the list complete: with no active allergy this is "No known
     # allergies"; never asked stays "Allergies not yet recorded" (the two must not look alike).
