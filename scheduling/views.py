@@ -25,6 +25,7 @@ from . import services
 from .calendar import day_calendar, reception_board, week_calendar
 from .forms import CancelForm, DayForm
 from .models import Appointment
+from .series import repeat_url, series_summary
 
 
 def _id_param(request, name):
@@ -181,11 +182,21 @@ class AppointmentDetailView(Permitted, RecordsAccess, DetailView):
     template_name = "scheduling/appointment_detail.html"
 
     def load(self, *, pk, **kwargs):
-        queryset = Appointment.objects.with_people().select_related("booked_by", "cancelled_by", "checked_in_by")
+        queryset = Appointment.objects.with_people().select_related(
+            "booked_by", "cancelled_by", "checked_in_by", "series"
+        )
         self.object = get_object_or_404(queryset, pk=pk)
 
     def get_object(self, queryset=None):
         return self.object
+
+    @staticmethod
+    def may_repeat(appointment, user):
+        return (
+            appointment.series_id is None
+            and not appointment.patient.is_archived
+            and user.has_perm("scheduling.add_appointment")
+        )
 
     def get_context_data(self, **kwargs):
         appointment, user = self.object, self.request.user
@@ -194,6 +205,8 @@ class AppointmentDetailView(Permitted, RecordsAccess, DetailView):
             steps=next_steps(appointment, user),
             links=next_links(appointment, user),
             panels=panels(APPOINTMENT_PANELS, appointment=appointment, user=user),
+            series=series_summary(appointment, user),
+            repeat_url=repeat_url(appointment) if self.may_repeat(appointment, user) else None,
             **extra,
             **kwargs,
         )
