@@ -105,6 +105,15 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _sms_outbox(settings):
+    """Text messages go to clinic.sms.outbox (emptied for each test), like e-mails to mail.outbox."""
+    from clinic import sms
+
+    settings.SMS_BACKEND = "clinic.sms.LocmemBackend"
+    sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_and_quiet(settings):
     # Sign-in failures wait on purpose in production; tests should not.
     settings.LOGIN_FAILURE_DELAY = 0

@@ -4,13 +4,16 @@ import re
 from datetime import date, datetime, time
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import models
+from django.http import HttpResponseNotAllowed
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -23,6 +26,21 @@ class ClinicAdminSite(admin.AdminSite):
     site_header = "Clinic administration"
     site_title = "Clinic admin"
     login_form = AdminSignInForm
+    # Admins that installed apps register by themselves and this site does not show: django-tasks-db's raw
+    # task rows (not guarded against hostile input like the clinic's); "Background work" shows what staff need.
+    not_shown = frozenset({"django_tasks_db.admin"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from clinic.models import WorkerHeartbeat
+
+        # Registered here, not at import: this module is imported while admin.site itself is being built.
+        self.register(WorkerHeartbeat, BackgroundWorkAdmin)
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        if admin_class is not None and admin_class.__module__ in self.not_shown:
+            return
+        super().register(model_or_iterable, admin_class, **options)
 
     def get_urls(self):
         from clinic.views import view_on_site
@@ -244,3 +262,38 @@ def related_filter(*select_related):
 
 class ClinicTabularInline(HostileInputAdmin, admin.TabularInline):
     """The clinic's tabular inline (see HostileInputAdmin)."""
+
+
+class BackgroundWorkAdmin(ClinicModelAdmin):
+    """ "Background work": each worker (alive or not), tasks waiting, running and failed (clinic/worker.py).
+    The page replaces the list of worker heartbeats; nothing here is added, changed or deleted."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.status_view)
+        return [path("", view, name="clinic_workerheartbeat_changelist")]
+
+    def status_view(self, request):
+        from clinic import worker
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Background work",
+            "state": worker.status(),
+            "alive_seconds": int(settings.WORKER_ALIVE_SECONDS),
+            "periodic": sorted(settings.PERIODIC_TASKS.items()),
+        }
+        return TemplateResponse(request, "admin/clinic/background_work.html", context)

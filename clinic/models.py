@@ -193,3 +193,25 @@ class UsedLink(models.Model):
 
     def __str__(self):
         return f"{self.purpose} link used {self.used_at:%Y-%m-%d %H:%M}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A background worker (`manage.py run_worker`, clinic/worker.py) and when it was last seen alive.
+
+    Also the admin's "Background work" page and its permission (clinic/admin.py)."""
+
+    worker_id = models.CharField(max_length=64, unique=True, editable=False)
+    host = models.CharField(max_length=255, editable=False)
+    pid = models.PositiveIntegerField(editable=False)
+    started_at = models.DateTimeField(editable=False)
+    last_seen = models.DateTimeField(db_index=True, editable=False)
+    # Set when the worker stopped cleanly (SIGTERM, Ctrl-C); a worker killed outright just stops being seen.
+    stopped_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        default_permissions = ("view",)
+        verbose_name = "background work"
+        verbose_name_plural = "background work"
+
+    def __str__(self):
+        return f"worker {self.worker_id} on {self.host} (pid {self.pid})"

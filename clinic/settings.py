@@ -68,6 +68,10 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Background work (reminders, offers to the waitlist): Django 6's tasks framework (backport) with its
+    # database backend: the queue is a table, so nothing beyond the database is needed (clinic/worker.py).
+    "django_tasks",
+    "django_tasks_db",
     "clinic",  # the project package: shared template tags, operations commands (backup, restore)
     "staff",
     "patients",
@@ -412,3 +416,52 @@ CLINIC_LETTERHEAD_ADDRESS = env.str("CLINIC_LETTERHEAD_ADDRESS", default="12 Riv
 CLINIC_LETTERHEAD_PHONE = env.str("CLINIC_LETTERHEAD_PHONE", default="020 7946 0000")
 CLINIC_LETTERHEAD_EMAIL = env.str("CLINIC_LETTERHEAD_EMAIL", default="")
 CLINIC_LETTERHEAD_LOGO = env.str("CLINIC_LETTERHEAD_LOGO", default="")
+
+# --- Background work (clinic/worker.py) ----------------------------------------------------
+# Tasks are rows in the database (django-tasks-db) and run by `manage.py run_worker` (`make run` starts
+# one beside gunicorn; Docker runs it as its own process). Tests use the same backend and run the queued
+# tasks themselves (clinic.tests.tasks.run_queued_tasks).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Seconds an idle worker waits before looking for a task again. Each look is a short write transaction
+# (on SQLite it takes the one write lock for about a millisecond; see README "Background work").
+WORKER_POLL_SECONDS = env.float("WORKER_POLL_SECONDS", default=1.0)
+# Seconds between the worker's beats: its heartbeat, the periodic tasks enqueued when due, and tasks left
+# running by a worker that died handed back as failed.
+WORKER_BEAT_SECONDS = env.float("WORKER_BEAT_SECONDS", default=30.0)
+# A worker not seen for this many seconds is dead: what it was running is marked failed.
+WORKER_ALIVE_SECONDS = env.float("WORKER_ALIVE_SECONDS", default=120.0)
+# Task (dotted path) -> seconds between runs. A task not importable is logged and skipped, the others run.
+PERIODIC_TASKS = {
+    "reminders.tasks.send_due_reminders": 60,
+    "waitlist.tasks.expire_offers": 300,
+    "clinic.worker.prune_finished_tasks": 3600,
+}
+# Days finished tasks are kept (the "Background work" page shows the last day's failures).
+WORKER_KEEP_SUCCEEDED_DAYS = env.int("WORKER_KEEP_SUCCEEDED_DAYS", default=7)
+WORKER_KEEP_FAILED_DAYS = env.int("WORKER_KEEP_FAILED_DAYS", default=30)
+
+# --- E-mail ----------------------------------------------------------------------------------
+# EMAIL_URL (django-environ): smtp://user:password@host:587 with STARTTLS is smtp+tls://..., implicit TLS
+# smtps://...:465. A local run prints e-mails on the console; tests keep them in memory (pytest-django).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if (DEBUG or LOCAL_RUN) else "smtp://localhost:25")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+# Every wait on the mail server is bounded (seconds): a hung server fails a send, which is retried later.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="clinic@localhost")
+SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+# --- SMS (clinic/sms.py) ---------------------------------------------------------------------
+# Empty: no SMS at all (reminders go by e-mail only). clinic.sms.ConsoleBackend prints them (a local run),
+# clinic.sms.TwilioBackend sends through Twilio's REST API with the settings below.
+SMS_BACKEND = env.str("SMS_BACKEND", default="clinic.sms.ConsoleBackend" if (DEBUG or LOCAL_RUN) else "")
+SMS_FROM = env.str("SMS_FROM", default="")
+SMS_API_URL = env.str("SMS_API_URL", default="https://api.twilio.com")
+SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10)
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")

@@ -107,6 +107,8 @@ ADMIN_RIGHTS = {
     # Closed once, never reopened.
     "finance.closedmonth": books(VIEW, ADD),
     "finance.monthlyreport": books(VIEW),
+    # "Background work" (clinic/worker.py): a page in place of the list of workers, nothing to edit.
+    "clinic.workerheartbeat": books(VIEW),
 }
 
 # Admin pages a ModelAdmin adds beyond the standard five: who (of the admin-site roles) gets them.
