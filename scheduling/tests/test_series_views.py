@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.idempotency import ALREADY_SAVED
+from clinic.models import AuditEntry
 from patients.tests.factories import PatientFactory
 from scheduling import services
 from scheduling.models import Appointment, Series
 from scheduling.tests.factories import AppointmentFactory, local
-from scheduling.tests.series_access_rules import series_appointments
+from scheduling.tests.series_access_rules import IDEMPOTENCY_WRITES, series_appointments
 from staff.tests.factories import DoctorFactory
 
 pytestmark = pytest.mark.django_db
@@ -254,3 +255,20 @@ def test_cancelling_needs_a_reason_by_its_field_then_cancels_following(reception
     assert done.status_code == 302
     statuses = list(Appointment.objects.order_by("start").values_list("status", flat=True))
     assert statuses == ["scheduled", "cancelled", "cancelled", "cancelled"]
+
+
+@pytest.mark.parametrize("name", sorted(IDEMPOTENCY_WRITES))
+def test_each_series_form_sent_twice_is_saved_once(name, client_for):
+    client, url, data = IDEMPOTENCY_WRITES[name](client_for)
+    token = str(uuid.uuid4())
+    first = client.post(url, {**data(), "client_token": token})
+    assert first.status_code == 302, first.content.decode()[:3000]
+    saved = sorted(Appointment.objects.values_list("pk", "start", "status", "series_id"))
+    entries = AuditEntry.objects.count()
+
+    second = client.post(url, {**data(), "client_token": token})
+
+    assert second.status_code == 302 and second["Location"] == first["Location"]
+    assert sorted(Appointment.objects.values_list("pk", "start", "status", "series_id")) == saved
+    assert AuditEntry.objects.count() == entries
+    assert Series.objects.count() == 1
