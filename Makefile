@@ -39,6 +39,8 @@ dev-deps: $(VENV)/.dev-deps node_modules/.installed
 migrate: $(VENV)/.deps
 	$(BIN)/python manage.py migrate --noinput
 
+# bash: the recipe of `run` waits for the first of two processes (wait -n).
+run: SHELL := /bin/bash
 run: $(VENV)/.deps
 	@mkdir -p data
 	$(BIN)/python manage.py migrate --noinput
@@ -50,8 +52,16 @@ run: $(VENV)/.deps
 		echo "The demo data could not be loaded; nothing of it was kept. Run 'make run' again to retry."; exit 1; }; \
 	fi
 	@$(BIN)/python manage.py demo_logins
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C stops; data stays in data/)."
-	$(BIN)/gunicorn clinic.wsgi:application --bind $(HOST):$(PORT) --workers 3 --threads 4
+	@echo "Serving on http://$(HOST):$(PORT)/ with the background worker (Ctrl-C stops both; data stays in data/)."
+	@# The web server and the background worker (reminders, offers) side by side. Background jobs of a script
+	@# ignore Ctrl-C, so this shell is the one that hears it (or make's SIGTERM, or a hang-up) and stops both,
+	@# waiting for each; if either one ends by itself, the other is stopped too: no process is left behind.
+	@$(BIN)/python manage.py run_worker & worker=$$!; \
+	$(BIN)/gunicorn clinic.wsgi:application --bind $(HOST):$(PORT) --workers 3 --threads 4 & web=$$!; \
+	trap 'echo "Stopping the web server and the worker..."' INT TERM HUP; \
+	wait -n $$web $$worker; status=$$?; \
+	kill -TERM $$web $$worker 2>/dev/null; wait $$web; wait $$worker; \
+	exit $$status
 
 test: $(VENV)/.dev-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -347,7 +347,13 @@ def run(*, interval, beat_every, worker_id=None):
         excluded_queue_names=[],
     )
     beats = BeatThread(worker_id, started_at=started_at, every=beat_every)
+    # Started as a background job of a script (`make run`), Ctrl-C is ignored here and reaches the script, which
+    # sends SIGTERM: answering both would count as a second Ctrl-C ("force"), cutting the task under way short.
+    inherited = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGQUIT)}
     worker.configure_signals()
+    for signum, handler in inherited.items():
+        if handler == signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_IGN)
     beats.start()
     try:
         worker.run()

@@ -367,3 +367,72 @@ def test_django_tasks_db_own_admin_is_not_shown():
 
     assert DBTaskResult not in admin.site._registry
     assert WorkerHeartbeat in admin.site._registry
+
+
+# --- the process: manage.py run_worker ----------------------------------------------------------------
+
+
+def _database_url():
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def _wait_for(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_worker_runs_tasks_beats_and_stops_cleanly_on_sigterm(settings, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    sample_tasks.record.enqueue("from the test")
+    env = {
+        **os.environ,
+        "LOCAL_RUN": "1",
+        "DATABASE_URL": _database_url(),
+        "DATA_DIR": str(tmp_path),
+        "WORKER_BEAT_SECONDS": "0.2",
+        "WORKER_POLL_SECONDS": "0.1",
+    }
+    log = open(tmp_path / "worker.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_worker"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        assert _wait_for(lambda: worker.status().any_alive), "no heartbeat"
+        assert _wait_for(lambda: DBTaskResult.objects.filter(task_path=RECORD, status="SUCCESSFUL").exists())
+        first_seen = WorkerHeartbeat.objects.get().last_seen
+        assert _wait_for(lambda: WorkerHeartbeat.objects.get().last_seen > first_seen), "the beat does not go on"
+        # The periodic tasks of the real settings were enqueued by its beat (whichever of them import).
+        assert DBTaskResult.objects.filter(task_path="clinic.worker.prune_finished_tasks").exists()
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        log.seek(0)
+        output = log.read()
+        log.close()
+    heartbeat = WorkerHeartbeat.objects.get()
+    assert heartbeat.stopped_at is not None, output
+    assert heartbeat.pid == process.pid
+    assert not worker.status().any_alive
+    assert "shutting down gracefully" in output
