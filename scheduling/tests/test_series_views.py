@@ -62,6 +62,10 @@ def choices_of(response):
     return dict(re.findall(pattern, response.content.decode()))
 
 
+def text_of(html):
+    return re.sub(r"<[^>]+>", "", html)
+
+
 def offered(response, name):
     """The other times the list offers for one occurrence, in order."""
     pattern = rf'<input type="radio" name="{name}" value="([^"]+)"'
@@ -114,7 +118,7 @@ def test_the_list_names_clashes_and_offers_skip_or_other_times(reception, settin
     html = response.content.decode()
     assert response.status_code == 200
     assert "Clash:" in html and "Osei already has an appointment" in html
-    assert "Book 5 appointments" in html
+    assert "Book 5 appointments" in text_of(html)
     checked = choices_of(response)
     assert checked["o3"] == "skip" and checked["o1"] == "keep"
     assert 'value="' + local(first + timedelta(weeks=2), 9, 20).isoformat() + '"' in html  # right after the clash
@@ -239,7 +243,7 @@ def test_moving_this_and_following_from_one_occurrence(reception):
         "step": "preview",
     }
     listed = reception.post(url, data)
-    assert "Move 2 appointments" in listed.content.decode()
+    assert "Move 2 appointments" in text_of(listed.content.decode())
     response = reception.post(url, {**data, **choices_of(listed), "step": "save", "client_token": str(uuid.uuid4())})
     assert response.status_code == 302
     hours = [a.local_start.hour for a in Appointment.objects.order_by("start")]
