@@ -1,12 +1,16 @@
 """Delivering one message on one channel, and telling a failure worth retrying from one that is not.
 
 E-mail goes through Django's e-mail backend (SMTP in production, the console in `make run`, locmem in
-tests); SMS through clinic.sms (a provider's HTTP API behind send_sms, a locmem outbox in tests).
+tests); text messages through clinic.sms (a provider's HTTP API behind send_sms; a locmem outbox in tests).
 """
 
+import re
 import smtplib
 
+from django.conf import settings
 from django.core.mail import EmailMessage
+
+from clinic.sms import SmsError, send_sms, sms_configured
 
 
 class Undeliverable(Exception):
@@ -14,7 +18,7 @@ class Undeliverable(Exception):
 
 
 def send_email(to, subject, body):
-    """Send one e-mail; the backend's message id is not exposed by Django, so none is returned."""
+    """Send one e-mail (Django does not give the server's message id: "" is returned)."""
     message = EmailMessage(subject=subject, body=body, to=[to])
     try:
         message.send(fail_silently=False)
@@ -23,27 +27,32 @@ def send_email(to, subject, body):
     return ""
 
 
-def send_sms(to, body):
-    """clinic.sms.send_sms (imported when first used: the worker's process loads the provider's settings)."""
-    from clinic.sms import send_sms as provider_send
-
-    return provider_send(to, body)
+def international(number):
+    """A phone number as the provider wants it (+ and digits): patients' numbers are mostly written the
+    national way ("07700 900123"), which is read with the clinic's country code (SMS_COUNTRY_CODE, 44)."""
+    digits = re.sub(r"[^0-9+]", "", (number or "").replace("(0)", ""))  # "+44 (0)20": the 0 is for dialling at home
+    if digits.startswith("+"):
+        return "+" + digits[1:].replace("+", "")
+    digits = digits.replace("+", "")
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    if digits.startswith("0"):
+        return "+" + str(getattr(settings, "SMS_COUNTRY_CODE", "44")) + digits[1:]
+    return "+" + digits
 
 
 def send_text(to, body):
-    """Send one text message: the provider's message id. A permanent SmsError (temporary False) becomes
-    Undeliverable; anything else is raised as it is, and retried."""
+    """Send one text message: the provider's message id. A permanent SmsError becomes Undeliverable;
+    a temporary one (or any other failure) is raised as it is, and retried."""
     try:
-        return str(send_sms(to, body) or "")
-    except Exception as exc:
-        if getattr(exc, "temporary", True) is False:
+        return str(send_sms(international(to), body) or "")
+    except SmsError as exc:
+        if not exc.temporary:
             raise Undeliverable(f"The SMS provider refused it: {_short(exc)}") from exc
         raise
 
 
 def sms_available():
-    from clinic.sms import sms_configured
-
     return sms_configured()
 
 

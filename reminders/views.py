@@ -7,6 +7,7 @@ and says what was done. A forged, expired or used link gets a page saying so, an
 
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views import View
 
 from clinic.idempotency import OncePerSubmission
@@ -69,9 +70,16 @@ class LinkPage(OncePerSubmission, View):
         response["Cache-Control"] = "no-store"
         return response
 
+    def dispatch(self, request, *args, **kwargs):
+        # The token is a key to the appointment: the access log names the page, not the link.
+        request.log_path = reverse(request.resolver_match.view_name, args=["<token>"])
+        return super().dispatch(request, *args, **kwargs)
+
     def refused(self, request, error, reminder=None, status=None):
         outcome = _outcome(reminder, self.purpose) if reminder is not None and error.code == "used" else ""
-        return self.render(request, status=status or REFUSAL_STATUS[error.code], error=error, outcome=outcome)
+        return self.render(
+            request, status=status or REFUSAL_STATUS[error.code], error=error, outcome=outcome, done=status == 200
+        )
 
     def get(self, request, token):
         try:

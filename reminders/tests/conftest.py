@@ -2,16 +2,8 @@ import pytest
 
 
 @pytest.fixture
-def sms_outbox(monkeypatch):
-    """Text messages, kept in a list: reminders' reference to send_sms replaced (and SMS configured)."""
-    from reminders import channels
+def sms_outbox():
+    """Text messages sent through clinic.sms's locmem backend (the root conftest sets it and empties it)."""
+    from clinic import sms
 
-    box = []
-
-    def send_sms(to, body):
-        box.append((to, body))
-        return f"SM{len(box):04d}"
-
-    monkeypatch.setattr(channels, "send_sms", send_sms)
-    monkeypatch.setattr(channels, "sms_available", lambda: True)
-    return box
+    return sms.outbox
