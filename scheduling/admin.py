@@ -43,6 +43,8 @@ class AppointmentAdmin(RecordsAdminAccess, NoDeleteAdmin, ClinicModelAdmin):
         "cancelled_by",
         "cancellation_reason",
         "no_show_at",
+        # Booked in a series (scheduling/series.py): changed with the others from the appointment's page.
+        "series",
     ]
 
     def get_readonly_fields(self, request, obj=None):

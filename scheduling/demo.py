@@ -182,3 +182,42 @@ def _batches(days, size, doctors):
 
 def _day_slots(doctors, day):
     return [(doctor, start, end) for doctor in doctors for start, end in working_slots(doctor, day)]
+
+
+DEMO_SERIES_REASON = "Physiotherapy: knee rehabilitation"
+DEMO_SERIES_COUNT = 8
+
+
+def seed_demo_series(*, patient, doctor, booked_by, first_day):
+    """A weekly series of DEMO_SERIES_COUNT visits for `patient` with `doctor`, from the first day on or after
+    `first_day` the doctor works, at its third slot, booked through the series services (a clash skipped);
+    once: a second run finds it and adds nothing. Returns how many appointments it booked."""
+    from .series import Rule, book_series, load_doctor, plan_series
+
+    if patient.appointment_series.filter(reason=DEMO_SERIES_REASON).exists():
+        return 0
+    doctor = load_doctor(doctor.pk)
+    for offset in range(7):
+        day = first_day + timedelta(days=offset)
+        slots = list(working_slots(doctor, day))
+        if len(slots) >= 3:
+            break
+    else:
+        return 0
+    start, end = slots[2]
+    rule = Rule(unit="weeks", interval=1, weekdays=(day.weekday(),), count=DEMO_SERIES_COUNT)
+    occurrences = plan_series(patient=patient, doctor=doctor, first_start=start, length=end - start, rule=rule)
+    free = [occurrence for occurrence in occurrences if not occurrence.problem]
+    if not free:
+        return 0
+    _, booked = book_series(
+        patient=patient,
+        doctor=doctor,
+        first_start=start,
+        length=end - start,
+        rule=rule,
+        reason=DEMO_SERIES_REASON,
+        chosen=free,
+        booked_by=booked_by,
+    )
+    return len(booked)

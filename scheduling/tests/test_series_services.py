@@ -285,3 +285,18 @@ def test_a_series_across_the_spring_change_is_booked_at_the_same_local_time(peop
     booked = _booked(people, count=6, first=datetime(2027, 3, 15).date())
     assert [a.local_start.strftime("%H:%M") for a in booked] == ["09:00"] * 6
     assert [a.start.astimezone(UTC).hour for a in booked] == [9, 9, 8, 8, 8, 8]
+
+
+def test_the_demo_series_is_booked_once(people):
+    from scheduling.demo import DEMO_SERIES_COUNT, seed_demo_series
+
+    clerk, doctor, patient = people
+    first_day = timezone.localdate() + timedelta(days=4)
+    AppointmentFactory(doctor=doctor, start=local(first_day + timedelta(weeks=2), 8, 40))  # the 3rd week's slot
+    made = seed_demo_series(patient=patient, doctor=doctor, booked_by=clerk, first_day=first_day)
+    assert made == DEMO_SERIES_COUNT - 1
+    series = Series.objects.get()
+    assert {a.local_start.strftime("%a %H:%M") for a in series.appointments.all()} == {
+        local(first_day, 8, 40).strftime("%a %H:%M")
+    }
+    assert seed_demo_series(patient=patient, doctor=doctor, booked_by=clerk, first_day=first_day) == 0
