@@ -152,9 +152,9 @@ class _OccurrenceView(OncePerSubmission, Permitted, RecordsAccess, FormView):
 
     def get_context_data(self, **kwargs):
         form = kwargs.get("form")
-        scope = THIS
-        if form is not None and form.is_bound and form.is_valid():
-            scope = form.cleaned_data["scope"]
+        scope = form.initial.get("scope", THIS) if form is not None else THIS
+        if form is not None and form.is_bound:
+            scope = form.cleaned_data.get("scope", THIS) if form.is_valid() else THIS
         _, left = series_services.in_scope(self.appointment, scope, self.siblings)
         return super().get_context_data(
             appointment=self.appointment, series=self.appointment.series, left=left, **kwargs

@@ -183,7 +183,7 @@ class AppointmentDetailView(Permitted, RecordsAccess, DetailView):
 
     def load(self, *, pk, **kwargs):
         queryset = Appointment.objects.with_people().select_related(
-            "booked_by", "cancelled_by", "checked_in_by", "series"
+            "booked_by", "cancelled_by", "checked_in_by", "series__created_by"
         )
         self.object = get_object_or_404(queryset, pk=pk)
 
