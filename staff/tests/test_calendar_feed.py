@@ -165,3 +165,31 @@ def test_the_database_holds_one_link_in_use_per_doctor():
     create_calendar_feed(doctor=profile, by=profile.user)
     with pytest.raises(IntegrityError), transaction.atomic():
         CalendarFeed.objects.create(doctor=profile, secret_hash="0" * 64, created_by=profile.user)
+
+
+def test_the_feed_pages_are_valid_html_in_each_state(doctor, client_for, tmp_path):
+    """The access walk in tests/test_html_valid.py sees the page with no link; here the others."""
+    import subprocess
+
+    from tests.test_html_valid import ROOT, _node_tool
+
+    command = _node_tool()
+    shown = doctor.get(post(doctor, reverse("staff:calendar_feed"))["Location"])  # the new link, once
+    post(doctor, reverse("staff:calendar_feed"))  # a second one: the first in the history, revoked
+    in_use = doctor.get(reverse("staff:calendar_feed"))
+    admin = client_for(ADMINISTRATOR).get(reverse("staff:calendar_feed_for", args=[doctor.user.pk]))
+    assert FEED_URL.search(shown.content.decode()) and "revoked" in in_use.content.decode()
+    paths = []
+    for label, page in {"shown": shown, "in-use": in_use, "admin": admin}.items():
+        path = tmp_path / f"{label}.html"
+        path.write_bytes(page.content)
+        paths.append(str(path))
+    done = subprocess.run(
+        [*command, "--config", str(ROOT / ".htmlvalidate.json"), *paths],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
