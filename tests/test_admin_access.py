@@ -40,6 +40,7 @@ from finance.tests.factories import (
     expense_with_receipt,
 )
 from patients.tests.factories import AllergyFactory, ConditionFactory, PatientFactory
+from reminders.tests.factories import ReminderFactory, reminder_settings
 from scheduling.tests.factories import AppointmentFactory
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory, WorkingHoursFactory
 from tests.test_access import (
@@ -109,6 +110,10 @@ ADMIN_RIGHTS = {
     "finance.monthlyreport": books(VIEW),
     # "Background work" (clinic/worker.py): a page in place of the list of workers, nothing to edit.
     "clinic.workerheartbeat": books(VIEW),
+    # Reminders: managers edit the one settings row (never added or deleted); reminders are read (managers
+    # and administrators) and sent again by an action, never edited or deleted.
+    "reminders.remindersettings": {MANAGER: frozenset({VIEW, CHANGE})},
+    "reminders.reminder": books(VIEW),
 }
 
 # Admin pages a ModelAdmin adds beyond the standard five: who (of the admin-site roles) gets them.
@@ -256,6 +261,8 @@ OBJECTS = {
     "finance.payment": PaymentFactory,
     "finance.expensecategory": lambda: CategoryFactory(name="Courier"),
     "finance.closedmonth": closed_month,
+    "reminders.remindersettings": reminder_settings,
+    "reminders.reminder": ReminderFactory,
 }
 
 # URL arguments of the custom pages (the standard ones take the object above).
