@@ -193,3 +193,15 @@ def test_the_feed_pages_are_valid_html_in_each_state(doctor, client_for, tmp_pat
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_links_made_at_the_same_instant_leave_one_in_use():
+    from clinic.tests.concurrency import at_once
+
+    profile = DoctorFactory()
+    outcomes = at_once(lambda i: create_calendar_feed(doctor=profile, by=profile.user), 4)
+    made = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
+    assert len(made) == 4, outcomes  # each waits for the one before (the doctor row is locked), then replaces it
+    assert CalendarFeed.objects.filter(doctor=profile, revoked_at__isnull=True).count() == 1
+    assert CalendarFeed.objects.filter(doctor=profile).count() == len(made)
