@@ -9,7 +9,7 @@ class WaitlistConfig(AppConfig):
     def ready(self):
         from scheduling.views import APPOINTMENT_PANELS, TODAY_PANELS
 
-        from . import panels
+        from . import panels, signals  # noqa: F401
 
         APPOINTMENT_PANELS.register(panels.appointment_panels)
         TODAY_PANELS.register(panels.today_panels)

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clinic.audit import Action, lock_rows, record
@@ -127,8 +128,9 @@ def remove_entry(*, entry, reason, by) -> WaitlistEntry:
 
 
 def is_freed_time(appointment, now=None) -> bool:
-    """A cancelled (or no-show) appointment still to come whose time nobody has taken since."""
-    if appointment.is_active or appointment.start <= (now or timezone.now()):
+    """A cancelled appointment still to come whose time nobody has taken since. (A no-show is marked only
+    after its start, so its time is never still to come.)"""
+    if appointment.status != Appointment.Status.CANCELLED or appointment.start <= (now or timezone.now()):
         return False
     return not time_is_taken(appointment.doctor_id, appointment.start, appointment.end)
 
@@ -147,12 +149,33 @@ def _close_offers(offers, status):
 
 
 def _booked(entry, appointment, *, doctor_id, start):
-    entry.status = Status.BOOKED
-    entry.appointment = appointment
-    entry.save()
+    if entry.status == Status.WAITING:
+        entry.status = Status.BOOKED
+        entry.appointment = appointment
+        entry.save()
     # Everyone else offered this time: taken. (This entry's other offers too: the patient is booked.)
     _close_offers(WaitlistOffer.objects.filter(doctor_id=doctor_id, start=start), OfferStatus.TAKEN)
     _close_offers(WaitlistOffer.objects.filter(entry=entry), OfferStatus.TAKEN)
+
+
+def booked_elsewhere(appointment):
+    """A new appointment of a waiting patient with the doctor (or a doctor of the specialty) they wait for
+    takes them off the list, however it was booked (the booking form, a series, the API): called from
+    Appointment's post_save (waitlist/signals.py), in the booking's own transaction."""
+    if not appointment.is_active:
+        return 0
+    doctor = appointment.doctor
+    matching = WaitlistEntry.objects.filter(patient_id=appointment.patient_id, status=Status.WAITING).filter(
+        Q(doctor_id=doctor.pk) | Q(doctor__isnull=True, specialty_id=doctor.specialty_id)
+    )
+    done = 0
+    for entry in lock_rows(matching.select_related("patient")):
+        entry.status = Status.BOOKED
+        entry.appointment = appointment
+        entry.save()
+        _close_offers(WaitlistOffer.objects.filter(entry=entry), OfferStatus.TAKEN)
+        done += 1
+    return done
 
 
 @transaction.atomic
@@ -168,6 +191,7 @@ def book_from_waitlist(*, entry, doctor, start, end, by) -> Appointment:
     appointment = book_appointment(
         patient=entry.patient, doctor=doctor, start=start, end=end, reason=BOOKED_REASON, booked_by=by
     )
+    entry.refresh_from_db()  # booked_elsewhere() has taken it off the list when doctor or specialty matched
     _booked(entry, appointment, doctor_id=doctor.pk, start=start)
     return appointment
 
@@ -273,6 +297,7 @@ def accept_offer(*, token) -> Answer:
         _close_offers(WaitlistOffer.objects.filter(pk=offer.pk), OfferStatus.TAKEN)
         offer.refresh_from_db()
         return Answer("taken", offer)
+    entry.refresh_from_db()
     _booked(entry, appointment, doctor_id=offer.doctor_id, start=offer.start)
     WaitlistOffer.objects.filter(pk=offer.pk).update(
         status=OfferStatus.ACCEPTED, answered_at=timezone.now(), appointment=appointment

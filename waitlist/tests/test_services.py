@@ -326,3 +326,23 @@ def test_names_outside_latin_1_in_the_message():
     offers = services.offer_time(doctor=freed.doctor, start=freed.start, end=freed.end, count=1, by=UserFactory())
     tasks.send_offers.call([offers[0].pk])
     assert "Dear Łucja" in mail.outbox[0].body
+
+
+def test_a_waiting_patient_booked_through_the_booking_form_leaves_the_list():
+    cardiology = SpecialtyFactory(name="Cardiology")
+    doctor = DoctorFactory(specialty=cardiology)
+    for_doctor = WaitlistEntryFactory(doctor=doctor)
+    for_specialty = WaitlistEntryFactory(doctor=None, specialty=cardiology, patient=PatientFactory())
+    elsewhere = WaitlistEntryFactory(doctor=DoctorFactory(specialty=SpecialtyFactory(name="Dermatology")))
+    by = UserFactory()
+
+    first = scheduling.book_appointment(
+        patient=for_doctor.patient, doctor=doctor, start=local(a_monday(), 9), booked_by=by
+    )
+    scheduling.book_appointment(patient=for_specialty.patient, doctor=doctor, start=local(a_monday(), 10), booked_by=by)
+
+    for_doctor.refresh_from_db()
+    assert (for_doctor.status, for_doctor.appointment) == (WaitlistEntry.Status.BOOKED, first)
+    assert WaitlistEntry.objects.get(pk=for_specialty.pk).status == WaitlistEntry.Status.BOOKED
+    elsewhere.refresh_from_db()
+    assert elsewhere.status == WaitlistEntry.Status.WAITING  # waiting for another specialty still
