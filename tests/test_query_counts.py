@@ -161,8 +161,11 @@ def test_detail_costs_the_same_whatever_the_status(reception):
     counts = {a.status: queries(reception, a.get_absolute_url()) for a in made}
     # A completed visit has a consultation to pay: the front desk sees its payment, one query more.
     completed = counts.pop(Status.COMPLETED)
+    # A cancelled one's time is free again: the waitlist's panel asks whether it is and who fits (waitlist/panels.py).
+    cancelled = counts.pop(Status.CANCELLED)
     assert len(set(counts.values())) == 1, counts
     assert completed == next(iter(counts.values())) + 1
+    assert cancelled == next(iter(counts.values())) + 4
 
 
 # --- finance at the front desk -------------------------------------------------------------------
