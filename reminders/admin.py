@@ -45,6 +45,8 @@ class ReminderSettingsAdmin(NoDeleteAdmin, ClinicModelAdmin):
     def preview(self, obj):
         if obj is None or obj.pk is None:
             return "-"
+        # As saved: a form shown again with errors has put its refused values on `obj`.
+        obj = ReminderSettings.objects.get(pk=obj.pk)
         sample = _sample_reminder()
         subject, body = services.email_message(sample, obj)
         text = services.sms_message(sample, obj)

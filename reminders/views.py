@@ -5,6 +5,8 @@ message. The button (POST) spends the link and acts, in one transaction; then th
 and says what was done. A forged, expired or used link gets a page saying so, and nothing else.
 """
 
+import re
+
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -63,7 +65,15 @@ class LinkPage(OncePerSubmission, View):
         response = render(
             request,
             self.template_name,
-            {"page": PAGES[self.purpose], "purpose": self.purpose, "clinic": config, **context},
+            {
+                "page": PAGES[self.purpose],
+                "purpose": self.purpose,
+                "clinic": config,
+                # A phone number stays on one line; its link dials the digits.
+                "phone_text": config.clinic_phone.replace(" ", "\u00a0"),
+                "phone_link": "tel:" + re.sub(r"[^0-9+]", "", config.clinic_phone),
+                **context,
+            },
             status=status,
         )
         # The address holds the link's token: nothing may keep a copy of the page.
