@@ -4,9 +4,10 @@ Each is one transaction. Entries are `Audited` (each save is in the trail); offe
 `record()`. Booking always goes through scheduling.services.book_appointment, so the waitlist books by
 the same double-booking rules as the booking form.
 
-Lock order, everywhere: the doctor's row first (book_appointment takes it too), then the offer or entry.
-Two accepts of one time then queue on the doctor; the later one finds the time taken (and its offer
-marked so) instead of the two waiting on each other's offer rows.
+Lock order, everywhere: the doctor's row, then the patient's (book_appointment takes both in that order),
+then the offer, then the entry. Two accepts of one time then queue on the doctor, and the later one finds the
+time taken (and its offer marked so) instead of the two waiting on each other's rows; a booking, a removal and
+an accept of one patient queue on the patient.
 """
 
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from clinic.audit import Action, lock_rows, record
 from clinic.links import LinkError, read_link_token, use_link_token
+from patients.models import Patient
 from scheduling.models import Appointment
 from scheduling.services import book_appointment
 from staff.models import Doctor
@@ -95,6 +97,7 @@ EDITABLE = ("doctor", "specialty", "weekdays", "time_from", "time_to", "not_befo
 
 @transaction.atomic
 def update_entry(*, entry, by, **changes) -> WaitlistEntry:
+    _lock_patient(entry.patient_id)
     entry = lock_rows(WaitlistEntry.objects.select_related("patient")).get(pk=entry.pk)
     if entry.status != Status.WAITING:
         raise ValidationError(f"This entry is {entry.get_status_display().lower()}; it can no longer be changed.")
@@ -112,6 +115,8 @@ def update_entry(*, entry, by, **changes) -> WaitlistEntry:
 def remove_entry(*, entry, reason, by) -> WaitlistEntry:
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the patient leaves the waitlist."})
+    _lock_patient(entry.patient_id)
+    list(lock_rows(WaitlistOffer.objects.filter(entry_id=entry.pk).order_by("pk")).values_list("pk"))
     entry = lock_rows(WaitlistEntry.objects.select_related("patient")).get(pk=entry.pk)
     if entry.status != Status.WAITING:
         raise ValidationError(f"This entry is already {entry.get_status_display().lower()}.")
@@ -141,6 +146,10 @@ def time_is_taken(doctor_id, start, end):
 
 def _lock_doctor(doctor_id):
     list(lock_rows(Doctor.objects.filter(pk=doctor_id).order_by()).values_list("pk"))
+
+
+def _lock_patient(patient_id):
+    list(lock_rows(Patient.objects.filter(pk=patient_id).order_by()).values_list("pk"))
 
 
 def _close_offers(offers, status):
@@ -183,6 +192,7 @@ def book_from_waitlist(*, entry, doctor, start, end, by) -> Appointment:
     """Book this waiting patient into [start, end) with the doctor and take them off the list, together.
     If the time was taken meanwhile, book_appointment's ValidationError leaves everything as it was."""
     _lock_doctor(doctor.pk)
+    _lock_patient(entry.patient_id)
     entry = lock_rows(WaitlistEntry.objects.select_related("patient")).get(pk=entry.pk)
     if entry.status != Status.WAITING:
         raise ValidationError(
@@ -274,6 +284,7 @@ def accept_offer(*, token) -> Answer:
     patient offered the same time) is told it has been taken and stays on the waitlist."""
     offer = offer_from_link(token)
     _lock_doctor(offer.doctor_id)  # accepts of one time queue here (see the module's docstring)
+    _lock_patient(offer.entry.patient_id)
     use_link_token(token, ACCEPT)  # a second use of the same link: LinkError("used")
     offer = lock_rows(WaitlistOffer.objects.select_related("entry__patient", "doctor__user")).get(pk=offer.pk)
     if offer.status not in WaitlistOffer.OPEN:

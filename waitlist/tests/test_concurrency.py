@@ -78,3 +78,28 @@ def test_two_receptionists_booking_the_freed_time_for_two_patients_get_one_booki
     assert len([o for o in outcomes if isinstance(o, ValidationError)]) == 1
     assert Appointment.objects.active().filter(doctor=freed.doctor, start=freed.start).count() == 1
     assert WaitlistEntry.objects.filter(status=WaitlistEntry.Status.BOOKED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_patient_accepting_while_reception_removes_them_ends_one_way_or_the_other():
+    from django.core.exceptions import ValidationError
+
+    from staff.tests.factories import UserFactory
+
+    freed, offers = offers_of_one_freed_time(1)
+    link, entry, by = token(offers[0]), offers[0].entry, UserFactory()
+    actions = [
+        lambda: services.accept_offer(token=link),
+        lambda: services.remove_entry(entry=entry, reason="Phoned: no longer needed", by=by),
+    ]
+
+    outcomes = at_once(lambda i: actions[i](), 2)
+
+    assert not [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, ValidationError)], outcomes
+    entry.refresh_from_db()
+    booked = Appointment.objects.active().filter(doctor=freed.doctor, start=freed.start, patient=entry.patient)
+    if entry.status == WaitlistEntry.Status.BOOKED:
+        assert booked.count() == 1 and isinstance(outcomes[1], ValidationError)
+    else:
+        assert entry.status == WaitlistEntry.Status.REMOVED and not booked.exists()
+        assert outcomes[0].outcome == "taken"
