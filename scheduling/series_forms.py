@@ -65,7 +65,9 @@ class SeriesForm(AppointmentTimeForm):
             first = date_format(data["date"], "l")
             self.add_error("weekdays", f"The first appointment is on a {first}: tick {first} too, or change the date.")
         if not self.errors:
-            data["rule"] = Rule(data["unit"], data["interval"], weekdays if weekly else (), until, count)
+            # None ticked: the first appointment's weekday, kept on the series so its page names the day.
+            weekdays = (weekdays or (data["date"].weekday(),)) if weekly else ()
+            data["rule"] = Rule(data["unit"], data["interval"], weekdays, until, count)
             data["length"] = data["end"] - data["start"]
         return data
 

@@ -85,6 +85,7 @@ def test_book_a_weekly_series_around_a_clash_then_cancel_this_and_following(page
 
     expect(page.get_by_role("status")).to_contain_text("Booked 6 appointments for Zoë Łukasiewicz")
     expect(page.get_by_role("heading", name="Part of a weekly series (1 of 6)")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Weekly series on \w+day, for “Knee rehab”"))).to_be_visible()
     assert click.count == BOOK_CLICKS
     series = Series.objects.get()
     booked = list(series.appointments.order_by("start"))
