@@ -296,3 +296,12 @@ def test_the_move_list_takes_the_same_queries_for_a_short_or_long_series(recepti
         assert f"Move {size} appointments" in text_of(listed.content.decode())
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_change_the_series_goes_back_to_the_form_as_filled(reception, setting):
+    doctor, patient = setting
+    response = reception.post(URL, rule(doctor, patient, count="9", step="edit"))
+    assert response.status_code == 200 and "choices" not in response.context
+    html = response.content.decode()
+    assert 'name="count" value="9"' in html and "List the appointments" in html
+    assert not Series.objects.exists()
