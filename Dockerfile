@@ -76,10 +76,15 @@ EXPOSE 8000
 # check comes one interval after start (Docker before 25 has no --start-interval), so the interval
 # is short: healthy about 10 s after start instead of 30; a check costs a few milliseconds. The
 # timeout outlasts the database deadlines, which a request may queue behind (clinic/healthcheck.py).
+# The same image runs the background worker (`python manage.py run_worker`, its own container: docker-compose.yml);
+# there the check is whether this worker is alive (`manage.py worker_status --local`: it beat within 2 minutes),
+# chosen by the command the container runs. That check starts Django (about a second of CPU): give a worker's
+# container --health-interval=60s (compose does).
 HEALTHCHECK --interval=10s --timeout=10s --start-period=60s --retries=3 \
-    CMD ["python", "-m", "clinic.healthcheck"]
+    CMD ["/bin/sh", "-c", "if grep -qa run_worker /proc/1/cmdline; then exec python manage.py worker_status --local >/dev/null; else exec python -m clinic.healthcheck; fi"]
 
-# Before the web server starts, migrations are applied ("release"), unless RUN_MIGRATIONS=0: set
+# Before the web server starts, migrations are applied ("release"), unless RUN_MIGRATIONS=0 (a worker started
+# beside it waits until they are applied, and never migrates itself): set
 # that when the platform runs `python manage.py migrate --noinput` as its release command, and
 # always when several replicas start at once. Other commands (`docker run -it clinic python manage.py
 # createsuperuser`, `... backup /backups`) run as given, without migrating first.
