@@ -82,7 +82,7 @@ class LinkPage(OncePerSubmission, View):
 
     def dispatch(self, request, *args, **kwargs):
         # The token is a key to the appointment: the access log names the page, not the link.
-        request.log_path = reverse(request.resolver_match.view_name, args=["<token>"])
+        request.log_path = reverse(request.resolver_match.view_name, args=["TOKEN"]).replace("TOKEN", "<token>")
         return super().dispatch(request, *args, **kwargs)
 
     def refused(self, request, error, reminder=None, status=None):

@@ -204,3 +204,17 @@ def test_a_confirm_and_a_cancel_at_once_one_wins():
     # Both may act one after the other (confirmed, then cancelled); never a 500, never a lost reply.
     assert Reply.objects.count() == outcomes.count(302)
     assert status in (Status.CONFIRMED, Status.CANCELLED)
+
+
+@pytest.mark.django_db
+def test_the_access_log_names_the_page_not_the_link(caplog):
+    reminder = sent_reminder()
+    link = confirm_url(reminder)
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    with caplog.at_level("INFO", logger="clinic.access"):
+        Client().get(link)
+        Client().post(link)
+    lines = [record.getMessage() for record in caplog.records if record.name == "clinic.access"]
+    assert len(lines) == 2
+    assert all("/reminders/confirm/<token>/" in line for line in lines), lines
+    assert not any(token in line for line in lines)
