@@ -8,13 +8,13 @@ messages go out, so a task run twice (a worker restarted, a retry) sends each of
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
 from clinic.links import make_link_token
+from reminders.channels import send_email, send_text, sms_available
 
 from . import services
 from .models import WaitlistOffer
@@ -23,22 +23,13 @@ log = logging.getLogger(__name__)
 
 
 def site_url():
-    """Where patients reach the clinic's pages from outside (links in messages)."""
-    return (getattr(settings, "CLINIC_SITE_URL", "") or "http://localhost:8000").rstrip("/")
+    """Where patients reach the clinic's pages from outside (links in messages): CLINIC_SITE_URL, as reminders."""
+    return getattr(settings, "CLINIC_SITE_URL", "").rstrip("/") or "http://127.0.0.1:8000"
 
 
 def accept_url(offer):
     token = make_link_token(services.ACCEPT, offer.pk, valid_until=offer.valid_until)
     return site_url() + reverse("waitlist:accept", args=[token])
-
-
-def _sms():
-    """clinic.sms (send_sms, sms_configured, SmsError) when it exists and is configured, else None."""
-    try:
-        from clinic import sms
-    except ImportError:
-        return None
-    return sms if sms.sms_configured() else None
 
 
 def _wants(patient, channel):
@@ -47,7 +38,8 @@ def _wants(patient, channel):
 
 
 def send_offer(offer):
-    """Send one offer by the patient's channels; the channels it went out on (empty: none reached)."""
+    """Send one offer by the patient's channels; the channels it went out on (empty: none reached).
+    A channel that fails is logged and skipped: the offer lapses within a day, so it is not retried."""
     patient = offer.entry.patient
     context = {
         "offer": offer,
@@ -61,16 +53,16 @@ def send_offer(offer):
     channels = []
     if patient.email and _wants(patient, "email"):
         subject = render_to_string("waitlist/offer_subject.txt", context).strip()
-        body = render_to_string("waitlist/offer_email.txt", context)
-        send_mail(subject, body, None, [patient.email])
-        channels.append("email")
-    sms = _sms()
-    if sms is not None and patient.phone and _wants(patient, "sms"):
         try:
-            sms.send_sms(patient.phone, render_to_string("waitlist/offer_sms.txt", context).strip())
+            send_email(patient.email, subject, render_to_string("waitlist/offer_email.txt", context))
+            channels.append("email")
+        except Exception as error:  # noqa: BLE001 - one patient's failure must not stop the others' offers
+            log.warning("waitlist offer %s: e-mail not sent: %s", offer.pk, error)
+    if patient.phone and _wants(patient, "sms") and sms_available():
+        try:
+            send_text(patient.phone, render_to_string("waitlist/offer_sms.txt", context).strip())
             channels.append("sms")
-        except sms.SmsError as error:
-            # The e-mail may have gone; a failed text is logged, not retried (the offer lapses within a day).
+        except Exception as error:  # noqa: BLE001 - as above
             log.warning("waitlist offer %s: SMS not sent: %s", offer.pk, error)
     return channels
 

@@ -9,6 +9,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic import sms
 from clinic.links import LinkError, make_link_token
 from clinic.models import AuditEntry
 from patients.tests.factories import PatientFactory
@@ -197,32 +198,15 @@ def test_offer_goes_to_the_top_n_once_and_is_sent_by_the_task(django_capture_on_
     assert [o.entry for o in more] == entries[2:]
 
 
-def test_offer_respects_the_patients_opt_out_and_missing_contacts(monkeypatch):
+def test_offer_respects_the_patients_opt_out_and_missing_contacts():
     freed = freed_time()
-    quiet = WaitlistEntryFactory(doctor=freed.doctor, patient__email="quiet@example.org", patient__phone="")
-    if hasattr(quiet.patient, "reminders_by_email"):
-        quiet.patient.reminders_by_email = False
-        quiet.patient.save()
-    else:  # the opt-out fields are the reminders app's: without them, no e-mail address
-        quiet.patient.email = ""
-        quiet.patient.save()
-    texted = []
-
-    class FakeSms:
-        class SmsError(Exception):
-            temporary = False
-
-        @staticmethod
-        def sms_configured():
-            return True
-
-        @staticmethod
-        def send_sms(to, body):
-            texted.append((to, body))
-            return "sms-1"
-
-    monkeypatch.setattr(tasks, "_sms", lambda: FakeSms)
+    quiet = WaitlistEntryFactory(
+        doctor=freed.doctor, patient__email="quiet@example.org", patient__phone="", patient__reminders_by_email=False
+    )
     phone = WaitlistEntryFactory(doctor=freed.doctor, patient__email="", patient__phone="07700 900123")
+    both = WaitlistEntryFactory(
+        doctor=freed.doctor, patient__email="both@example.org", patient__phone="+44 20 7946 0001"
+    )
     offers = services.offer_time(doctor=freed.doctor, start=freed.start, end=freed.end, count=5, by=UserFactory())
 
     tasks.send_offers.call([o.pk for o in offers])
@@ -230,8 +214,28 @@ def test_offer_respects_the_patients_opt_out_and_missing_contacts(monkeypatch):
     by_entry = {o.entry_id: o for o in WaitlistOffer.objects.all()}
     assert by_entry[quiet.pk].status == WaitlistOffer.Status.UNREACHABLE
     assert (by_entry[phone.pk].status, by_entry[phone.pk].channels) == (WaitlistOffer.Status.SENT, "sms")
-    assert texted[0][0] == "07700 900123" and "/waitlist/offer/" in texted[0][1]
-    assert mail.outbox == []
+    assert by_entry[both.pk].channels == "email, sms"
+    texts = {message["to"]: message["body"] for message in sms.outbox}
+    assert set(texts) == {"+447700900123", "+442079460001"}  # in international form, as the provider wants
+    assert "/waitlist/offer/" in texts["+447700900123"]
+    assert [m.to for m in mail.outbox] == [["both@example.org"]]
+
+
+def test_a_failing_channel_does_not_stop_the_other_offers(monkeypatch):
+    freed = freed_time()
+    WaitlistEntryFactory.create_batch(2, doctor=freed.doctor, patient__email="w@example.org", patient__phone="")
+    offers = services.offer_time(doctor=freed.doctor, start=freed.start, end=freed.end, count=2, by=UserFactory())
+    calls = []
+
+    def flaky(to, subject, body):
+        calls.append(to)
+        if len(calls) == 1:
+            raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(tasks, "send_email", flaky)
+
+    assert tasks.send_offers.call([o.pk for o in offers]) == 1
+    assert sorted(WaitlistOffer.objects.values_list("status", flat=True)) == ["sent", "unreachable"]
 
 
 def test_an_offer_is_valid_until_an_hour_before_or_a_day_at_most():

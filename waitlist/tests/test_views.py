@@ -217,7 +217,7 @@ def test_offer_button_queues_the_messages_for_the_worker(reception, django_captu
 
     tasks.send_offers.call(*queued.args_kwargs["args"])  # what the worker does with it
     assert len(mailoutbox) == 3
-    assert "Sent (email)" in reception.get(freed.get_absolute_url()).content.decode()
+    assert "Sent (email, sms)" in reception.get(freed.get_absolute_url()).content.decode()
 
 
 # --- the patient's accept page ------------------------------------------------------------------------------
