@@ -441,8 +441,8 @@ WORKER_KEEP_SUCCEEDED_DAYS = env.int("WORKER_KEEP_SUCCEEDED_DAYS", default=7)
 WORKER_KEEP_FAILED_DAYS = env.int("WORKER_KEEP_FAILED_DAYS", default=30)
 
 # --- E-mail ----------------------------------------------------------------------------------
-# EMAIL_URL (django-environ): smtp://user:password@host:587 with STARTTLS is smtp+tls://..., implicit TLS
-# smtps://...:465. A local run prints e-mails on the console; tests keep them in memory (pytest-django).
+# EMAIL_URL (django-environ): smtp://user:password@host:25; STARTTLS smtp+tls://...:587 (or smtps://); implicit
+# TLS smtp+ssl://...:465. A local run prints e-mails on the console; tests keep them in memory (pytest-django).
 _email = env.email_url("EMAIL_URL", default="consolemail://" if (DEBUG or LOCAL_RUN) else "smtp://localhost:25")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
