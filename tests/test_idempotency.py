@@ -5,6 +5,7 @@ The writing views come from the URL resolver (test_access's walk), the forms fro
 so a new form or view without the token fails here until it has one (or a reason not to).
 """
 
+import importlib
 import re
 import threading
 import time
@@ -460,6 +461,8 @@ WRITES = {
     "documents:record_printout": _file_printout,
     "documents:record_letter": _file_sick_note,
 }
+# The newer features keep their cases beside their own tests.
+WRITES.update(importlib.import_module("waitlist.tests.idempotency_cases").WRITES)
 
 SNAPSHOT_APPS = ("patients", "scheduling", "staff", "clinical", "finance", "documents")
 

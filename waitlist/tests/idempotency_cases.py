@@ -1,12 +1,21 @@
-"""The waitlist's writing forms for tests/test_idempotency.py's WRITES (each sent twice, saved once):
-`WRITES.update(waitlist.tests.idempotency_cases.WRITES)` there; test_idempotency_cases.py runs them here too."""
+"""The waitlist's writing forms for tests/test_idempotency.py's WRITES (each sent twice, saved once), which
+takes them in; test_idempotency_cases.py runs them here too. Each builds what that table's Form holds
+(client, url, data), without importing it: that module imports this one."""
+
+from dataclasses import dataclass
 
 from django.urls import reverse
 
 from staff.roles import RECEPTIONIST
 from staff.tests.factories import DoctorFactory
-from tests.test_idempotency import Form
 from waitlist.tests.access_rules import a_freed_time, a_freed_time_and_a_candidate, an_entry, an_offers_link
+
+
+@dataclass
+class Form:
+    client: object
+    url: str
+    data: object  # a function giving the body, afresh for each submit
 
 
 def _add(client_for):
