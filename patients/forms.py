@@ -1,4 +1,5 @@
 from django import forms
+from django.http import QueryDict
 
 from clinic.forms import DateInput
 
@@ -62,6 +63,17 @@ class PatientForm(forms.ModelForm):
             "address": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+
+    # Reminders' opt-outs: a box left unticked on the page is "no"; the API (JSON, not a page's form) that
+    # leaves one out keeps what the patient has (a new patient: reminders on).
+    OPT_OUTS = ("reminders_by_email", "reminders_by_sms")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.is_bound and not isinstance(self.data, QueryDict):
+            missing = {name: getattr(self.instance, name) for name in self.OPT_OUTS if name not in self.data}
+            if missing:
+                self.data = {**self.data, **missing}
 
     def clean_first_name(self):
         return self.cleaned_data["first_name"].strip()

@@ -39,3 +39,21 @@ def test_reception_turns_text_messages_off_and_on_again(reception):
     assert (patient.reminders_by_email, patient.reminders_by_sms) == (True, False)
     reception.post(url, patient_form(reminders_by_email="on", reminders_by_sms="on"))
     assert Patient.objects.get(pk=patient.pk).reminders_by_sms
+
+
+def test_a_patient_registered_through_the_api_without_the_fields_keeps_reminders_on(api_for):
+    from patients.tests.test_api import LIST, NEW
+
+    api = api_for("Receptionist")
+    created = api.post(LIST, NEW, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["reminders_by_email"] is True and created.json()["reminders_by_sms"] is True
+    patient = Patient.objects.get(pk=created.json()["id"])
+    assert patient.reminders_by_email and patient.reminders_by_sms
+    detail = reverse("patients_api:patient-detail", args=[patient.pk])
+    assert api.patch(detail, {"reminders_by_sms": False}, format="json").status_code == 200
+    patient.refresh_from_db()
+    assert (patient.reminders_by_email, patient.reminders_by_sms) == (True, False)
+    assert api.patch(detail, {"notes": "Prefers mornings"}, format="json").status_code == 200
+    patient.refresh_from_db()
+    assert not patient.reminders_by_sms  # left out: kept as it was

@@ -220,6 +220,20 @@ def test_one_run_sends_a_bounded_batch_the_next_goes_on():
     assert len(mail.outbox) == 5
 
 
+def test_the_worker_runs_the_periodic_task_and_it_sends(settings):
+    from django.utils.module_loading import import_string
+
+    from clinic.tests.tasks import failed_tasks, run_queued_tasks
+
+    task = import_string("reminders.tasks.send_due_reminders")
+    assert "reminders.tasks.send_due_reminders" in settings.PERIODIC_TASKS  # the beat enqueues it by this name
+    appointment_in(5)
+    task.enqueue()
+    assert run_queued_tasks() == 1
+    assert failed_tasks() == []
+    assert len(mail.outbox) == 1
+
+
 def test_the_task_plans_and_sends():
     from reminders.tasks import send_due_reminders
 
