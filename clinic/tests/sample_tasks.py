@@ -30,3 +30,11 @@ def fail(message):
 
 
 not_a_task = "just a string"
+
+
+@task()
+def nap(seconds):
+    """A long task, for a worker to be killed in the middle of."""
+    import time
+
+    time.sleep(seconds)

@@ -3,6 +3,10 @@ running by a dead worker), worker_status, and the "Background work" admin page."
 
 import contextlib
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -376,7 +380,8 @@ def _database_url():
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{host}:{port}/{db['NAME']}"
 
 
 def _wait_for(condition, seconds=60):
@@ -388,16 +393,9 @@ def _wait_for(condition, seconds=60):
     return False
 
 
-@pytest.mark.django_db(transaction=True)
-def test_run_worker_runs_tasks_beats_and_stops_cleanly_on_sigterm(settings, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-
+def _start_worker(tmp_path, log):
     from django.conf import settings as django_settings
 
-    sample_tasks.record.enqueue("from the test")
     env = {
         **os.environ,
         "LOCAL_RUN": "1",
@@ -406,7 +404,6 @@ def test_run_worker_runs_tasks_beats_and_stops_cleanly_on_sigterm(settings, tmp_
         "WORKER_BEAT_SECONDS": "0.2",
         "WORKER_POLL_SECONDS": "0.1",
     }
-    log = open(tmp_path / "worker.log", "w+")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_worker"],
         cwd=django_settings.BASE_DIR,
@@ -414,6 +411,22 @@ def test_run_worker_runs_tasks_beats_and_stops_cleanly_on_sigterm(settings, tmp_
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    return process
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_worker_runs_tasks_beats_and_stops_cleanly_on_sigterm(settings, tmp_path):
+    sample_tasks.record.enqueue("from the test")
+    with open(tmp_path / "worker.log", "w+") as log:
+        output = _sigterm_case(tmp_path, log)
+    heartbeat = WorkerHeartbeat.objects.get()
+    assert heartbeat.stopped_at is not None, output
+    assert not worker.status().any_alive
+    assert "shutting down gracefully" in output
+
+
+def _sigterm_case(tmp_path, log):
+    process = _start_worker(tmp_path, log)
     try:
         assert _wait_for(lambda: worker.status().any_alive), "no heartbeat"
         assert _wait_for(lambda: DBTaskResult.objects.filter(task_path=RECORD, status="SUCCESSFUL").exists())
@@ -428,11 +441,31 @@ def test_run_worker_runs_tasks_beats_and_stops_cleanly_on_sigterm(settings, tmp_
         if process.poll() is None:
             process.kill()
             process.wait()
-        log.seek(0)
-        output = log.read()
-        log.close()
-    heartbeat = WorkerHeartbeat.objects.get()
-    assert heartbeat.stopped_at is not None, output
-    assert heartbeat.pid == process.pid
-    assert not worker.status().any_alive
-    assert "shutting down gracefully" in output
+    assert WorkerHeartbeat.objects.get().pid == process.pid
+    log.seek(0)
+    return log.read()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_of_a_worker_killed_outright_is_failed_by_the_next_beat(settings, tmp_path):
+    settings.PERIODIC_TASKS = {}
+    napping = sample_tasks.nap.enqueue(600)
+    with open(tmp_path / "worker.log", "w+") as log:
+        process = _start_worker(tmp_path, log)
+        try:
+            assert _wait_for(lambda: DBTaskResult.objects.get(pk=napping.id).status == TaskResultStatus.RUNNING)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert DBTaskResult.objects.get(pk=napping.id).status == TaskResultStatus.RUNNING  # left behind
+    worker.beat("another")
+    assert DBTaskResult.objects.get(pk=napping.id).status == TaskResultStatus.RUNNING  # seen a moment ago
+
+    worker.beat("another", now=timezone.now() + timedelta(minutes=3))  # its heartbeat has gone stale
+    lost = DBTaskResult.objects.get(pk=napping.id)
+    assert lost.status == TaskResultStatus.FAILED
+    assert lost.exception_class_path == "clinic.worker.WorkerLost"
+    assert "stopped while running this task" in lost.traceback
