@@ -80,7 +80,7 @@ def test_confirming_marks_the_appointment_records_the_reply_and_says_who_in_the_
 
 
 @pytest.mark.django_db
-def test_cancelling_frees_the_slot_with_the_patient_s_reason():
+def test_cancelling_frees_the_slot_with_the_patient_s_reason(reception):
     reminder = sent_reminder()
     Client().post(cancel_url(reminder))
     appointment = Appointment.objects.get(pk=reminder.appointment_id)
@@ -88,6 +88,8 @@ def test_cancelling_frees_the_slot_with_the_patient_s_reason():
     assert appointment.cancellation_reason == "Cancelled by the patient from a reminder"
     assert appointment.cancelled_by is None
     assert Reply.objects.get().answer == "cancelled"
+    page = reception.get(reverse("scheduling:detail", args=[appointment.pk])).content.decode()
+    assert ": Cancelled by the patient from a reminder" in page and "by None" not in page
 
 
 @pytest.mark.django_db
