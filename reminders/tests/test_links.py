@@ -220,3 +220,13 @@ def test_the_access_log_names_the_page_not_the_link(caplog):
     assert len(lines) == 2
     assert all("/reminders/confirm/<token>/" in line for line in lines), lines
     assert not any(token in line for line in lines)
+
+
+@pytest.mark.django_db
+def test_a_used_link_of_an_appointment_that_moved_on_says_it_was_used():
+    reminder = sent_reminder()
+    link = confirm_url(reminder)
+    Client().post(link)
+    Appointment.objects.filter(pk=reminder.appointment_id).update(status=Status.CHECKED_IN)  # reception checked in
+    page = Client().get(link).content.decode()
+    assert "This link has already been used." in page
