@@ -172,3 +172,24 @@ class WaitlistOffer(models.Model):
 
     def __str__(self):
         return f"Offer to {self.entry.patient.full_name} of {self.start:%Y-%m-%d %H:%M}"
+
+
+class FreedTime(models.Model):
+    """A doctor's time left free when an appointment was moved from it (rescheduled); a cancelled
+    appointment keeps its own time, so it needs no row here. Written by waitlist/signals.py."""
+
+    doctor = models.ForeignKey(Doctor, on_delete=models.CASCADE, related_name="+")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="+")  # the one moved
+    freed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start", "pk"]
+        indexes = [models.Index(fields=["start"], name="waitlist_freed_start")]
+
+    def __str__(self):
+        return f"{self.doctor} {self.start:%Y-%m-%d %H:%M} (moved)"
+
+    def get_absolute_url(self):
+        return self.appointment.get_absolute_url()

@@ -26,7 +26,7 @@ from scheduling.services import book_appointment
 from staff.models import Doctor
 
 from .matching import candidates_for
-from .models import Urgency, WaitlistEntry, WaitlistOffer
+from .models import FreedTime, Urgency, WaitlistEntry, WaitlistOffer
 
 ACCEPT = "waitlist.accept"
 # An offer's link is good for this long, and never later than this before the time starts.
@@ -138,6 +138,17 @@ def is_freed_time(appointment, now=None) -> bool:
     if appointment.status != Appointment.Status.CANCELLED or appointment.start <= (now or timezone.now()):
         return False
     return not time_is_taken(appointment.doctor_id, appointment.start, appointment.end)
+
+
+def moved_from(appointment, *, doctor_id, start, end):
+    """Remember the time an appointment was moved from, when it is still to come: the waitlist may fill it."""
+    if start > timezone.now():
+        return FreedTime.objects.create(doctor_id=doctor_id, start=start, end=end, appointment=appointment)
+    return None
+
+
+def moved_time_is_free(freed, now=None) -> bool:
+    return freed.start > (now or timezone.now()) and not time_is_taken(freed.doctor_id, freed.start, freed.end)
 
 
 def time_is_taken(doctor_id, start, end):

@@ -23,7 +23,8 @@ from scheduling.views import _id_param
 from . import services
 from .forms import EntryForm, FilterForm, OfferForm, RemoveForm
 from .matching import reason
-from .models import WaitlistEntry, WaitlistOffer
+from .models import FreedTime, WaitlistEntry, WaitlistOffer
+from .panels import freed_time_panel
 
 LIST_LIMIT = 100
 SEARCH_RESULTS = 20
@@ -147,15 +148,27 @@ class RemoveEntryView(_EntryFormView):
 
 
 class _FreedTimeAction(OncePerSubmission, Permitted, View):
-    """A button on a cancelled appointment's page acting on its freed time."""
+    """A button acting on a freed time: a cancelled appointment's (on its page), or one an appointment was
+    moved from (on its own page). `load` sets the time (doctor, start, end) and the page to go back to."""
 
     http_method_names = ["post"]
 
-    def load(self, *, appointment_pk, **kwargs):
-        self.freed = get_object_or_404(Appointment.objects.with_people(), pk=appointment_pk)
+    def load(self, *, appointment_pk=None, moved_pk=None, **kwargs):
+        if moved_pk is not None:
+            moved = get_object_or_404(
+                FreedTime.objects.select_related("doctor__user", "doctor__specialty"), pk=moved_pk
+            )
+            self.doctor, self.start, self.end = moved.doctor, moved.start, moved.end
+            self.back_url = reverse("waitlist:moved", args=[moved.pk])
+            self.still_free = services.moved_time_is_free(moved)
+        else:
+            freed = get_object_or_404(Appointment.objects.with_people(), pk=appointment_pk)
+            self.doctor, self.start, self.end = freed.doctor, freed.start, freed.end
+            self.back_url = freed.get_absolute_url()
+            self.still_free = services.is_freed_time(freed)
 
     def back(self):
-        return HttpResponseRedirect(self.freed.get_absolute_url())
+        return HttpResponseRedirect(self.back_url)
 
 
 class BookFromWaitlistView(_FreedTimeAction):
@@ -168,14 +181,14 @@ class BookFromWaitlistView(_FreedTimeAction):
         self.entry = get_object_or_404(WaitlistEntry.objects.select_related("patient", "appointment"), pk=entry_pk)
 
     def post(self, request, **kwargs):
-        entry, freed = self.entry, self.freed
+        entry = self.entry
         if entry.status == WaitlistEntry.Status.BOOKED and entry.appointment is not None:
             # Sent again (a double click without the page's token): show what the first one booked.
             messages.info(request, f"{entry.patient.full_name} is already booked from the waitlist.")
             return HttpResponseRedirect(entry.appointment.get_absolute_url())
         try:
             appointment = services.book_from_waitlist(
-                entry=entry, doctor=freed.doctor, start=freed.start, end=freed.end, by=request.user
+                entry=entry, doctor=self.doctor, start=self.start, end=self.end, by=request.user
             )
         except ValidationError as error:
             messages.error(request, "Not booked: " + " ".join(error.messages))
@@ -192,13 +205,12 @@ class OfferView(_FreedTimeAction):
     def post(self, request, **kwargs):
         form = OfferForm(request.POST)
         count = (form.is_valid() and form.cleaned_data["count"]) or 3
-        freed = self.freed
-        if not services.is_freed_time(freed):
+        if not self.still_free:
             messages.error(request, "This time is not free to offer.")
             return self.back()
         try:
             offers = services.offer_time(
-                doctor=freed.doctor, start=freed.start, end=freed.end, count=count, by=request.user
+                doctor=self.doctor, start=self.start, end=self.end, count=count, by=request.user
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
@@ -206,6 +218,35 @@ class OfferView(_FreedTimeAction):
         names = ", ".join(offer.entry.patient.full_name for offer in offers)
         messages.success(request, f"Offered to {names}; the messages are on their way. The first to accept gets it.")
         return self.back()
+
+
+class MovedTimeView(Permitted, RecordsAccess, TemplateView):
+    """A time an appointment was moved from (linked from Today): who on the waitlist fits it, to book or offer."""
+
+    permission_required = "waitlist.view_waitlistentry"
+    template_name = "waitlist/moved.html"
+    audit_summary = "waitlist candidates for a freed time"
+
+    def load(self, *, moved_pk, **kwargs):
+        self.freed = get_object_or_404(
+            FreedTime.objects.select_related("doctor__user", "doctor__specialty", "appointment"), pk=moved_pk
+        )
+
+    def audit_object(self):
+        return None
+
+    def get_context_data(self, **kwargs):
+        freed, panel = self.freed, None
+        if services.moved_time_is_free(freed):
+            panel = freed_time_panel(
+                doctor=freed.doctor,
+                start=freed.start,
+                end=freed.end,
+                user=self.request.user,
+                book_url=lambda entry: reverse("waitlist:book_moved", args=[freed.pk, entry.pk]),
+                offer_url=reverse("waitlist:offer_moved", args=[freed.pk]),
+            )
+        return super().get_context_data(freed=freed, panel=panel, **kwargs)
 
 
 @method_decorator(login_not_required, name="dispatch")

@@ -8,7 +8,13 @@ from django.urls import reverse
 
 from staff.roles import RECEPTIONIST
 from staff.tests.factories import DoctorFactory
-from waitlist.tests.access_rules import a_freed_time, a_freed_time_and_a_candidate, an_entry, an_offers_link
+from waitlist.tests.access_rules import (
+    a_freed_time,
+    a_freed_time_and_a_candidate,
+    a_moved_time_and_a_candidate,
+    an_entry,
+    an_offers_link,
+)
 
 
 @dataclass
@@ -62,7 +68,20 @@ def _accept(client_for):
     return Form(client_for(RECEPTIONIST), reverse("waitlist:accept", kwargs=kwargs), dict)
 
 
+def _book_moved(client_for):
+    kwargs = a_moved_time_and_a_candidate()
+    return Form(client_for(RECEPTIONIST), reverse("waitlist:book_moved", kwargs=kwargs), dict)
+
+
+def _offer_moved(client_for):
+    kwargs = a_moved_time_and_a_candidate()
+    del kwargs["entry_pk"]
+    return Form(client_for(RECEPTIONIST), reverse("waitlist:offer_moved", kwargs=kwargs), lambda: {"count": "1"})
+
+
 WRITES = {
+    "waitlist:book_moved": _book_moved,
+    "waitlist:offer_moved": _offer_moved,
     "waitlist:add": _add,
     "waitlist:edit": _edit,
     "waitlist:remove": _remove,

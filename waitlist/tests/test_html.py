@@ -15,9 +15,9 @@ from clinic.links import make_link_token
 from scheduling import services as scheduling
 from tests.test_html_valid import ROOT, _node_tool
 from waitlist import services
-from waitlist.models import Urgency
+from waitlist.models import FreedTime, Urgency
 from waitlist.tests.factories import WaitlistEntryFactory, WaitlistOfferFactory
-from waitlist.tests.test_services import freed_time
+from waitlist.tests.test_services import freed_time, moved_appointment
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,10 @@ def test_the_waitlists_pages_are_valid_html(reception, anonymous, tmp_path):
                                 booked_by=reception.user)  # fmt: skip
     taken_link = make_link_token(services.ACCEPT, taken_offer.pk, valid_until=taken_offer.valid_until)
 
+    moved = FreedTime.objects.get(appointment=moved_appointment(day=soon.start.date(), hour=12))
+    WaitlistEntryFactory(doctor=moved.doctor)
     pages = {
+        "moved": reception.get(reverse("waitlist:moved", args=[moved.pk])),
         "freed": reception.get(soon.get_absolute_url()),
         "today": reception.get(reverse("home")),
         "list": reception.get(reverse("waitlist:list")),
@@ -56,6 +59,7 @@ def test_the_waitlists_pages_are_valid_html(reception, anonymous, tmp_path):
     anonymous.post(reverse("waitlist:accept", args=[link]))
     pages["accept-done"] = anonymous.get(reverse("waitlist:accept", args=[link]))
     assert "This time is free again" in pages["freed"].content.decode()
+    assert "This time is free again" in pages["moved"].content.decode()
     assert "Freed times" in pages["today"].content.decode()
     assert "Your appointment is booked" in pages["accept-done"].content.decode()
 

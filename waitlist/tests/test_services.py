@@ -19,7 +19,7 @@ from scheduling.tests.factories import AppointmentFactory, local
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 from waitlist import services, tasks
 from waitlist.matching import candidates_for
-from waitlist.models import Urgency, WaitlistEntry, WaitlistOffer
+from waitlist.models import FreedTime, Urgency, WaitlistEntry, WaitlistOffer
 from waitlist.tests.factories import WaitlistEntryFactory
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +35,14 @@ def freed_time(doctor=None, hour=10, day=None):
     doctor = doctor or DoctorFactory()
     appointment = AppointmentFactory(doctor=doctor, start=local(day or a_monday(), hour))
     return scheduling.cancel_appointment(appointment=appointment, reason="Patient phoned", by=UserFactory())
+
+
+def moved_appointment(hour=10, day=None):
+    """An appointment moved an hour later: its first time is free again (a FreedTime)."""
+    appointment = AppointmentFactory(start=local(day or a_monday(), hour))
+    return scheduling.reschedule_appointment(
+        appointment=appointment, start=appointment.start + timedelta(hours=1), by=UserFactory()
+    )
 
 
 def names(candidates):
@@ -350,3 +358,29 @@ def test_a_waiting_patient_booked_through_the_booking_form_leaves_the_list():
     assert WaitlistEntry.objects.get(pk=for_specialty.pk).status == WaitlistEntry.Status.BOOKED
     elsewhere.refresh_from_db()
     assert elsewhere.status == WaitlistEntry.Status.WAITING  # waiting for another specialty still
+
+
+def test_a_rescheduled_appointments_earlier_time_is_remembered_as_freed():
+    moved = moved_appointment(hour=10)
+    freed = FreedTime.objects.get(appointment=moved)
+    assert (freed.doctor, freed.start, freed.end) == (
+        moved.doctor,
+        moved.start - timedelta(hours=1),
+        moved.end - timedelta(hours=1),
+    )
+    assert services.moved_time_is_free(freed)
+    scheduling.confirm_appointment(appointment=moved, by=UserFactory())  # a status step is not a move
+    assert FreedTime.objects.count() == 1
+    scheduling.book_appointment(
+        patient=PatientFactory(), doctor=freed.doctor, start=freed.start, booked_by=UserFactory()
+    )
+    assert not services.moved_time_is_free(freed)
+
+
+def test_a_past_time_moved_from_is_not_remembered():
+    appointment = AppointmentFactory()
+    past = timezone.now() - timedelta(minutes=5)
+    kept = services.moved_from(
+        appointment, doctor_id=appointment.doctor_id, start=past, end=past + timedelta(minutes=20)
+    )
+    assert kept is None and not FreedTime.objects.exists()

@@ -14,9 +14,9 @@ from scheduling import services as scheduling
 from scheduling.models import Appointment
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 from waitlist import services, tasks
-from waitlist.models import Urgency, WaitlistEntry, WaitlistOffer
+from waitlist.models import FreedTime, Urgency, WaitlistEntry, WaitlistOffer
 from waitlist.tests.factories import WaitlistEntryFactory, WaitlistOfferFactory
-from waitlist.tests.test_services import freed_time
+from waitlist.tests.test_services import freed_time, moved_appointment
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +276,21 @@ def test_a_time_taken_before_the_patient_answers(anonymous):
     assert response.status_code == 200
     assert "you stay on the waitlist" in response.content.decode().lower()
     assert WaitlistOffer.objects.get().status == WaitlistOffer.Status.TAKEN
+
+
+def test_a_time_an_appointment_was_moved_from_is_on_today_and_filled_from_its_page(reception):
+    soon = timezone.localdate() + timedelta(days=1)
+    moved = moved_appointment(hour=9, day=soon)
+    freed = FreedTime.objects.get(appointment=moved)
+    entry = WaitlistEntryFactory(doctor=freed.doctor, patient__first_name="Ngozi")
+
+    today = reception.get(reverse("home")).content.decode()
+    assert f'href="{reverse("waitlist:moved", args=[freed.pk])}"' in today and "1 on the waitlist fits" in today
+    page = reception.get(reverse("waitlist:moved", args=[freed.pk])).content.decode()
+    assert "This time is free again — 1 on the waitlist fits" in page and "Ngozi" in page
+
+    response = reception.post(reverse("waitlist:book_moved", args=[freed.pk, entry.pk]))
+    booked = Appointment.objects.active().get(doctor=freed.doctor, start=freed.start)
+    assert (response["Location"], booked.patient) == (booked.get_absolute_url(), entry.patient)
+    assert "has been booked since" in reception.get(reverse("waitlist:moved", args=[freed.pk])).content.decode()
+    assert f'href="{reverse("waitlist:moved", args=[freed.pk])}"' not in reception.get(reverse("home")).content.decode()

@@ -68,6 +68,7 @@ def test_add_to_the_waitlist_then_fill_a_cancellation_in_one_click(page, width):
     assert_no_serious_axe_violations(page)
     click(page.get_by_role("link", name="Add a patient"))
     page.get_by_label("Find a patient").fill("Wiśniewska")
+    page.get_by_label("Find a patient").press("Enter")  # typing, not a click (results also come as one types)
     click(page.get_by_role("link", name="WIŚNIEWSKA, Łucja"))
     expect(page.get_by_text("For Łucja Wiśniewska")).to_be_visible()
     click.choose(page.get_by_label("Doctor"), label="Dr Hana Okafor — General practice")
