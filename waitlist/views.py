@@ -1,5 +1,4 @@
-from urllib.parse import urlencode
-
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
@@ -270,7 +269,8 @@ class AcceptOfferView(OncePerSubmission, View):
             return self.problem(request, "taken", offer)
         if link_is_used(token, services.ACCEPT):
             return self.problem(request, "used", offer, status=410)
-        return render(request, self.template_name, {"offer": offer, "clinic_address": _clinic_address()})
+        context = {"offer": offer, "clinic_address": settings.CLINIC_LETTERHEAD_ADDRESS}
+        return render(request, self.template_name, context)
 
     def post(self, request, token):
         try:
@@ -281,13 +281,3 @@ class AcceptOfferView(OncePerSubmission, View):
             return self.problem(request, "taken", answer.offer)
         # Back to the link's page, which now shows the appointment booked (a reload does not post again).
         return HttpResponseRedirect(reverse("waitlist:accept", args=[token]))
-
-
-def _clinic_address():
-    from django.conf import settings
-
-    return getattr(settings, "CLINIC_LETTERHEAD_ADDRESS", "")
-
-
-def add_url_for(patient):
-    return reverse("waitlist:add") + "?" + urlencode({"patient": patient.pk})
