@@ -56,7 +56,8 @@ run: $(VENV)/.deps
 	@# The web server and the background worker (reminders, offers) side by side. Background jobs of a script
 	@# ignore Ctrl-C, so this shell is the one that hears it (or make's SIGTERM, or a hang-up) and stops both,
 	@# waiting for each; if either one ends by itself, the other is stopped too: no process is left behind.
-	@$(BIN)/python manage.py run_worker & worker=$$!; \
+	@export CLINIC_SITE_URL="$${CLINIC_SITE_URL:-http://$(HOST):$(PORT)}"; \
+	$(BIN)/python manage.py run_worker & worker=$$!; \
 	$(BIN)/gunicorn clinic.wsgi:application --bind $(HOST):$(PORT) --workers 3 --threads 4 & web=$$!; \
 	trap 'echo "Stopping the web server and the worker..."' INT TERM HUP; \
 	wait -n $$web $$worker; status=$$?; \

@@ -465,3 +465,12 @@ SMS_API_URL = env.str("SMS_API_URL", default="https://api.twilio.com")
 SMS_TIMEOUT = env.float("SMS_TIMEOUT", default=10)
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+# Local numbers ("07700 900123") are sent in international form with this country code (+44 7700 900123).
+SMS_COUNTRY_CODE = env.str("SMS_COUNTRY_CODE", default="44")
+
+# Where patients reach the clinic's pages from outside: the links in reminders and waitlist offers.
+# Default: the first allowed host over HTTPS in production, the local run's address otherwise.
+CLINIC_SITE_URL = env.str(
+    "CLINIC_SITE_URL",
+    default=f"https://{ALLOWED_HOSTS[0]}" if HTTPS and ALLOWED_HOSTS[0] not in ("*", "") else "http://127.0.0.1:8000",
+).rstrip("/")

@@ -463,8 +463,12 @@ WRITES = {
 }
 # The newer features keep their cases beside their own tests.
 WRITES.update(importlib.import_module("waitlist.tests.idempotency_cases").WRITES)
+WRITES.update(importlib.import_module("reminders.tests.idempotency_cases").WRITES)
+_SERIES = importlib.import_module("scheduling.tests.series_access_rules").IDEMPOTENCY_WRITES
+_FEEDS = importlib.import_module("staff.tests.test_calendar_feed_replays").FEED_WRITES
+WRITES.update({name: lambda cf, b=b: Form(*b(cf)) for name, b in {**_SERIES, **_FEEDS}.items()})
 
-SNAPSHOT_APPS = ("patients", "scheduling", "staff", "clinical", "finance", "documents")
+SNAPSHOT_APPS = ("patients", "scheduling", "reminders", "waitlist", "staff", "clinical", "finance", "documents")
 
 
 def snapshot(media):

@@ -8,11 +8,13 @@ from django.urls import reverse
 
 from reminders.tests.access_rules import KWARGS
 from staff.roles import RECEPTIONIST
-from tests.test_idempotency import Form
 
 
 def _link(name):
     def build(client_for):
+        # Imported here: tests/test_idempotency.py imports this module while it is being loaded itself.
+        from tests.test_idempotency import Form
+
         return Form(client_for(RECEPTIONIST), reverse(name, kwargs=KWARGS[name]()), dict)
 
     return build

@@ -25,11 +25,13 @@ from finance.demo import first_past_visit_day, seed_finances, seed_past_visits
 from patients.demo import FIRST_NAMES, STREETS, demo_name, seed_bulk_patients
 from patients.models import Allergy, Condition, Patient
 from patients.text import fold
-from scheduling.demo import REASONS, seed_bulk_appointments, stamp, status_for, working_slots
+from reminders.demo import seed_reminders
+from scheduling.demo import REASONS, seed_bulk_appointments, seed_demo_series, stamp, status_for, working_slots
 from scheduling.models import Appointment
 from staff import roles
 from staff.demo import DEFAULT_PASSWORD, DEMO_USERS
 from staff.models import Doctor, Specialty, User, WorkingHours
+from waitlist.demo import seed_waitlist
 
 S = Appointment.Status
 WEEKDAYS = range(0, 5)
@@ -174,6 +176,14 @@ class Command(BaseCommand):
                 doctors = self.seed_doctors(options["password"])
                 patients = self.seed_patients(min(options["patients"], DEMO_PATIENTS))
                 made = self.seed_week(doctors, patients, users["reception"])
+                made += seed_demo_series(
+                    patient=patients[0],
+                    doctor=doctors[0],
+                    booked_by=users["reception"],
+                    first_day=timezone.localdate() + timedelta(days=4),
+                )
+                reminders = seed_reminders()
+                waiting = seed_waitlist(self.seed)
                 past = seed_past_visits(self.seed, per_day=options["visits_per_day"])
                 records, plans = seed_clinical_history(self.seed)
                 entries = seed_finances(self.seed, written=written)
@@ -187,7 +197,7 @@ class Command(BaseCommand):
                 f"Demo data ready: {len(doctors)} doctors, {len(patients)} patients, {made} new appointments this week,"
                 f" {past} past visits,"
                 f" {records} new medical records, {plans} new treatment plans, {entries} new finance entries,"
-                f" {files} new documents and images."
+                f" {files} new documents and images, {reminders} reminders, {waiting} patients on the waitlist."
             )
         )
         return users, doctors
