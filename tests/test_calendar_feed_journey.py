@@ -13,7 +13,7 @@ from django.utils import timezone
 from icalendar import Calendar
 from playwright.sync_api import expect
 
-from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
+from clinic.tests.browser import Clicks, assert_no_serious_axe_violations, sign_in
 from patients.tests.factories import PatientFactory
 from scheduling.tests.factories import AppointmentFactory
 from staff.tests.factories import DoctorFactory
@@ -21,15 +21,6 @@ from staff.tests.factories import DoctorFactory
 PASSWORD = "feed-journey-Pw-7"
 # Security (in the navigation) 1, "Your calendar feed" 1: the feed page is two clicks from any page.
 TO_THE_PAGE_CLICKS, MAKE_CLICKS, REVOKE_CLICKS = 2, 1, 1
-
-
-class Clicks:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, locator):
-        locator.click()
-        self.count += 1
 
 
 def fetch(url):

@@ -136,6 +136,22 @@ def _no_content_security_policy_violations(request):
     assert [text for text in violations if not any(blocked in text for blocked in expected)] == []
 
 
+class Clicks:
+    """Clicks a person makes, counted for the journeys' budgets (typing is not counted)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, locator):
+        locator.click()
+        self.count += 1
+
+    def choose(self, locator, **option):
+        """Choosing from a list (a <select>) is one click."""
+        locator.select_option(**option)
+        self.count += 1
+
+
 def sign_in(page, username, password):
     """Sign in through the login page, the way a person does."""
     page.goto("/accounts/login/")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from playwright.sync_api import expect
 
-from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
+from clinic.tests.browser import Clicks, assert_no_serious_axe_violations, sign_in
 from patients.models import Patient
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
@@ -23,17 +23,6 @@ EVERY_DAY = [(weekday, time(8), time(18)) for weekday in range(7)]
 # Clicks measured for #14 (before it: 15 to register and book, 15 to reschedule).
 REGISTER_AND_BOOK_CLICKS = 6  # Calendar, Next day, "+", Register a new patient, Save, Book
 RESCHEDULE_CLICKS = 2  # from the appointment's page: Reschedule, the offered time
-
-
-class Clicks:
-    """Clicks a person makes (typing is not counted)."""
-
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, locator):
-        locator.click()
-        self.count += 1
 
 
 @pytest.mark.browser

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
+from clinic.tests.browser import Clicks, assert_no_serious_axe_violations, sign_in
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment, Series
 from scheduling.tests.factories import AppointmentFactory, local
@@ -24,17 +24,6 @@ EVERY_DAY = [(weekday, time(8), time(18)) for weekday in range(7)]
 BOOK_CLICKS = 4
 # The 4th in the series' list, Cancel in series, Cancel appointments (the scope "this and following" is preset).
 CANCEL_CLICKS = 3
-
-
-class Clicks:
-    """Clicks a person makes (typing is not counted)."""
-
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, locator):
-        locator.click()
-        self.count += 1
 
 
 @pytest.mark.browser

@@ -11,7 +11,7 @@ import time_machine
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
+from clinic.tests.browser import Clicks, assert_no_serious_axe_violations, sign_in
 from patients.tests.factories import PatientFactory
 from scheduling import services
 from scheduling.models import Appointment
@@ -24,21 +24,6 @@ ALL_DAY = [(weekday, time(0, 0), time(23, 59, 59)) for weekday in range(7)]
 # Clicks measured for #14: narrow to a doctor 1 (the doctor list), check in 1, undo 1, check in again 1.
 FILTER_CLICKS, CHECK_IN_CLICKS, UNDO_CLICKS = 1, 1, 1
 REFRESH_SECONDS = 2  # the test's board refreshes every 2 s (45 s in the clinic)
-
-
-class Clicks:
-    """Clicks a person makes (typing is not counted)."""
-
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, locator):
-        locator.click()
-        self.count += 1
-
-    def choose(self, locator, **option):
-        locator.select_option(**option)
-        self.count += 1
 
 
 def a_moment_with_room_in_the_day():

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
+from clinic.tests.browser import Clicks, assert_no_serious_axe_violations, sign_in
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment
 from scheduling.tests.factories import AppointmentFactory, local
@@ -26,19 +26,6 @@ ADD_CLICKS = 6
 CANCEL_CLICKS = 2
 # Book the top candidate from the cancelled appointment's page: 1.
 BOOK_CLICKS = 1
-
-
-class Clicks:
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, locator):
-        locator.click()
-        self.count += 1
-
-    def choose(self, locator, **option):
-        locator.select_option(**option)
-        self.count += 1
 
 
 @pytest.mark.browser
