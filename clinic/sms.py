@@ -11,6 +11,7 @@ Numbers are expected in E.164 (+ and 8 to 15 digits) already; anything else is r
 """
 
 import base64
+import http.client
 import json
 import logging
 import re
@@ -31,11 +32,14 @@ MAX_BODY = 1600  # Twilio's limit (characters); longer bodies are refused, not c
 
 
 class SmsError(Exception):
-    """A message not sent. `temporary`: trying again later may succeed."""
+    """A message not sent. `temporary`: trying again later may succeed. `maybe_sent`: the provider took the
+    request but its answer never came (or came broken), so the message may have gone out: never temporary,
+    since a retry could send it twice."""
 
-    def __init__(self, message, *, temporary):
+    def __init__(self, message, *, temporary, maybe_sent=False):
         super().__init__(message)
-        self.temporary = temporary
+        self.temporary = temporary and not maybe_sent
+        self.maybe_sent = maybe_sent
 
 
 def sms_configured() -> bool:
@@ -123,13 +127,23 @@ class TwilioBackend(BaseBackend):
                 status = response.status
         except urllib.error.HTTPError as error:
             raise self._refused(error) from None
-        except (urllib.error.URLError, OSError) as error:  # TimeoutError is an OSError
-            reason = getattr(error, "reason", error)
+        except urllib.error.URLError as error:
+            # urllib wraps what fails while connecting and sending the request: the provider has not got it.
+            reason = error.reason
             if isinstance(reason, TimeoutError):
                 raise SmsError(
                     f"The SMS provider did not answer within {settings.SMS_TIMEOUT:g} s.", temporary=True
                 ) from error
             raise SmsError(f"The SMS provider could not be reached: {reason}", temporary=True) from error
+        except (OSError, http.client.HTTPException) as error:
+            # The request went out whole; the answer timed out, was cut off or was not HTTP. Sent or not?
+            # Not tried again: a patient texted twice learns to ignore reminders (the provider's log tells).
+            raise SmsError(
+                f"The SMS provider took the message but its answer did not come ({type(error).__name__}): "
+                "it may have been sent, so it is not sent again by itself.",
+                temporary=False,
+                maybe_sent=True,
+            ) from error
         try:
             message_id = json.loads(answer)["sid"]
         except (ValueError, KeyError, TypeError):
@@ -137,7 +151,12 @@ class TwilioBackend(BaseBackend):
         if status not in (200, 201) or not isinstance(message_id, str) or not message_id:
             # Sent or not? The provider took the request but its answer is not what it documents: not retried,
             # since a retry could send the message twice.
-            raise SmsError(f"The SMS provider answered {status} without a message id.", temporary=False)
+            raise SmsError(
+                f"The SMS provider answered {status} without a message id: it may have been sent, "
+                "so it is not sent again by itself.",
+                temporary=False,
+                maybe_sent=True,
+            )
         return message_id
 
     @staticmethod

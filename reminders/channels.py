@@ -23,7 +23,11 @@ def send_email(to, subject, body):
     try:
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
-        raise Undeliverable(f"The mail server refused the address: {_short(exc)}") from exc
+        # smtplib raises this for a 4xx answer too (greylisting, the domain's DNS down, a relay's rate limit):
+        # only a 5xx refusal is for good; a 4xx one is raised as it is, and tried again later.
+        if all(500 <= code < 600 for code, _ in exc.recipients.values()):
+            raise Undeliverable(f"The mail server refused the address: {_short(exc)}") from exc
+        raise
     return ""
 
 
@@ -47,6 +51,8 @@ def send_text(to, body):
     try:
         return str(send_sms(international(to), body) or "")
     except SmsError as exc:
+        if getattr(exc, "maybe_sent", False):
+            raise Undeliverable(_short(exc)) from exc
         if not exc.temporary:
             raise Undeliverable(f"The SMS provider refused it: {_short(exc)}") from exc
         raise
