@@ -20,7 +20,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from clinic.tests.browser import assert_no_serious_axe_violations, sign_in
+from clinic.tests.browser import Clicks, assert_no_serious_axe_violations, sign_in
 from patients.tests.factories import PatientFactory
 from scheduling.models import Appointment, Series
 from scheduling.tests.factories import AppointmentFactory, local
@@ -28,7 +28,6 @@ from scheduling.tests.test_series_journey import EVERY_DAY
 from staff.roles import RECEPTIONIST
 from staff.tests.factories import DoctorFactory, SpecialtyFactory, UserFactory
 from waitlist.models import WaitlistEntry
-from waitlist.tests.test_waitlist_journey import Clicks
 
 PASSWORD = "diary-journey-Pw-7"
 # Book a series from the patient's page: Book a series, the doctor, List the appointments, another time for the
