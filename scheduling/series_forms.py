@@ -10,7 +10,7 @@ from django.utils.formats import date_format
 from clinic.forms import BoundedDateField, TimeInput
 from staff.models import Doctor
 
-from .forms import AppointmentTimeForm, DoctorChoiceField, _doctor_choices
+from .forms import BOOKING_HORIZON, AppointmentTimeForm, DoctorChoiceField, _doctor_choices
 from .models import SERIES_MAX_COUNT, SERIES_MAX_INTERVAL, SERIES_MAX_SPAN, Series
 from .series import SCOPES, Rule
 
@@ -97,6 +97,9 @@ class SeriesMoveForm(ScopeForm):
 
     def clean(self):
         data = super().clean()
+        if not self.errors and data["date"] > timezone.localdate() + BOOKING_HORIZON:
+            # The same horizon as booking and rescheduling one appointment (AppointmentTimeForm).
+            self.add_error("date", f"Appointments can be booked up to {BOOKING_HORIZON.days // 365} years ahead.")
         if not self.errors:
             data["start"] = timezone.make_aware(datetime.combine(data["date"], data["time"]))
         return data
