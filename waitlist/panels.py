@@ -4,6 +4,7 @@ appointments were moved from, which have a page of their own: waitlist.views.Mov
 
 from datetime import timedelta
 
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,8 +68,16 @@ def freed_times(*, doctor=None, now=None):
     each: a bounded number of queries (three, and a count per time shown)."""
     now = now or timezone.now()
     until = now + timedelta(days=FREED_DAYS)
+    # Taken again (refilled, often at once) is left out in the query, before the cap: a week of refilled
+    # cancellations must not crowd out the times still free behind them.
+    taken = (
+        Appointment.objects.active()
+        .overlapping(OuterRef("start"), OuterRef("end"))
+        .filter(doctor_id=OuterRef("doctor_id"))
+    )
     cancelled = Appointment.objects.filter(status=Appointment.Status.CANCELLED, start__gt=now, start__lt=until)
     moved = FreedTime.objects.filter(start__gt=now, start__lt=until)
+    cancelled, moved = cancelled.exclude(Exists(taken)), moved.exclude(Exists(taken))
     if doctor is not None:
         cancelled, moved = cancelled.filter(doctor=doctor), moved.filter(doctor=doctor)
     times = [

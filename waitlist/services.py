@@ -202,6 +202,9 @@ def booked_elsewhere(appointment):
 def book_from_waitlist(*, entry, doctor, start, end, by) -> Appointment:
     """Book this waiting patient into [start, end) with the doctor and take them off the list, together.
     If the time was taken meanwhile, book_appointment's ValidationError leaves everything as it was."""
+    if start <= timezone.now():
+        # A page left open past the time (booking earlier today is allowed, for walk-ins recorded after the fact).
+        raise ValidationError("This time has begun; it can no longer be filled from the waitlist.")
     _lock_doctor(doctor.pk)
     _lock_patient(entry.patient_id)
     entry = lock_rows(WaitlistEntry.objects.select_related("patient")).get(pk=entry.pk)

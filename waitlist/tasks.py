@@ -72,6 +72,10 @@ def send_offers(offer_ids):
     """Send the offers named, each once; returns how many went out."""
     sent = 0
     for offer_id in offer_ids:
+        # A patient whose record was archived since the offer was made (a duplicate, a death) is not written to.
+        WaitlistOffer.objects.filter(
+            pk=offer_id, status=WaitlistOffer.Status.SENDING, entry__patient__is_archived=True
+        ).update(status=WaitlistOffer.Status.UNREACHABLE)
         claimed = WaitlistOffer.objects.filter(pk=offer_id, status=WaitlistOffer.Status.SENDING).update(
             status=WaitlistOffer.Status.SENT, sent_at=timezone.now()
         )
