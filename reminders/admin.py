@@ -41,6 +41,9 @@ class ReminderSettingsAdmin(NoDeleteAdmin, ClinicModelAdmin):
         # One row, made by the data migration.
         return False
 
+    def save_model(self, request, obj, form, change):
+        services.save_reminder_settings(config=obj, by=request.user)
+
     @admin.display(description="Preview")
     def preview(self, obj):
         if obj is None or obj.pk is None:

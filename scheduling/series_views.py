@@ -47,7 +47,7 @@ class _ListsThenSaves:
         if not choices.is_valid():
             return self.show_list(form, choices)
         try:
-            return self.save(form, choices.chosen())
+            return self.book_chosen(form, choices.chosen())
         except OccurrenceRefused as refused:
             # Nothing was saved: the list again, as it is now, saying which one was refused.
             return self.show_list(form, ChoicesForm(occurrences=self.plan(form)), refusal=str(refused))
@@ -108,7 +108,7 @@ class SeriesBookView(_ListsThenSaves, OncePerSubmission, Permitted, RecordsAcces
             rule=data["rule"],
         )
 
-    def save(self, form, chosen):
+    def book_chosen(self, form, chosen):
         data = form.cleaned_data
         _, booked = series_services.book_series(
             patient=self.patient,
@@ -183,7 +183,7 @@ class SeriesMoveView(_ListsThenSaves, _OccurrenceView):
         )
         return occurrences
 
-    def save(self, form, chosen):
+    def book_chosen(self, form, chosen):
         moved = series_services.move_series(doctor=form.cleaned_data["doctor"], chosen=chosen, by=self.request.user)
         messages.success(self.request, f"Moved {len(moved)} appointment{pluralize(len(moved))}.")
         return HttpResponseRedirect(self.appointment.get_absolute_url())
