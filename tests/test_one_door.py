@@ -40,7 +40,18 @@ from django.views.generic.edit import DeletionMixin, ModelFormMixin
 from staff.tests.factories import UserFactory
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-APPS = ["clinic", "staff", "patients", "scheduling", "reminders", "waitlist", "clinical", "documents", "finance", "fhir_r4"]
+APPS = [
+    "clinic",
+    "staff",
+    "patients",
+    "scheduling",
+    "reminders",
+    "waitlist",
+    "clinical",
+    "documents",
+    "finance",
+    "fhir_r4",
+]
 
 # (test, app) pairs still being moved onto services, marked xfail until they are; empty since issue #12.
 STILL_MOVING = set()
