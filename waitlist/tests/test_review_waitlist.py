@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.contrib.messages import get_messages
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -84,3 +85,19 @@ def test_today_finds_a_free_time_behind_many_freed_times_already_filled(receptio
 
     assert [(row["doctor"], row["start"]) for row in rows] == [(doctor, free.start)]
     assert free.get_absolute_url() in reception.get(reverse("home")).content.decode()
+
+
+def test_a_patient_waiting_for_the_doctor_and_for_the_specialty_is_offered_a_time_once():
+    freed = freed_time()
+    patient = WaitlistEntryFactory(doctor=freed.doctor, patient__email="twice@example.org").patient
+    services.add_entry(patient=patient, by=UserFactory(), specialty=freed.doctor.specialty)
+    other = WaitlistEntryFactory(doctor=freed.doctor, patient__email="other@example.org")
+
+    offers = services.offer_time(doctor=freed.doctor, start=freed.start, end=freed.end, count=2, by=UserFactory())
+    tasks.send_offers.call([o.pk for o in offers])
+    # Offered again: the patient already offered this time is not offered it by her other entry.
+    with pytest.raises(ValidationError):
+        services.offer_time(doctor=freed.doctor, start=freed.start, end=freed.end, count=2, by=UserFactory())
+
+    assert sorted(o.entry.patient_id for o in offers) == sorted([patient.pk, other.patient_id])
+    assert sorted(m.to[0] for m in mail.outbox) == ["other@example.org", "twice@example.org"]
