@@ -144,13 +144,19 @@ def enqueue_periodic(now=None, periodic=None):
             logger.exception("periodic task %s cannot be loaded; skipped", path)
             continue
         task_path = periodic_task.module_path
+        # Never due more than one interval from now. Runs timed while the clock was ahead (a machine started with
+        # a wrong clock, then set back by NTP) would otherwise hold this task back for as long as it was ahead.
+        latest = now + timedelta(seconds=every)
+        DBTaskResult.objects.filter(task_path=task_path, status=TaskResultStatus.READY, run_after__gt=latest).exclude(
+            run_after=get_date_max()
+        ).update(run_after=latest)
         waiting = DBTaskResult.objects.filter(
             task_path=task_path, status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]
         )
         if waiting.exists():
             continue
         previous = _last_due(task_path)
-        due = previous + timedelta(seconds=every) if previous else now
+        due = min(previous + timedelta(seconds=every), latest) if previous else now
         try:
             with transaction.atomic():
                 periodic_task.using(run_after=due if due > now else None).enqueue()
@@ -299,6 +305,12 @@ def status(now=None):
 # --- the worker process -------------------------------------------------------------------------------
 
 
+# Set when this process's worker is told to stop (SIGTERM, Ctrl-C). A task made of many small pieces of work
+# looks at it between them and ends early, the rest left for the next run (reminders.services.send_due): the
+# worker then stops within the container's grace period instead of being killed in the middle of a send.
+stopping = threading.Event()
+
+
 class ClinicWorker(Worker):
     """django_tasks_db's Worker; a second Ctrl-C or SIGTERM while it is already stopping between tasks is
     ignored (the first one's clean exit is under way), instead of cutting that clean-up short."""
@@ -306,6 +318,7 @@ class ClinicWorker(Worker):
     def shutdown(self, signum, frame):
         if not self.running and not self.running_task:
             return
+        stopping.set()
         super().shutdown(signum, frame)
 
 
@@ -334,6 +347,7 @@ def hand_back_unstarted(worker_id):
 def run(*, interval, beat_every, worker_id=None):
     """Run the worker and its beat until SIGTERM or Ctrl-C (`manage.py run_worker`)."""
     worker_id = worker_id or get_random_string(32)
+    stopping.clear()
     started_at = timezone.now()
     beat(worker_id, started_at=started_at)  # seen as alive from the start
     worker = ClinicWorker(

@@ -26,12 +26,13 @@ from django.utils.formats import date_format
 
 from clinic.audit import Action, lock_rows, record
 from clinic.links import LinkError, make_link_token, use_link_token
+from clinic.worker import stopping as worker_stopping
 from scheduling import services as scheduling_services
 from scheduling.models import Appointment
 
 from . import channels
 from .models import Reminder, ReminderSettings, Reply
-from .wording import fill
+from .wording import fill, uses
 
 Status = Reminder.Status
 Channel = Reminder.Channel
@@ -171,6 +172,8 @@ def send_due(now=None, *, limit=BATCH):
     pks = list(Reminder.objects.due(now).order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
     sent = 0
     for pk in pks:
+        if worker_stopping.is_set():
+            break  # the worker is being stopped: the rest wait for the next run, none is left half sent
         if claim(pk, now):
             sent += deliver(pk, config=config) == Status.SENT
     return sent
@@ -308,7 +311,7 @@ def email_message(reminder, config):
     values = message_values(reminder, config)
     subject = " ".join(fill(config.email_subject, values).split())  # a header is one line
     body = fill(config.email_body, values)
-    if "{opt_out_link}" not in config.email_body:
+    if not uses(config.email_body, "opt_out_link"):
         body += f"\n\nTo stop receiving reminders by e-mail: {values['opt_out_link']}\n"
     return subject[:250], body
 
@@ -316,7 +319,7 @@ def email_message(reminder, config):
 def sms_message(reminder, config):
     values = message_values(reminder, config)
     body = fill(config.sms_text, values)
-    if "{opt_out_link}" not in config.sms_text:
+    if not uses(config.sms_text, "opt_out_link"):
         body += f" Stop reminders: {values['opt_out_link']}"
     return body
 
@@ -408,3 +411,12 @@ def opt_out_by_link(*, token):
             f"through the link in reminder #{reminder.pk}",
         )
     return reminder
+
+
+@transaction.atomic
+def save_reminder_settings(*, config, by):
+    """A manager's change to the reminders' settings (the admin's form has validated it). Audited by the model
+    (Audited), like every change; the next run of send_due_reminders uses it."""
+    config.full_clean()
+    config.save()
+    return config

@@ -58,6 +58,11 @@ def check_template(text):
         )
 
 
+def uses(text, name):
+    """Whether the template fills in {name} (a literal "{{name}}" does not)."""
+    return any(field == name for _literal, field, _spec, _conversion in _FORMATTER.parse(text or ""))
+
+
 def fill(text, values):
     """The template with its placeholders filled in (check_template passed when it was saved)."""
     return text.format_map({name: values.get(name, "") for name in PLACEHOLDERS})
