@@ -197,7 +197,8 @@ class SeriesCancelView(_OccurrenceView):
     template_name = "scheduling/series_cancel.html"
 
     def get_initial(self):
-        return {"scope": FOLLOWING}
+        # A patient who phones to cancel usually means one visit: cancelling more is a choice made on purpose.
+        return {"scope": THIS}
 
     def form_valid(self, form):
         data = form.cleaned_data
@@ -208,7 +209,8 @@ class SeriesCancelView(_OccurrenceView):
         except ValidationError as error:
             add_service_errors(form, error)
             return self.form_invalid(form)
-        text = f"Cancelled {len(cancelled)} appointment{pluralize(len(cancelled))}; their times are free again."
+        freed = "its time is" if len(cancelled) == 1 else "their times are"
+        text = f"Cancelled {len(cancelled)} appointment{pluralize(len(cancelled))}; {freed} free again."
         if left:
             text += f" {len(left)} left as they were (begun, checked in, completed or cancelled)."
         messages.success(self.request, text)
