@@ -4,13 +4,16 @@ E-mail goes through Django's e-mail backend (SMTP in production, the console in 
 tests); text messages through clinic.sms (a provider's HTTP API behind send_sms; a locmem outbox in tests).
 """
 
+import logging
 import re
 import smtplib
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 
 from clinic.sms import SmsError, send_sms, sms_configured
+
+logger = logging.getLogger(__name__)
 
 
 class Undeliverable(Exception):
@@ -19,16 +22,49 @@ class Undeliverable(Exception):
 
 def send_email(to, subject, body):
     """Send one e-mail (Django does not give the server's message id: "" is returned)."""
-    message = EmailMessage(subject=subject, body=body, to=[to])
+    connection = get_connection(fail_silently=False)
+    connection.open()  # a server down or refusing us: raised as it is, and tried again (nothing went)
+    whole = _sent_whole(connection)
     try:
-        message.send(fail_silently=False)
+        EmailMessage(subject=subject, body=body, to=[to], connection=connection).send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as exc:
         # smtplib raises this for a 4xx answer too (greylisting, the domain's DNS down, a relay's rate limit):
         # only a 5xx refusal is for good; a 4xx one is raised as it is, and tried again later.
         if all(500 <= code < 600 for code, _ in exc.recipients.values()):
             raise Undeliverable(f"The mail server refused the address: {_short(exc)}") from exc
         raise
+    except Exception as exc:
+        if whole():
+            # The server got the whole message and then did not confirm it in time (a slow content filter):
+            # it has usually queued it, so it is not sent again (sent twice is worse than missed once).
+            raise Undeliverable(
+                f"The mail server got the message but did not confirm it ({_short(exc)}): it may have been "
+                "sent, so it is not sent again by itself."
+            ) from exc
+        raise
+    finally:
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - the message's fate is decided above; a failed QUIT changes nothing
+            logger.warning("closing the mail server's connection failed", exc_info=True)
     return ""
+
+
+def _sent_whole(connection):
+    """A function telling whether the message went to the SMTP server whole (its final "." sent)."""
+    smtp = getattr(connection, "connection", None)
+    if not isinstance(smtp, smtplib.SMTP):
+        return lambda: False  # not SMTP (the console, locmem): nothing is in doubt
+    sent = []
+    send = smtp.send
+
+    def send_and_note(data):
+        send(data)
+        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):  # smtplib's data(): the body and "."
+            sent.append(True)
+
+    smtp.send = send_and_note
+    return lambda: bool(sent)
 
 
 def international(number):
