@@ -74,6 +74,7 @@ def add_entry(
     urgency=Urgency.ROUTINE,
     note="",
 ) -> WaitlistEntry:
+    _lock_patient(patient.pk)  # two tabs adding one patient at once: the duplicate check sees the other's entry
     entry = WaitlistEntry(
         patient=patient,
         doctor=doctor,
