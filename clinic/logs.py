@@ -17,6 +17,7 @@ Exceptions are logged with their traceback; the messages in it are whatever the 
 """
 
 import logging
+import re
 import time
 from datetime import UTC, datetime
 
@@ -54,6 +55,29 @@ def safe_path(request) -> str:
     """The path without its query string, percent-encoded again (no newline can forge a log line); a view
     whose address holds a secret (a calendar feed's) puts a stand-in in `request.log_path`."""
     return getattr(request, "log_path", None) or escape_uri_path(request.path)
+
+
+class HideSecretsInPaths(logging.Filter):
+    """Django's own warnings name the request's path ("Not Found: …", "Forbidden (CSRF cookie not set.): …"). In a
+    patient's link or a calendar feed's address a part of the path is the secret itself: it is written as <token>.
+    `prefixes` (settings.LOG_SECRET_PATHS) are the paths' beginnings, each followed by the secret."""
+
+    def __init__(self, prefixes=()):
+        super().__init__()
+        alternatives = "|".join(re.escape(prefix) for prefix in prefixes)
+        self.pattern = re.compile(f"({alternatives})[^/?#\\s\"']+") if alternatives else None
+
+    def hide(self, value):
+        return self.pattern.sub(r"\1<token>", value) if isinstance(value, str) else value
+
+    def filter(self, record):
+        if self.pattern is not None:
+            record.msg = self.hide(record.msg)
+            if isinstance(record.args, tuple):
+                record.args = tuple(self.hide(arg) for arg in record.args)
+            elif isinstance(record.args, dict):
+                record.args = {key: self.hide(arg) for key, arg in record.args.items()}
+        return True
 
 
 class RequestIdFilter(logging.Filter):

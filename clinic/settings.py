@@ -374,16 +374,22 @@ CACHES = {
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG or LOCAL_RUN else "json")
 if LOG_FORMAT not in ("json", "plain"):
     raise ImproperlyConfigured("LOG_FORMAT must be json or plain.")
+# Paths followed by a secret (patients' links, calendar feeds): Django's own warnings write them as <token>.
+LOG_SECRET_PATHS = ["/reminders/confirm/", "/reminders/cancel/", "/reminders/stop/", "/waitlist/offer/", "/calendar/"]
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "clinic.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "clinic.logs.RequestIdFilter"},
+        "secrets": {"()": "clinic.logs.HideSecretsInPaths", "prefixes": LOG_SECRET_PATHS},
+    },
     "formatters": {
         "json": {"()": "clinic.logs.JsonFormatter"},
         "plain": {"()": "clinic.logs.PlainFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id", "secrets"]},
         "null": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
