@@ -336,7 +336,8 @@ def test_the_secret_is_not_written_to_the_access_log(anonymous, caplog):
         assert anonymous.get(url).status_code == 200
     lines = [record.getMessage() for record in caplog.records if record.name == "clinic.access"]
     assert lines and all(secret not in line for line in lines)
-    assert f" {reverse('feeds:doctor', args=['<secret>'])} 200 " in lines[0]
+    # The view's own stand-in, then the log filter (clinic.logs.HideSecretsInPaths) writes every secret alike.
+    assert " /calendar/<token> 200 " in lines[0]
 
 
 def test_a_304_is_answered_without_writing_the_calendar(anonymous, monkeypatch, settings):
