@@ -20,6 +20,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
+
+# An expectation waits up to 15 s, not Playwright's 5: on a busy CI machine (a full run of 8,800
+# tests), Swagger's and Redoc's first render of the whole schema has taken over 5 s. A
+# missing element still fails the test; only a failing test waits longer.
+expect.set_options(timeout=15_000)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
