@@ -5,14 +5,15 @@ specialty with no doctor named; the time's clinic-local weekday is one it prefer
 the visit lies within its preferred times of day; the day is not before its "not before" date; and the
 patient has no other active appointment overlapping the time and is not archived.
 
-`candidates_for` asks the database; `fits` is the same rule in Python, for one entry (the property tests
+`candidates_for` asks the database and names each patient once, by their best-ranked entry; `fits` is the same
+rule in Python, for one entry (the property tests
 check that the two agree on every day of the year, daylight-saving days included).
 """
 
 from dataclasses import dataclass
 from datetime import time
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from scheduling.models import Appointment
@@ -48,16 +49,25 @@ def _fitting(queryset, doctor, start, end):
     )
 
 
+def _one_per_patient(fitting):
+    """Each patient's best-ranked fitting entry only: one waiting for this doctor and for the doctor's
+    specialty fits twice, and is one person to call."""
+    best = fitting.filter(patient_id=OuterRef("patient_id")).ranked().values("pk")[:1]
+    return fitting.filter(pk=Subquery(best))
+
+
 def candidates_for(doctor, start, end, *, limit=None, now=None):
-    """The waiting entries that fit this doctor's freed [start, end), ranked: urgency, then longest waiting."""
-    found = _fitting(WaitlistEntry.objects, doctor, start, end).with_people().ranked()
+    """The waiting patients that fit this doctor's freed [start, end), by their best entry, ranked: urgency,
+    then longest waiting."""
+    found = _one_per_patient(_fitting(WaitlistEntry.objects, doctor, start, end)).with_people().ranked()
     if limit is not None:
         found = found[:limit]
     return [Candidate(entry, reason(entry, now=now)) for entry in found]
 
 
 def count_for(doctor, start, end):
-    return _fitting(WaitlistEntry.objects, doctor, start, end).count()
+    """How many patients (not entries) fit."""
+    return _fitting(WaitlistEntry.objects, doctor, start, end).values("patient_id").distinct().count()
 
 
 def fits(entry, doctor, start, end, *, busy_patient_ids=()):

@@ -240,11 +240,11 @@ def offer_time(*, doctor, start, end, count, by) -> list[WaitlistOffer]:
     _lock_doctor(doctor.pk)
     if time_is_taken(doctor.pk, start, end):
         raise ValidationError("This time has been booked meanwhile; there is nothing to offer.")
-    # By patient, not entry: one waiting for this doctor and for the doctor's specialty fits twice (at most
-    # twice: the same doctor or specialty twice is refused), and gets one message.
+    # By patient, not entry (candidates_for names each patient once): a patient offered it through one entry
+    # is not offered it again through the other.
     offered = set(WaitlistOffer.objects.filter(doctor=doctor, start=start).values_list("entry__patient_id", flat=True))
     chosen = []
-    for candidate in candidates_for(doctor, start, end, limit=2 * (count + len(offered))):
+    for candidate in candidates_for(doctor, start, end, limit=count + len(offered)):
         if candidate.entry.patient_id not in offered and len(chosen) < count:
             offered.add(candidate.entry.patient_id)
             chosen.append(candidate.entry)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from patients.tests.factories import PatientFactory
 from scheduling.tests.factories import AppointmentFactory
 from staff.tests.factories import DoctorFactory, SpecialtyFactory
-from waitlist.matching import candidates_for, fits, local_span
+from waitlist.matching import candidates_for, count_for, fits, local_span
 from waitlist.models import Urgency, WaitlistEntry
 from waitlist.tests.factories import WaitlistEntryFactory
 
@@ -55,6 +55,13 @@ def waiting(settings, db):
     for i, (window, weekdays, not_before) in enumerate(
         (w, d, n) for w in WINDOWS for d in WEEKDAYS[:4] for n in NOT_BEFORE[:3]
     ):
+        # Every fourth patient also waits through a second entry (the previous one is for another doctor or
+        # the specialty): named once, by the better-ranked entry that fits.
+        who = (
+            {"patient": entries[-1].patient}
+            if i % 4 == 3
+            else {"patient__first_name": ["Ōtsuka", "Žofie", "Ngọc"][i % 4]}
+        )
         entry = WaitlistEntryFactory(
             doctor=[doctor, colleague, None][i % 3],
             specialty=specialty if i % 3 == 2 else None,
@@ -63,7 +70,7 @@ def waiting(settings, db):
             weekdays=weekdays,
             not_before=not_before,
             urgency=[Urgency.ROUTINE, Urgency.URGENT, Urgency.SOON][i % 3 if i % 5 else 1],
-            patient__first_name=["Ōtsuka", "Žofie", "Łucja", "Ngọc"][i % 4],
+            **who,
         )
         entries.append(entry)
     # Waiting since different days (ties broken by id): added_at is set on create, so moved afterwards.
@@ -80,7 +87,12 @@ def expected(waiting, doctor, start, end):
     appointment, busy_patient = waiting["busy"]
     overlapping = appointment.start < end and appointment.end > start
     busy = {busy_patient} if overlapping else set()
-    return [e.pk for e in waiting["entries"] if fits(e, doctor, start, end, busy_patient_ids=busy)]
+    found, named = [], set()
+    for entry in waiting["entries"]:  # in rank order: a patient's first fitting entry is their best
+        if fits(entry, doctor, start, end, busy_patient_ids=busy) and entry.patient_id not in named:
+            named.add(entry.patient_id)
+            found.append(entry.pk)
+    return found
 
 
 @EXAMPLES
@@ -94,6 +106,8 @@ def test_the_database_and_the_rule_agree_on_every_day(waiting, freed):
     found = [c.entry.pk for c in candidates_for(doctor, start, end)]
 
     assert found == expected(waiting, doctor, start, end)
+    assert count_for(doctor, start, end) == len(found)
+    assert [c.entry.pk for c in candidates_for(doctor, start, end, limit=3)] == found[:3]
     assert waiting["archived"].pk not in found
 
 

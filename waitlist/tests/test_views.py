@@ -155,6 +155,20 @@ def test_the_cancelled_appointments_page_shows_the_candidates_and_books_one_in_a
     assert "This time is free again" not in reception.get(freed.get_absolute_url()).content.decode()
 
 
+def test_a_patient_waiting_for_the_doctor_and_for_the_specialty_is_one_candidate(reception):
+    freed = freed_time(doctor=DoctorFactory(specialty=SpecialtyFactory(name="Physiotherapy")))
+    both = WaitlistEntryFactory(doctor=freed.doctor, patient__first_name="Łucja", patient__last_name="Wiśniewska")
+    WaitlistEntryFactory(doctor=None, specialty=freed.doctor.specialty, patient=both.patient, urgency=Urgency.URGENT)
+    WaitlistEntryFactory(doctor=freed.doctor, patient__last_name="Other")
+
+    page = reception.get(freed.get_absolute_url()).content.decode()
+
+    assert "This time is free again — 2 on the waitlist fit" in page
+    assert page.count('aria-label="Book ') == 2
+    assert page.count('aria-label="Book Łucja Wiśniewska"') == 1
+    assert "urgent · added today · any Physiotherapy doctor" in page  # by the better-ranked entry
+
+
 def test_booking_a_time_taken_meanwhile_says_so_and_writes_nothing(reception):
     freed = freed_time()
     entry = WaitlistEntryFactory(doctor=freed.doctor)
