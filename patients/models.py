@@ -11,7 +11,7 @@ from django.utils import timezone
 from clinic.audit import Audited
 
 from . import search
-from .text import digits, fold
+from .text import digits, fold, fold_joined
 
 ICD10_VALIDATOR = RegexValidator(
     r"^[A-Z][0-9][0-9AB](\.[0-9A-Z]{1,4})?$",
@@ -75,7 +75,7 @@ class PatientQuerySet(models.QuerySet):
                 # The patient with this MRN first, then anyone whose phone holds the same digits.
                 return found.order_by(models.Case(models.When(mrn=mrn, then=0), default=1), *by_name)
             return found.order_by(*by_name)
-        terms = fold(query).split()
+        terms = fold_joined(query).split()
         if not terms or search.too_short(query):
             return self.none()
         return self.filter(search.words_match(vendor, terms)).order_by(*by_name)
@@ -195,9 +195,9 @@ class Patient(Audited, models.Model):
                 Patient.objects.filter(pk=self.pk).update(mrn=self.mrn, search_text=self.search_text)
 
     def _refresh_search_text(self):
-        # The squashed name lets "obrien" find "O'Brien" (folded to "o brien").
-        squashed = self.name_key.replace(" ", "")
-        self.search_text = " ".join(filter(None, [self.name_key, squashed, self.mrn or "", self.phone_digits]))
+        self.search_text = search.search_text(
+            self.name_key, fold_joined(f"{self.first_name} {self.last_name}"), self.mrn, self.phone_digits
+        )
 
     def archive(self, *, by):
         self.is_archived = True

@@ -3,6 +3,8 @@
 What a query means (the same on SQLite and PostgreSQL, in the same order):
 - a term of 3 letters or more matches anywhere in `search_text` (folded names, the name without
   spaces, MRN, phone digits): "thorn" finds Thornbury, "obrien" finds O'Brien;
+- apostrophes join, in names and in queries: O'Brien is also the word "obrien", so "ob", "O'B" and
+  "O’Brien" find her (typed with a space, "o b" is two single letters);
 - a term of 1 or 2 letters matches the start of a word: "Li" finds Li Wei and Lisa Jones but not
   Alice, "zoe n" finds Zoë Núñez. A receptionist typing two letters means a short name or an initial;
   "any name containing li" is thousands of useless rows and cannot use a trigram index anyway.
@@ -20,7 +22,7 @@ word start is a 3+ character trigram query), kept in step with the patients by t
 from django.db import models
 from django.db.models.expressions import RawSQL
 
-from .text import fold
+from .text import fold_joined
 
 FTS_TABLE = "patients_patient_search"
 # Marks the start of each word in the `starts` column: "^^li" is a trigram query for a word starting "li".
@@ -30,9 +32,20 @@ TOO_SHORT = "Type at least two letters of a name, or an MRN, phone number or dat
 
 
 def too_short(query):
-    """Only single letters ("a", "j s"): a word start shared by a tenth of the clinic; nobody is found."""
-    terms = fold(query).split()
+    """Only single letters ("a", "j s"): a word start shared by a tenth of the clinic; nobody is found.
+    "O'B" is two letters of one word (O'Brien), not two single letters."""
+    terms = fold_joined(query).split()
     return bool(terms) and all(len(term) == 1 for term in terms)
+
+
+def search_text(name_key, joined, mrn, phone_digits):
+    """What a patient is found by: the folded name's words; each word that held an apostrophe, joined
+    ("obrien" for O'Brien, so "ob" is the start of a word); the whole name without spaces ("obrien nunez"
+    or "brien-nunez" are found inside it); the MRN; the phone's digits."""
+    words = name_key.split()
+    joined_words = [word for word in joined.split() if word not in words]
+    squashed = "".join(words)
+    return " ".join(filter(None, [name_key, *joined_words, squashed, mrn or "", phone_digits]))
 
 
 def _starts(column):
