@@ -12,7 +12,7 @@ act itself is always a button (POST) on the page the link opens.
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -63,9 +63,14 @@ def use_link_token(token: str, purpose: str) -> int:
     from clinic.models import UsedLink
 
     subject_id = read_link_token(token, purpose)
+    payload = _payload(token, purpose)
     try:
         with transaction.atomic():
-            UsedLink.objects.create(digest=_digest(_payload(token, purpose), purpose), purpose=purpose[:40])
+            UsedLink.objects.create(
+                digest=_digest(payload, purpose),
+                purpose=purpose[:40],
+                expires_at=datetime.fromtimestamp(payload["e"], tz=UTC),
+            )
     except IntegrityError:
         raise LinkError("used") from None
     return subject_id

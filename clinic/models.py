@@ -187,6 +187,9 @@ class UsedLink(models.Model):
     digest = models.CharField(max_length=64, unique=True, editable=False)
     purpose = models.CharField(max_length=40, editable=False)
     used_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the link itself expires: an expired link is refused before this row is looked for, so the
+    # row can go (clinic.worker.forget_spent_tokens). Empty for links used before it was recorded.
+    expires_at = models.DateTimeField(null=True, editable=False, db_index=True)
 
     class Meta:
         default_permissions = ()

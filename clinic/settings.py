@@ -441,10 +441,13 @@ PERIODIC_TASKS = {
     "reminders.tasks.send_due_reminders": 60,
     "waitlist.tasks.expire_offers": 300,
     "clinic.worker.prune_finished_tasks": 3600,
+    "clinic.worker.forget_spent_tokens": 3600,
 }
 # Days finished tasks are kept (the "Background work" page shows the last day's failures).
 WORKER_KEEP_SUCCEEDED_DAYS = env.int("WORKER_KEEP_SUCCEEDED_DAYS", default=7)
 WORKER_KEEP_FAILED_DAYS = env.int("WORKER_KEEP_FAILED_DAYS", default=30)
+# Days a submitted form's one-time token is kept against a second submit (clinic/idempotency.py).
+FORM_TOKENS_KEPT_DAYS = env.int("FORM_TOKENS_KEPT_DAYS", default=30)
 
 # --- E-mail ----------------------------------------------------------------------------------
 # EMAIL_URL (django-environ): smtp://user:password@host:25; STARTTLS smtp+tls://...:587 (or smtps://); implicit

@@ -39,7 +39,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction
 
-from clinic.models import WorkerHeartbeat
+from clinic.models import FormSubmission, UsedLink, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -415,4 +415,21 @@ def prune_finished_tasks():
         deleted += DBTaskResult.objects.filter(status=status, finished_at__lt=before).delete()[0]
     gone = now - timedelta(days=settings.WORKER_KEEP_SUCCEEDED_DAYS)
     deleted += WorkerHeartbeat.objects.filter(last_seen__lt=gone).delete()[0]
+    return deleted
+
+
+# A day's margin over the web servers' clocks disagreeing.
+SPENT_LINK_MARGIN = timedelta(days=1)
+
+
+@task()
+def forget_spent_tokens():
+    """Rows that only ever refuse a second use, once no second use can come: a used patient link a day
+    after it expired (an expired link is refused before its row is looked for), and a submitted form's
+    token after FORM_TOKENS_KEPT_DAYS (a form can be sent again only in the sign-in that showed it: the
+    CSRF secret changes at every sign-in, and idle sign-out is minutes). Returns how many rows went."""
+    now = timezone.now()
+    deleted = UsedLink.objects.filter(expires_at__lt=now - SPENT_LINK_MARGIN).delete()[0]
+    kept_from = now - timedelta(days=settings.FORM_TOKENS_KEPT_DAYS)
+    deleted += FormSubmission.objects.filter(created_at__lt=kept_from).delete()[0]
     return deleted

@@ -1,5 +1,6 @@
 """clinic/links.py: patients' links are tamper-proof, for one purpose, expiring and single-use."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -107,3 +108,37 @@ def test_two_uses_at_once_one_wins():
     assert [o for o in outcomes if o == 7] == [7]
     assert all(isinstance(o, LinkError) and o.code == "used" for o in outcomes if o != 7), outcomes
     assert UsedLink.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_used_link_is_forgotten_a_day_after_it_expires_and_stays_refused(settings):
+    from clinic import worker
+    from clinic.models import FormSubmission
+    from staff.tests.factories import UserFactory
+
+    settings.FORM_TOKENS_KEPT_DAYS = 30
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        soon, later = token(subject=1, hours=2), token(subject=2, hours=24 * 10)
+        use_link_token(soon, PURPOSE), use_link_token(later, PURPOSE)
+        assert UsedLink.objects.get(expires_at__lt=start + timedelta(hours=3)).expires_at == (
+            start + timedelta(hours=2)
+        ).replace(microsecond=0)
+        user = UserFactory()
+        old_form = FormSubmission.objects.create(token=uuid.uuid4(), user=user, path="/old/", result_url="/x/")
+
+        clock.shift(timedelta(hours=2 + 23))  # a day after `soon` expired, less an hour: kept
+        assert worker.forget_spent_tokens.call() == 0
+        clock.shift(timedelta(hours=2))
+        recent_form = FormSubmission.objects.create(token=uuid.uuid4(), user=user, path="/new/", result_url="/y/")
+        assert worker.forget_spent_tokens.call() == 1
+        assert code_of(use_link_token, soon, PURPOSE) == "expired"  # still refused, row or no row
+        assert code_of(use_link_token, later, PURPOSE) == "used"  # its row is kept until it expires too
+
+        clock.shift(timedelta(days=30))
+        # The first form's token and the later link (expired on day 10); the second form's token is 29 days old.
+        assert worker.forget_spent_tokens.call() == 2
+        assert set(FormSubmission.objects.values_list("pk", flat=True)) == {recent_form.pk}
+        assert not FormSubmission.objects.filter(pk=old_form.pk).exists()
+        assert not UsedLink.objects.exists()
+    assert settings.PERIODIC_TASKS["clinic.worker.forget_spent_tokens"] == 3600  # the beat runs it hourly
