@@ -112,9 +112,10 @@ def test_two_uses_at_once_one_wins():
 
 @pytest.mark.django_db
 def test_a_used_link_is_forgotten_a_day_after_it_expires_and_stays_refused(settings):
+    from django.contrib.auth import get_user_model
+
     from clinic import worker
     from clinic.models import FormSubmission
-    from staff.tests.factories import UserFactory
 
     settings.FORM_TOKENS_KEPT_DAYS = 30
     start = timezone.now()
@@ -124,7 +125,7 @@ def test_a_used_link_is_forgotten_a_day_after_it_expires_and_stays_refused(setti
         assert UsedLink.objects.get(expires_at__lt=start + timedelta(hours=3)).expires_at == (
             start + timedelta(hours=2)
         ).replace(microsecond=0)
-        user = UserFactory()
+        user = get_user_model().objects.create_user("links-test")
         old_form = FormSubmission.objects.create(token=uuid.uuid4(), user=user, path="/old/", result_url="/x/")
 
         clock.shift(timedelta(hours=2 + 23))  # a day after `soon` expired, less an hour: kept
