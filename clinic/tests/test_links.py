@@ -5,12 +5,14 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from clinic import worker
 from clinic.links import LinkError, link_is_used, make_link_token, read_link_token, use_link_token
-from clinic.models import UsedLink
+from clinic.models import FormSubmission, UsedLink
 from clinic.tests.concurrency import at_once
 
 PURPOSE = "tests.confirm"
@@ -112,11 +114,6 @@ def test_two_uses_at_once_one_wins():
 
 @pytest.mark.django_db
 def test_a_used_link_is_forgotten_a_day_after_it_expires_and_stays_refused(settings):
-    from django.contrib.auth import get_user_model
-
-    from clinic import worker
-    from clinic.models import FormSubmission
-
     settings.FORM_TOKENS_KEPT_DAYS = 30
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
