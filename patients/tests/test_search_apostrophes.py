@@ -4,20 +4,26 @@
 Before, "ob" found nobody (the words were "o" and "brien") and "O'B" was refused as two single letters."""
 
 import importlib
+import re
 
 import pytest
 from django.apps import apps
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from playwright.sync_api import expect
 
+from clinic.tests.browser import Clicks, assert_no_serious_axe_violations, sign_in
 from patients.models import Patient
 from patients.search import too_short
 from patients.tests.factories import PatientFactory
 from patients.text import fold_joined
+from staff.roles import RECEPTIONIST
+from staff.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
+PASSWORD = "apostrophe-journey-Pw-1"
 APOSTROPHES = ["'", "’", "ʼ", "‘", "´"]
 # Letters outside Latin-1 among them (ł, ğ, ő, ș, ž, Cyrillic): unidecode gives each one or more ASCII letters.
 LETTERS = "abcdefghijklmnoprstuvwyzłğőșžčñøáéíóúâêôäöüжкнас"
@@ -104,3 +110,28 @@ def test_every_start_of_the_joined_word_typed_either_way_finds_the_patient(name,
     if len(fold_joined(typed)) >= 2:
         assert patient in found(typed), typed
         assert patient in found(f"{first} {typed}"), typed
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("width", "typed"), [(1280, "O'B"), (390, "o’b")])  # a phone types the curly one
+def test_reception_finds_o_brien_as_she_types_o_apostrophe_b(page, width, typed):
+    page.set_viewport_size({"width": width, "height": 900})
+    UserFactory(username="rita", password=PASSWORD, roles=[RECEPTIONIST])
+    siobhan = PatientFactory(first_name="Siobhán", last_name="O'Brien")
+    PatientFactory(first_name="Olive", last_name="Barnes")
+    clicks = Clicks()
+
+    sign_in(page, "rita", PASSWORD)
+    with page.expect_navigation(wait_until="load"):  # the live search's deferred script is attached
+        clicks(page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients"))
+    search, results = page.get_by_label("Find a patient"), page.locator("#patient-results")
+    search.press_sequentially(typed, delay=40)
+    expect(results.get_by_role("heading", name="1 found")).to_be_visible()
+    expect(results.get_by_text("Type at least two letters")).to_have_count(0)
+    assert_no_serious_axe_violations(page)
+    clicks(results.get_by_role("link", name="O'BRIEN, Siobhán"))
+    expect(page).to_have_url(re.compile(re.escape(siobhan.get_absolute_url()) + "$"))
+    assert clicks.count == 2
+    if width == 390:
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
