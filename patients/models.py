@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connections, models, transaction
+from django.db.models.functions import Replace
 from django.urls import reverse
 from django.utils import timezone
 
@@ -81,10 +82,15 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(search.words_match(vendor, terms)).order_by(*by_name)
 
     def likely_duplicates(self, *, first_name, last_name, date_of_birth, phone):
-        q = models.Q(name_key=fold(f"{first_name} {last_name}"), date_of_birth=date_of_birth)
+        """Patients born that day with the same name, or with the same phone. A name is the same whatever its
+        case, accents, spaces, hyphens and apostrophes ("Obrien" is O'Brien, "Mary-Ann" is "Maryann"), and in
+        either order ("Nguyen Hoa" for "Hoa Nguyen": a family name written first, or swapped at the desk)."""
+        given, family = fold(first_name).replace(" ", ""), fold(last_name).replace(" ", "")
+        squashed = Replace("name_key", models.Value(" "), models.Value(""))
+        q = models.Q(date_of_birth=date_of_birth, name_squashed__in={given + family, family + given})
         if digits(phone):
             q |= models.Q(phone_digits=digits(phone))
-        return self.filter(q)
+        return self.alias(name_squashed=squashed).filter(q)
 
 
 class Patient(Audited, models.Model):

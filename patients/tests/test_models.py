@@ -4,6 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from patients.models import Condition, Patient, luhn_digit
 from patients.tests.factories import ConditionFactory, PatientFactory
@@ -206,6 +208,56 @@ def test_likely_duplicates_by_name_and_birth_date_ignore_case_and_accents():
     )
 
     assert list(found) == [zoe]
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        ("Siobhan", "OBrien"),  # the apostrophe left out
+        ("siobhán", "o’brien"),  # a phone's curly apostrophe, no capitals
+        ("Siobhan", "O Brien"),
+        ("O'Brien", "Siobhán"),  # first and last swapped
+        ("Sio-bhan", "O'Brien"),
+    ],
+)
+def test_likely_duplicates_ignore_spaces_hyphens_apostrophes_and_the_order_of_the_names(first, last):
+    born = date(1979, 2, 28)
+    siobhan = PatientFactory(first_name="Siobhán", last_name="O'Brien", date_of_birth=born, phone="")
+    PatientFactory(first_name="Siobhán", last_name="O'Brien", date_of_birth=date(1979, 3, 1), phone="")
+    PatientFactory(first_name="Siobhán", last_name="O'Brine", date_of_birth=born, phone="")
+
+    found = Patient.objects.likely_duplicates(first_name=first, last_name=last, date_of_birth=born, phone="")
+
+    assert list(found) == [siobhan]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    given_name=st.text(alphabet="abcdeghilmnorstuyzłőșžñøáéíóúüжкна", min_size=1, max_size=8),
+    family=st.lists(
+        st.text(alphabet="abcdeghilmnorstuyzłőșžñøáéíóúüжкна", min_size=1, max_size=6), min_size=1, max_size=3
+    ),
+    joins=st.lists(st.sampled_from([" ", "-", "'", "’", ""]), min_size=2, max_size=2),
+    swapped=st.booleans(),
+    upper=st.booleans(),
+)
+def test_likely_duplicates_find_the_same_name_written_another_way(given_name, family, joins, swapped, upper):
+    born = date(2000, 2, 29)
+    registered = PatientFactory(
+        first_name=given_name.capitalize(), last_name=joins[0].join(family).title(), date_of_birth=born, phone=""
+    )
+    first, last = given_name, joins[1].join(family)
+    if swapped:
+        first, last = last, first
+    if upper:
+        first, last = first.upper(), last.upper()
+
+    found = Patient.objects.likely_duplicates(first_name=first, last_name=last, date_of_birth=born, phone="")
+
+    assert registered in found
+    assert registered not in Patient.objects.likely_duplicates(
+        first_name=first, last_name=last, date_of_birth=date(2000, 3, 1), phone=""
+    )
 
 
 def test_likely_duplicates_by_phone_ignore_its_formatting():
