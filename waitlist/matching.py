@@ -5,9 +5,9 @@ specialty with no doctor named; the time's clinic-local weekday is one it prefer
 the visit lies within its preferred times of day; the day is not before its "not before" date; and the
 patient has no other active appointment overlapping the time and is not archived.
 
-`candidates_for` asks the database and names each patient once, by their best-ranked entry; `fits` is the same
-rule in Python, for one entry (the property tests
-check that the two agree on every day of the year, daylight-saving days included).
+`candidates_for` asks the database and names each patient once, by their best-ranked entry; `fits` is the
+same rule in Python, for one entry (the property tests check that the two agree on every day of the year,
+daylight-saving days included).
 """
 
 from dataclasses import dataclass
