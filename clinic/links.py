@@ -45,10 +45,7 @@ def make_link_token(purpose: str, subject_id: int, *, valid_until: datetime) -> 
 
 def read_link_token(token: str, purpose: str) -> int:
     """The subject's id if the token is genuine, for this purpose, and not expired (used or not)."""
-    payload = _payload(token, purpose)
-    if timezone.now().timestamp() >= payload["e"]:
-        raise LinkError("expired")
-    return payload["s"]
+    return _unexpired_payload(token, purpose)["s"]
 
 
 def link_is_used(token: str, purpose: str) -> bool:
@@ -62,8 +59,7 @@ def use_link_token(token: str, purpose: str) -> int:
     the subject's id, or LinkError when it is forged, expired or already used."""
     from clinic.models import UsedLink
 
-    subject_id = read_link_token(token, purpose)
-    payload = _payload(token, purpose)
+    payload = _unexpired_payload(token, purpose)
     try:
         with transaction.atomic():
             UsedLink.objects.create(
@@ -73,7 +69,14 @@ def use_link_token(token: str, purpose: str) -> int:
             )
     except IntegrityError:
         raise LinkError("used") from None
-    return subject_id
+    return payload["s"]
+
+
+def _unexpired_payload(token, purpose):
+    payload = _payload(token, purpose)
+    if timezone.now().timestamp() >= payload["e"]:
+        raise LinkError("expired")
+    return payload
 
 
 def _payload(token, purpose):
